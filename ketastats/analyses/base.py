@@ -1,0 +1,123 @@
+"""What every analysis shares: its input bundle and the accounted-for selection of rows.
+
+``select_rows`` applies, in this order, the population, the analysis's ``where`` filter and
+the requirement that the analysed columns are present, and records every row it leaves out
+(with its source row number, subject, key and reason) so that each input row is either
+analysed or listed in ``exclusions.csv``.
+
+Example
+-------
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"pid": ["a", "b"], "madrs": [20.0, None]}, index=[1, 2])
+>>> ctx = AnalysisInput("x", "clinical", frame, subject="pid", key=["pid"])
+>>> kept, excluded = select_rows(ctx, ["madrs"])
+>>> list(kept.index), excluded["reason"].tolist()
+([1], ['missing-value'])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ketastats.data.dictionary import Column
+from ketastats.results import EXCLUSION_COLUMNS
+
+
+@dataclass
+class AnalysisInput:
+    """Everything an analysis may read: the table (after derivations), names and the rng."""
+
+    analysis_id: str
+    table_name: str
+    frame: pd.DataFrame
+    subject: str
+    key: list[str]
+    columns: dict[str, Column] = field(default_factory=dict)
+    population: tuple[str, pd.Series] | None = None   # (name, boolean mask over frame.index)
+    where: tuple[str, pd.Series] | None = None        # (rule text, boolean mask over frame.index)
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+
+    def label(self, column: str) -> str:
+        spec = self.columns.get(column)
+        return spec.display_name(column) if spec is not None else column
+
+
+def select_rows(ctx: AnalysisInput, required: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows analysed and an exclusions frame (vocabulary :data:`EXCLUSION_COLUMNS`)."""
+    frame = ctx.frame
+    keep = pd.Series(True, index=frame.index)
+    records: list[dict[str, Any]] = []
+
+    def exclude(mask: pd.Series, reason: str, detail: str) -> None:
+        nonlocal keep
+        mask = mask & keep
+        for row in frame.index[mask]:
+            records.append(_record(ctx, row, reason, detail))
+        keep = keep & ~mask
+
+    if ctx.population is not None:
+        name, mask = ctx.population
+        exclude(~mask.fillna(False).astype(bool), "population", f"not in population '{name}'")
+    if ctx.where is not None:
+        text, mask = ctx.where
+        exclude(~mask.fillna(False).astype(bool), "where", f"where: {text} is false or missing")
+    for column in required:
+        exclude(frame[column].isna(), "missing-value", f"{column} is missing")
+    exclusions = pd.DataFrame(records, columns=EXCLUSION_COLUMNS)
+    return frame[keep], exclusions
+
+
+def missing_exclusions(ctx: AnalysisInput, frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Exclusion records for the rows of ``frame`` where ``column`` is missing."""
+    rows = frame.index[frame[column].isna()]
+    return pd.DataFrame([_record(ctx, row, "missing-value", f"{column} is missing") for row in rows],
+                        columns=EXCLUSION_COLUMNS)
+
+
+def _record(ctx: AnalysisInput, row: int, reason: str, detail: str) -> dict[str, Any]:
+    frame = ctx.frame
+    key = ", ".join(f"{k}={frame.at[row, k]}" for k in ctx.key if k != ctx.subject and k in frame.columns)
+    subject = frame.at[row, ctx.subject] if ctx.subject in frame.columns else None
+    return {"analysis_id": ctx.analysis_id, "table": ctx.table_name, "row": int(row),
+            "subject": None if pd.isna(subject) else str(subject), "key": key, "reason": reason, "detail": detail}
+
+
+def group_levels(frame: pd.DataFrame, by: list[str]) -> list[tuple]:
+    """The observed combinations of the ``by`` columns, in category-level order (deterministic)."""
+    if not by:
+        return [()]
+    present = frame[by].drop_duplicates()
+    sort_keys = []
+    for column in by:
+        values = present[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            sort_keys.append(values.cat.codes)
+        else:
+            sort_keys.append(values.astype(str))
+    order = pd.DataFrame({f"k{i}": k for i, k in enumerate(sort_keys)}, index=present.index)
+    order = order.sort_values(list(order.columns), kind="mergesort")
+    return [tuple(present.loc[i, c] for c in by) for i in order.index]
+
+
+def group_frame(frame: pd.DataFrame, by: list[str], levels: tuple) -> pd.DataFrame:
+    mask = pd.Series(True, index=frame.index)
+    for column, level in zip(by, levels):
+        mask &= (frame[column] == level).fillna(False).astype(bool)
+    return frame[mask]
+
+
+def plain(value: Any) -> Any:
+    """A Python scalar for tables (categories and numpy types become str / int / float / bool)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value if isinstance(value, (int, float, str)) else str(value)

@@ -1,0 +1,40 @@
+"""Run one planned analysis and turn an expected failure into a failed result, never a crash.
+
+A failure (the data cannot support the model, a numerical routine gives up) marks the
+result ``failed`` with the reason as an issue; the other analyses still run and the plan
+exits with code 1. Anything else is a bug and propagates with its traceback.
+
+Example
+-------
+``result = execute(module, spec, ctx)``
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ketastats.errors import Issue, KetastatsError, Location
+from ketastats.results import AnalysisResult
+
+EXPECTED_FAILURES = (KetastatsError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError, ValueError)
+
+
+def execute(module, spec, ctx) -> AnalysisResult:
+    location = Location(path=f"analyses[{spec.id}]")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = module.run(spec, ctx)
+        except EXPECTED_FAILURES as exc:
+            issues = exc.issues if isinstance(exc, KetastatsError) else [
+                Issue("analysis-failed", f"{type(exc).__name__}: {exc}", location)]
+            return AnalysisResult(spec.id, spec.type, issues=issues, status="failed", title=spec.title)
+    result.title = spec.title
+    for warning in caught:
+        if issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)):
+            continue
+        result.issues.append(Issue("library-warning", f"{warning.category.__name__}: {warning.message}",
+                                   location, severity="warning"))
+    return result

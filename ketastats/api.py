@@ -1,0 +1,143 @@
+"""The entry points: :func:`validate_plan` and :func:`run_plan`. The CLI calls only these.
+
+The data's way through the package, one stage per line of :func:`run_plan`::
+
+    plan file ─ load_plan ─► Plan ─ prepare (dictionaries, names, data validation) ─► tables
+              ─ apply_derivations ─► derived tables ─ run analyses ─► results ─ write_report
+
+Example
+-------
+>>> result = run_plan("analysis_plans/siegel2021.yaml", out=None)   # doctest: +SKIP
+>>> result.tables["madrs_by_visit"].head()                         # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from ketastats.data.dictionary import Dictionary, load_dictionary
+from ketastats.data.io import RawTable, read_table, resolve_source
+from ketastats.data.validate import finalize_types, validate_table
+from ketastats.errors import DataError, Issue, KetastatsError, PlanError
+from ketastats.plan import LoadedPlan, load_plan
+from ketastats.plan.resolve import Catalog, resolve
+from ketastats.results import AnalysisResult, PlanResult
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class PreparedPlan:
+    """A plan whose names, dictionaries and data are all valid: ready to run."""
+
+    loaded: LoadedPlan
+    dictionaries: dict[str, Dictionary]
+    raw: dict[str, RawTable]
+    tables: dict[str, pd.DataFrame]
+    catalog: Catalog
+    warnings: list[Issue] = field(default_factory=list)
+
+    @property
+    def plan(self) -> Any:
+        return self.loaded.plan
+
+
+def validate_plan(path: str | Path, progress: Progress | None = None) -> PreparedPlan:
+    """Load the plan, its dictionaries and its data and check everything; raises on any problem.
+
+    Raises ``PlanError`` (plan or dictionary problems) or ``DataError`` (data problems), each
+    listing every issue found, with its location.
+    """
+    say = progress or (lambda message: None)
+    say("loading plan")
+    loaded = load_plan(path)
+    plan = loaded.plan
+    dictionaries: dict[str, Dictionary] = {}
+    issues: list[Issue] = []
+    for name, source in plan.data.items():
+        try:
+            dictionaries[name] = load_dictionary(loaded.base / source.dictionary, display_name=source.dictionary)
+        except KetastatsError as exc:
+            issues += exc.issues
+    if issues:
+        raise PlanError(issues)
+    name_issues, catalog = resolve(plan, dictionaries, loaded.document)
+    if name_issues:
+        raise PlanError(name_issues)
+    raw: dict[str, RawTable] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    for name, source in plan.data.items():
+        say(f"reading and validating table '{name}'")
+        try:
+            raw[name] = read_table(source.source, loaded.base, name, source.format,
+                                   dictionaries[name].missing_values)
+        except KetastatsError as exc:
+            issues += exc.issues
+            continue
+        typed, table_issues = validate_table(raw[name].frame, dictionaries[name], raw[name].display_name)
+        issues += table_issues
+        tables[name] = typed
+    if issues:
+        raise DataError(issues)
+    tables = {name: finalize_types(frame, dictionaries[name]) for name, frame in tables.items()}
+    return PreparedPlan(loaded, dictionaries, raw, tables, catalog)
+
+
+def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True,
+             progress: Progress | None = None) -> PlanResult:
+    """Validate, derive, analyse and (unless ``write=False``) write the report.
+
+    ``out`` overrides the plan's output folder. Returns a :class:`PlanResult` whose
+    ``tables`` hold each analysis's tidy table as a pandas DataFrame.
+    """
+    from ketastats.analyses import BY_TYPE
+    from ketastats.analyses.execute import execute
+    from ketastats.derive import apply_derivations
+    from ketastats.report.manifest import build_manifest
+    from ketastats.report.writer import output_folder, write_report
+
+    say = progress or (lambda message: None)
+    prepared = validate_plan(path, progress)
+    plan = prepared.plan
+    say("deriving endpoints")
+    tables, warnings = apply_derivations(plan, prepared.tables, prepared.catalog)
+    results: dict[str, AnalysisResult] = {}
+    for index, spec in enumerate(plan.analyses):
+        say(f"analysis {index + 1}/{len(plan.analyses)}: {spec.id} ({spec.type})")
+        ctx = _analysis_input(prepared, tables, spec, index)
+        results[spec.id] = execute(BY_TYPE[spec.type], spec, ctx)
+    manifest = build_manifest(prepared)
+    result = PlanResult(plan=plan, results=results, data=tables, manifest=manifest, warnings=warnings)
+    if write:
+        target = output_folder(prepared.loaded, out)
+        say(f"writing report to {target}")
+        write_report(result, target)
+        result.output = target
+    return result
+
+
+def _analysis_input(prepared: PreparedPlan, tables: dict[str, pd.DataFrame], spec, index: int):
+    from ketastats.analyses.base import AnalysisInput
+    from ketastats.derive.populations import population_mask
+
+    plan = prepared.plan
+    frame = tables[spec.table]
+    population = None
+    if spec.population is not None:
+        declared = plan.populations[spec.population]
+        expression = prepared.catalog.expressions[("populations", spec.population, "where")]
+        mask = population_mask(frame, spec.table, declared.table, tables[declared.table], expression, plan.subject)
+        population = (spec.population, mask)
+    where = None
+    if spec.where is not None:
+        expression = prepared.catalog.expressions[("analyses", index, "where")]
+        where = (spec.where, expression.evaluate(frame))
+    seed = np.random.SeedSequence([plan.seed, index])
+    return AnalysisInput(analysis_id=spec.id, table_name=spec.table, frame=frame, subject=plan.subject,
+                         key=prepared.dictionaries[spec.table].key, columns=prepared.catalog.columns[spec.table],
+                         population=population, where=where, rng=np.random.default_rng(seed))

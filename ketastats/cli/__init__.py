@@ -1,0 +1,1 @@
+"""The ``ketastats`` command line: a thin shell over :mod:`ketastats.api`."""

@@ -1,0 +1,182 @@
+"""``ketastats`` commands: run, validate, check, schema, simulate.
+
+Exit codes (the output contract): 0 everything ran; 1 an analysis failed (the others were
+written) or ``check`` found drift; 2 the plan, a dictionary or the data is invalid (nothing
+was written). Problems are printed as located issues, without a traceback; ``--debug`` shows
+the traceback of an unexpected error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Prespecified analysis of ketamine / TRD trials from a YAML plan.")
+
+PlanArgument = typer.Argument(..., help="the analysis plan (YAML)", exists=False)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def _print_issues(exc, title: str) -> None:
+    console = _console()
+    errors = [i for i in exc.issues if i.severity == "error"]
+    console.print(f"[bold red]{title}[/]: {len(errors)} problem(s)")
+    for issue in exc.issues:
+        console.print(f"  {issue}", markup=False, soft_wrap=True)
+
+
+@contextmanager
+def _handled(debug: bool, title: str):
+    from ketastats.errors import KetastatsError
+
+    try:
+        yield
+    except KetastatsError as exc:
+        _print_issues(exc, title)
+        raise typer.Exit(exc.exit_code) from None
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception:
+        if debug:
+            raise
+        import traceback
+
+        _console().print("[bold red]internal error[/] (a bug in ketastats; please report it with --debug output):",
+                         highlight=False)
+        _console().print(traceback.format_exc(limit=-3), markup=False)
+        raise typer.Exit(3) from None
+
+
+@contextmanager
+def _progress(quiet: bool):
+    if quiet:
+        yield lambda message: None
+        return
+    console = _console()
+    with console.status("starting") as status:
+        yield lambda message: status.update(message)
+
+
+@app.command()
+def run(plan: Path = PlanArgument,
+        out: Optional[Path] = typer.Option(None, "--out", help="output folder (default: the plan's output)"),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
+        debug: bool = typer.Option(False, "--debug", help="show tracebacks of unexpected errors")) -> None:
+    """Validate the data, run every analysis and write the report."""
+    from ketastats.api import run_plan
+
+    with _handled(debug, "invalid input"), _progress(quiet) as progress:
+        result = run_plan(plan, out=out, progress=progress)
+    console = _console()
+    for analysis in result.results.values():
+        for issue in analysis.issues:
+            console.print(f"  {analysis.analysis_id}: {issue.severity}: {issue.message} ({issue.code})", markup=False)
+    for issue in result.warnings:
+        console.print(f"  warning: {issue}", markup=False)
+    ran = len(result.results) - len(result.failed)
+    console.print(f"{ran}/{len(result.results)} analyses ran; report written to {result.output}", markup=False)
+    if result.failed:
+        console.print(f"[bold red]failed[/]: {', '.join(result.failed)}")
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def validate(plan: Path = PlanArgument,
+             format: str = typer.Option("text", "--format", help="text | json"),
+             debug: bool = typer.Option(False, "--debug")) -> None:
+    """Check the plan, its dictionaries and its data; run nothing, write nothing."""
+    from ketastats.api import validate_plan
+    from ketastats.errors import KetastatsError
+
+    if format == "json":
+        try:
+            validate_plan(plan)
+            issues, code = [], 0
+        except KetastatsError as exc:
+            issues, code = exc.issues, exc.exit_code
+        typer.echo(json.dumps({"valid": code == 0, "issues": [i.to_dict() for i in issues]}, indent=1))
+        raise typer.Exit(code)
+    with _handled(debug, "invalid input"):
+        prepared = validate_plan(plan)
+    rows = sum(len(frame) for frame in prepared.tables.values())
+    _console().print(f"valid: plan '{prepared.plan.id}', {len(prepared.tables)} tables, {rows} rows, "
+                     f"{len(prepared.plan.analyses)} analyses", markup=False)
+
+
+@app.command()
+def check(plan: Path = PlanArgument,
+          reports: Optional[Path] = typer.Option(None, "--reports", help="committed report folder "
+                                                 "(default: the plan's output)"),
+          debug: bool = typer.Option(False, "--debug")) -> None:
+    """Re-run the plan and compare its tables with the committed report (exit 1 on drift)."""
+    from ketastats.api import run_plan
+    from ketastats.plan import load_plan
+    from ketastats.report.check import RELATIVE_TOLERANCE, compare_reports
+    from ketastats.report.writer import output_folder
+
+    console = _console()
+    with _handled(debug, "invalid input"):
+        committed = reports or output_folder(load_plan(plan), None)
+        if not (committed / "manifest.json").is_file():
+            console.print(f"[bold red]no committed report[/] at {committed}: run 'ketastats run {plan}' first",
+                          highlight=False)
+            raise typer.Exit(1)
+        with tempfile.TemporaryDirectory(prefix="ketastats-check-") as folder:
+            current = Path(folder) / "report"
+            result = run_plan(plan, out=current)
+            differences = compare_reports(committed, current)
+    if differences:
+        console.print(f"[bold red]drift[/]: {len(differences)} difference(s) from {committed} "
+                      f"(relative tolerance {RELATIVE_TOLERANCE:g})")
+        for difference in differences[:200]:
+            console.print(f"  {difference}", markup=False)
+        raise typer.Exit(1)
+    console.print(f"no drift: {committed} matches a fresh run of {plan} "
+                  f"(relative tolerance {RELATIVE_TOLERANCE:g})", markup=False)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def schema() -> None:
+    """Print the plan's JSON Schema (for editor validation and completion)."""
+    from ketastats.plan.json_schema import plan_json_schema
+
+    typer.echo(json.dumps(plan_json_schema(), indent=1))
+
+
+@app.command()
+def simulate(dataset: str = typer.Argument(..., help="dataset name, e.g. siegel2021"),
+             out: Path = typer.Argument(..., help="folder to write the CSV files into"),
+             force: bool = typer.Option(False, "--force", help="overwrite existing files")) -> None:
+    """Regenerate a packaged synthetic dataset (deterministic: same seed, same bytes)."""
+    from ketastats.datasets.simulate import SIMULATORS, write_dataset
+
+    if dataset not in SIMULATORS:
+        _console().print(f"unknown dataset '{dataset}'; choose from: {', '.join(sorted(SIMULATORS))}",
+                         markup=False)
+        raise typer.Exit(2)
+    if out.exists() and any(out.glob("*.csv")) and not force:
+        _console().print(f"{out} already holds CSV files; pass --force to overwrite them", markup=False)
+        raise typer.Exit(2)
+    written = write_dataset(dataset, out)
+    _console().print(f"wrote {len(written)} synthetic tables to {out}", markup=False)
+
+
+def main() -> None:
+    app(prog_name="ketastats")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

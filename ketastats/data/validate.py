@@ -1,0 +1,252 @@
+"""Validation of a table against its data dictionary: every problem, at once, with its cell.
+
+Two steps. (1) Typing: each cell is converted to the dictionary's type; a cell that cannot be
+(``"n/a"`` in an integer column, ``"1,5"`` with a decimal comma, ``"maybe"`` in a boolean
+column, an unknown category level, ``inf``) is reported and set missing. Typing is done here
+rather than by pandera's ``coerce=True`` because one uncoercible cell makes pandera skip the
+range check of the whole column (see docs/library_notes.md); after this step the column is
+clean, so (2) pandera checks every remaining rule (ranges, allowed levels, required values,
+unique key) and reports all failures lazily. Failures are mapped to :class:`Issue` objects
+naming the file, the 1-based data row, the column, the value and the rule.
+
+Example
+-------
+>>> import pandas as pd
+>>> from ketastats.data.dictionary import Dictionary
+>>> d = Dictionary.model_validate({"table": "t", "key": ["id"], "columns": {
+...     "id": {"type": "string"}, "score": {"type": "integer", "min": 0, "max": 60}}})
+>>> frame = pd.DataFrame({"id": ["a", "b"], "score": ["12", "75"]}, index=[1, 2])
+>>> typed, issues = validate_table(frame, d, "t.csv")
+>>> [(i.code, i.location.row) for i in issues]
+[('out-of-range', 2)]
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from ketastats.data.dictionary import Column, Dictionary
+from ketastats.errors import Issue, Location, did_you_mean
+
+TRUE_TEXT = {"true", "t", "yes", "y", "1"}
+FALSE_TEXT = {"false", "f", "no", "n", "0"}
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_ISSUES_PER_RULE = 50
+
+
+def validate_table(frame: pd.DataFrame, dictionary: Dictionary, file: str) -> tuple[pd.DataFrame, list[Issue]]:
+    """Type ``frame`` by ``dictionary`` and check it; returns the typed frame and all issues."""
+    issues: list[Issue] = []
+    if len(frame) == 0:
+        issues.append(Issue("empty-table", f"table '{dictionary.table}' has no data rows",
+                            Location(file=file), hint="The file holds only a header"))
+    present = list(frame.columns)
+    for column in present:
+        if column not in dictionary.columns and dictionary.extra_columns == "forbid":
+            issues.append(Issue("unknown-column", f"column '{column}' is not in the data dictionary",
+                                Location(file=file, column=str(column)),
+                                hint=did_you_mean(column, dictionary.columns) or
+                                "Add it to the dictionary or set extra_columns: allow"))
+    typed = pd.DataFrame(index=frame.index)
+    for name, spec in dictionary.columns.items():
+        if name not in frame.columns:
+            if spec.required:
+                issues.append(Issue("missing-column", f"required column '{name}' is missing",
+                                    Location(file=file, column=name),
+                                    hint=did_you_mean(name, present) or "Add the column to the file"))
+            typed[name] = _typed_empty(spec, len(frame), frame.index)
+            continue
+        typed[name], cell_issues = _coerce(frame[name], name, spec, file)
+        issues += cell_issues
+    for column in present:
+        if column not in dictionary.columns and dictionary.extra_columns == "allow":
+            typed[column] = frame[column]
+    reported = {(i.location.row, i.location.column) for i in issues}
+    issues += [i for i in _pandera_checks(typed, dictionary, file, [i for i in issues if i.code == "missing-column"])
+               if (i.location.row, i.location.column) not in reported]
+    order = {name: index for index, name in enumerate([*dictionary.columns, *present])}
+    issues.sort(key=lambda i: (i.location.row or 0, order.get(i.location.column or "", -1)))
+    return typed, issues
+
+
+# --- typing -----------------------------------------------------------------------------------
+
+def _typed_empty(spec: Column, n: int, index: pd.Index) -> pd.Series:
+    if spec.type == "category":
+        return pd.Series(pd.Categorical([None] * n, categories=spec.levels, ordered=spec.ordered), index=index)
+    if spec.type == "boolean":
+        return pd.Series(pd.array([None] * n, dtype="boolean"), index=index)
+    return pd.Series([np.nan] * n, index=index, dtype=float if spec.type in ("integer", "number") else object)
+
+
+def _coerce(values: pd.Series, name: str, spec: Column, file: str) -> tuple[pd.Series, list[Issue]]:
+    issues: list[Issue] = []
+
+    def bad(mask: pd.Series, code: str, rule: str, hint: str | None = None) -> None:
+        for row, value in values[mask].head(MAX_ISSUES_PER_RULE).items():
+            issues.append(Issue(code, f"value {value!r} {rule}", Location(file=file, row=int(row), column=name),
+                                hint=hint))
+        extra = int(mask.sum()) - MAX_ISSUES_PER_RULE
+        if extra > 0:
+            issues.append(Issue(code, f"{extra} more values {rule}", Location(file=file, column=name)))
+
+    missing = values.isna()
+    if spec.type in ("integer", "number"):
+        text = values.astype(object).where(~missing)
+        numeric = pd.to_numeric(text, errors="coerce") if values.dtype == object else values.astype(float)
+        numeric = numeric.astype(float)
+        not_number = numeric.isna() & ~missing
+        comma = not_number & text.astype(str).str.fullmatch(r"-?\d+,\d+")
+        bad(comma, "decimal-comma", f"in column '{name}' uses a decimal comma", "Write decimals with a point: 1.5")
+        bad(not_number & ~comma, "not-a-number", f"in column '{name}' is not a number",
+            "Leave the cell empty (or NA) if the value is missing")
+        infinite = np.isinf(numeric)
+        bad(infinite, "not-finite", f"in column '{name}' is infinite")
+        numeric = numeric.where(~infinite)
+        if spec.type == "integer":
+            fractional = numeric.notna() & (numeric != np.round(numeric))
+            bad(fractional, "not-an-integer", f"in column '{name}' is not a whole number")
+            numeric = numeric.where(~fractional)
+        return numeric, issues
+    if spec.type == "boolean":
+        if pd.api.types.is_bool_dtype(values.dtype) or str(values.dtype) == "boolean":
+            return values.astype("boolean"), issues
+        lowered = values.astype(object).where(~missing).map(
+            lambda v: str(v).strip().lower() if v is not None and not (isinstance(v, float) and np.isnan(v)) else v)
+        lowered = lowered.map(lambda v: v[:-2] if isinstance(v, str) and v.endswith(".0") else v)
+        truth = lowered.isin(TRUE_TEXT)
+        falsity = lowered.isin(FALSE_TEXT)
+        invalid = ~missing & ~truth & ~falsity
+        bad(invalid, "not-a-boolean", f"in column '{name}' is not true/false", "Use true or false (or 1 / 0)")
+        result = pd.Series(pd.array([None] * len(values), dtype="boolean"), index=values.index)
+        result[truth] = True
+        result[falsity] = False
+        return result, issues
+    if spec.type == "date":
+        text = values.astype(object).where(~missing)
+        is_iso = text.map(lambda v: isinstance(v, str) and bool(ISO_DATE.match(v.strip())))
+        parsed = pd.to_datetime(text.where(is_iso), format="%Y-%m-%d", errors="coerce")
+        invalid = ~missing & (~is_iso | parsed.isna())
+        bad(invalid, "not-a-date", f"in column '{name}' is not a date in the form YYYY-MM-DD",
+            "Write dates as ISO 8601 (2021-03-31); mixed formats are ambiguous")
+        return parsed.where(~invalid), issues
+    text = values.astype(object).where(~missing).map(lambda v: v if v is None or isinstance(v, str) else
+                                                     (str(v) if not (isinstance(v, float) and np.isnan(v)) else None))
+    if spec.type == "category":
+        return text, issues  # levels are checked by pandera, then made categorical in finalize_types
+    return text, issues
+
+
+def finalize_types(frame: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
+    """Turn category columns into ordered pandas Categoricals (after validation passed)."""
+    out = frame.copy()
+    for name, spec in dictionary.columns.items():
+        if spec.type == "category":
+            out[name] = pd.Categorical(out[name], categories=spec.levels, ordered=spec.ordered)
+    return out
+
+
+# --- rule checks with pandera ------------------------------------------------------------------
+
+_RULE_CODES = {"in_range": "out-of-range", "greater_than_or_equal_to": "out-of-range",
+               "less_than_or_equal_to": "out-of-range", "isin": "level-not-in-dictionary",
+               "not_nullable": "missing-value", "field_uniqueness": "duplicate-key",
+               "multiple_fields_uniqueness": "duplicate-key"}
+
+
+def _schema(dictionary: Dictionary, skip: set[str]):
+    import pandera.pandas as pa
+
+    columns = {}
+    for name, spec in dictionary.columns.items():
+        if name in skip:
+            continue
+        checks = []
+        if spec.min is not None and spec.max is not None:
+            checks.append(pa.Check.in_range(spec.min, spec.max))
+        elif spec.min is not None:
+            checks.append(pa.Check.ge(spec.min))
+        elif spec.max is not None:
+            checks.append(pa.Check.le(spec.max))
+        if spec.levels is not None:
+            checks.append(pa.Check.isin(spec.levels))
+        columns[name] = pa.Column(checks=checks, nullable=not spec.required, required=True)
+    key = [k for k in dictionary.key if k not in skip]
+    unique = key if key and len(key) == len(dictionary.key) else None
+    return pa.DataFrameSchema(columns, unique=unique, report_duplicates="all")
+
+
+def _pandera_checks(typed: pd.DataFrame, dictionary: Dictionary, file: str,
+                    missing_columns: list[Issue]) -> list[Issue]:
+    import pandera.errors as pe
+
+    skip = {i.location.column for i in missing_columns if i.location.column}
+    schema = _schema(dictionary, skip)
+    try:
+        schema.validate(typed, lazy=True)
+        return []
+    except (pe.SchemaErrors, pe.SchemaError) as exc:
+        cases = getattr(exc, "failure_cases", None)
+        if cases is None:
+            return [Issue("invalid-table", str(exc).splitlines()[0], Location(file=file))]
+    return _issues_from_failure_cases(cases, dictionary, typed, file)
+
+
+def _issues_from_failure_cases(cases: pd.DataFrame, dictionary: Dictionary, typed: pd.DataFrame,
+                               file: str) -> list[Issue]:
+    issues: list[Issue] = []
+    duplicate_rows: set[int] = set()
+    counts: dict[tuple[str, str], int] = {}
+    for case in cases.itertuples(index=False):
+        check = str(case.check)
+        rule = check.split("(")[0]
+        code = _RULE_CODES.get(rule, "invalid-value")
+        row = None if pd.isna(case.index) else int(case.index)
+        column = None if pd.isna(case.column) else str(case.column)
+        if code == "duplicate-key":
+            if row is not None:
+                duplicate_rows.add(row)
+            continue
+        counts[(code, column or "")] = counts.get((code, column or ""), 0) + 1
+        if counts[(code, column or "")] > MAX_ISSUES_PER_RULE:
+            continue
+        spec = dictionary.columns.get(column or "")
+        value = case.failure_case
+        if code == "out-of-range" and spec is not None:
+            message = f"value {_show(value)} is outside the allowed range {_range_text(spec)}"
+            hint = None
+        elif code == "level-not-in-dictionary" and spec is not None:
+            message = f"value {_show(value)} is not a level of '{column}'"
+            hint = did_you_mean(str(value), spec.levels or [])
+        elif code == "missing-value":
+            message = f"a value is required in column '{column}' but the cell is empty"
+            hint = "Mark the column required: false in the dictionary if values may be missing"
+        else:
+            message = f"value {_show(value)} fails the rule {check}"
+            hint = None
+        issues.append(Issue(code, message, Location(file=file, row=row, column=column), hint=hint))
+    for (code, column), count in counts.items():
+        if count > MAX_ISSUES_PER_RULE:
+            issues.append(Issue(code, f"{count - MAX_ISSUES_PER_RULE} more values fail this rule",
+                                Location(file=file, column=column or None)))
+    for row in sorted(duplicate_rows):
+        values = ", ".join(f"{k}={_show(typed.at[row, k])}" for k in dictionary.key)
+        issues.append(Issue("duplicate-key", f"key ({values}) appears more than once",
+                            Location(file=file, row=row),
+                            hint=f"Each combination of {', '.join(dictionary.key)} must be unique"))
+    return issues
+
+
+def _show(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _range_text(spec: Column) -> str:
+    low = "-inf" if spec.min is None else _show(float(spec.min))
+    high = "inf" if spec.max is None else _show(float(spec.max))
+    return f"[{low}, {high}]"

@@ -1,0 +1,48 @@
+"""Derivations declared in the plan's ``derive:`` list, applied in order.
+
+Each derivation adds one column: change and percent change from a baseline row
+(:mod:`.change`), a rule-based flag or value (:mod:`.rules`), or a subject-level value
+joined onto every table by subject (:mod:`.subject_level`). Row indexes (the source file's
+row numbers) are preserved, so exclusions keep pointing at the rows a user sees.
+
+Example
+-------
+``tables = apply_derivations(plan, tables, catalog)`` returns new frames; inputs are not changed.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ketastats.derive.change import change_from_baseline
+from ketastats.derive.rules import rule_column
+from ketastats.derive.subject_level import subject_level_values
+from ketastats.errors import Issue
+from ketastats.plan.schema import ChangeFromBaseline, PercentChangeFromBaseline, RuleDerivation, SubjectLevel
+
+
+def apply_derivations(plan, tables: dict[str, pd.DataFrame], catalog) -> tuple[dict[str, pd.DataFrame], list[Issue]]:
+    """Apply ``plan.derive`` to copies of ``tables``; returns (tables, warnings)."""
+    out = {name: frame.copy() for name, frame in tables.items()}
+    warnings: list[Issue] = []
+    for index, derivation in enumerate(plan.derive):
+        path = ("derive", index)
+        if isinstance(derivation, SubjectLevel):
+            values, issues = subject_level_values(out[derivation.from_], plan.subject, derivation, path)
+            warnings += issues
+            for frame in out.values():
+                if plan.subject in frame.columns:
+                    frame[derivation.name] = frame[plan.subject].map(values)
+                    if str(values.dtype) == "boolean":
+                        frame[derivation.name] = frame[derivation.name].astype("boolean")
+            continue
+        frame = out[derivation.table]
+        if isinstance(derivation, (ChangeFromBaseline, PercentChangeFromBaseline)):
+            percent = isinstance(derivation, PercentChangeFromBaseline)
+            source = derivation.percent_change_from_baseline if percent else derivation.change_from_baseline
+            frame[derivation.name], issues = change_from_baseline(
+                frame, plan.subject, source, derivation.baseline, percent, derivation.name)
+            warnings += issues
+        elif isinstance(derivation, RuleDerivation):
+            frame[derivation.name] = rule_column(frame, catalog.expressions[path + ("rule",)])
+    return out, warnings

@@ -1,0 +1,221 @@
+"""Cross-check every name a plan uses against the data dictionaries, before anything runs.
+
+Tables, columns (including those derived earlier in ``derive:``), category levels in
+baseline selectors and rules, populations and analysis ids are all checked; every problem
+is collected, with the plan file, the YAML path and the line.
+
+Derived columns become available in order: a derivation may use only the dictionary's
+columns and columns derived above it (a forward reference is reported as such). A
+subject-level value becomes available in every table that has the subject column.
+
+Example
+-------
+``resolve(plan, dictionaries, document)`` returns a list of issues (empty when all is well)
+and the :class:`Catalog` of columns available in each table after the derivations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ketastats.data.dictionary import Column, Dictionary
+from ketastats.errors import Issue, did_you_mean
+from ketastats.plan.expressions import Expression, ExpressionError, parse_expression
+from ketastats.plan.loader import PathKey, YamlDocument
+from ketastats.plan.schema import (ChangeFromBaseline, PercentChangeFromBaseline, RuleDerivation,
+                                   SubjectLevel)
+
+
+@dataclass
+class Catalog:
+    """Columns available per table (dictionary columns plus derived ones), with their definitions."""
+
+    columns: dict[str, dict[str, Column]] = field(default_factory=dict)
+    subject_keyed: dict[str, bool] = field(default_factory=dict)
+    expressions: dict[PathKey, Expression] = field(default_factory=dict)
+
+    def column(self, table: str, name: str) -> Column | None:
+        return self.columns.get(table, {}).get(name)
+
+
+def resolve(plan, dictionaries: dict[str, Dictionary], document: YamlDocument) -> tuple[list[Issue], Catalog]:
+    """Check names; return (issues, catalog)."""
+    checker = _Resolver(plan, dictionaries, document)
+    checker.run()
+    return checker.issues, checker.catalog
+
+
+class _Resolver:
+    def __init__(self, plan, dictionaries: dict[str, Dictionary], document: YamlDocument):
+        self.plan = plan
+        self.document = document
+        self.issues: list[Issue] = []
+        self.catalog = Catalog()
+        self.all_derived: dict[str, int] = {}
+        for name, dictionary in dictionaries.items():
+            self.catalog.columns[name] = dict(dictionary.columns)
+            self.catalog.subject_keyed[name] = dictionary.key == [plan.subject]
+        for index, derivation in enumerate(plan.derive):
+            self.all_derived.setdefault(derivation.name, index)
+
+    def add(self, code: str, message: str, path: PathKey, hint: str | None = None) -> None:
+        self.issues.append(Issue(code, message, self.document.location(path), hint=hint))
+
+    def run(self) -> None:
+        for index, derivation in enumerate(self.plan.derive):
+            self.derivation(index, derivation)
+        for name, population in self.plan.populations.items():
+            self.population(name, population)
+        seen: dict[str, int] = {}
+        for index, analysis in enumerate(self.plan.analyses):
+            if analysis.id in seen:
+                self.add("duplicate-id", f"analysis id '{analysis.id}' is used twice (first at analyses[{seen[analysis.id]}])",
+                         ("analyses", index, "id"))
+            seen.setdefault(analysis.id, index)
+            self.analysis(index, analysis)
+
+    # --- helpers -------------------------------------------------------------------------------
+    def table(self, name: str, path: PathKey) -> bool:
+        if name in self.catalog.columns:
+            return True
+        self.add("unknown-table", f"table '{name}' is not declared under data:", path,
+                 did_you_mean(name, self.catalog.columns))
+        return False
+
+    def column(self, table: str, name: str, path: PathKey, position: int | None = None) -> Column | None:
+        found = self.catalog.column(table, name)
+        if found is not None:
+            return found
+        if name in self.all_derived and (position is None or self.all_derived[name] >= position):
+            self.add("forward-reference", f"column '{name}' is derived later (derive[{self.all_derived[name]}]) "
+                     "and cannot be used here", path, "Move the derivation above its first use")
+        else:
+            self.add("unknown-column", f"column '{name}' is not in table '{table}'", path,
+                     did_you_mean(name, self.catalog.columns.get(table, {})))
+        return None
+
+    def level(self, table: str, column: str, value, path: PathKey) -> None:
+        spec = self.catalog.column(table, column)
+        if spec is not None and spec.levels is not None and str(value) not in spec.levels:
+            self.add("level-not-in-dictionary", f"'{value}' is not a level of '{column}' in table '{table}'", path,
+                     did_you_mean(str(value), spec.levels))
+
+    def expression(self, text: str, table: str, path: PathKey, position: int | None = None) -> Expression | None:
+        try:
+            expression = parse_expression(text)
+        except ExpressionError as exc:
+            self.add(exc.code, exc.message, path, exc.hint)
+            return None
+        ok = True
+        for name in sorted(expression.names):
+            if self.column(table, name, path, position) is None:
+                ok = False
+        for name, value in expression.level_comparisons:
+            self.level(table, name, value, path)
+        if ok:
+            self.catalog.expressions[path] = expression
+        return expression if ok else None
+
+    def selector(self, table: str, selector: dict, path: PathKey, position: int) -> None:
+        for column, value in selector.items():
+            if self.column(table, column, path + (column,), position) is not None:
+                self.level(table, column, value, path + (column,))
+
+    def new_column(self, table: str, name: str, spec: Column, path: PathKey) -> None:
+        if name in self.catalog.columns[table]:
+            self.add("duplicate-column", f"column '{name}' already exists in table '{table}'", path,
+                     "Choose another name for the derived column")
+            return
+        self.catalog.columns[table][name] = spec
+
+    # --- sections ------------------------------------------------------------------------------
+    def derivation(self, index: int, derivation) -> None:
+        path: PathKey = ("derive", index)
+        if isinstance(derivation, SubjectLevel):
+            source = derivation.from_
+            if not self.table(source, path + ("from",)):
+                return
+            self.selector(source, derivation.at, path + ("at",), index)
+            spec = self.column(source, derivation.subject_level, path + ("subject_level",), index)
+            if self.catalog.column(source, self.plan.subject) is None:
+                self.add("no-subject-column", f"table '{source}' has no subject column '{self.plan.subject}'",
+                         path + ("from",))
+                return
+            if spec is None:
+                return
+            copy = spec.model_copy(update={"required": False, "description": derivation.description or
+                                           f"{derivation.subject_level} at {derivation.at or 'subject level'}"})
+            for table, columns in self.catalog.columns.items():
+                if self.plan.subject in columns:
+                    self.new_column(table, derivation.name, copy, path + ("name",))
+            return
+        if not self.table(derivation.table, path + ("table",)):
+            return
+        table = derivation.table
+        if isinstance(derivation, (ChangeFromBaseline, PercentChangeFromBaseline)):
+            key = "change_from_baseline" if isinstance(derivation, ChangeFromBaseline) else "percent_change_from_baseline"
+            source = getattr(derivation, key)
+            spec = self.column(table, source, path + (key,), index)
+            if spec is not None and spec.type not in ("integer", "number"):
+                self.add("not-numeric", f"column '{source}' is {spec.type}, not numeric", path + (key,))
+            self.selector(table, derivation.baseline, path + ("baseline",), index)
+            if self.catalog.column(table, self.plan.subject) is None:
+                self.add("no-subject-column", f"table '{table}' has no subject column '{self.plan.subject}'",
+                         path + ("table",))
+            unit = "%" if key.startswith("percent") else (spec.unit if spec else None)
+            label = ("% change in " if key.startswith("percent") else "Change in ") + \
+                ((spec.label or source) if spec else source)
+            self.new_column(table, derivation.name, Column(type="number", required=False, unit=unit, label=label,
+                                                           description=derivation.description), path + ("name",))
+        elif isinstance(derivation, RuleDerivation):
+            expression = self.expression(derivation.rule, table, path + ("rule",), index)
+            kind = "boolean" if expression is not None and _is_boolean(expression) else "number"
+            self.new_column(table, derivation.name, Column(type=kind, required=False,
+                                                           description=derivation.description or derivation.rule),
+                            path + ("name",))
+
+    def population(self, name: str, population) -> None:
+        path: PathKey = ("populations", name)
+        if self.table(population.table, path + ("table",)):
+            self.expression(population.where, population.table, path + ("where",))
+
+    def analysis(self, index: int, analysis) -> None:
+        path: PathKey = ("analyses", index)
+        if not self.table(analysis.table, path + ("table",)):
+            return
+        if analysis.population is not None:
+            population = self.plan.populations.get(analysis.population)
+            if population is None:
+                self.add("unknown-population", f"population '{analysis.population}' is not declared under populations:",
+                         path + ("population",), did_you_mean(analysis.population, self.plan.populations))
+            elif population.table != analysis.table and not self.catalog.subject_keyed.get(population.table):
+                self.add("population-table-mismatch",
+                         f"population '{analysis.population}' filters rows of table '{population.table}', "
+                         f"not '{analysis.table}'", path + ("population",),
+                         f"Define it on a table with one row per {self.plan.subject}, or on '{analysis.table}'")
+            elif population.table != analysis.table and self.catalog.column(analysis.table, self.plan.subject) is None:
+                self.add("no-subject-column", f"table '{analysis.table}' has no subject column "
+                         f"'{self.plan.subject}' to apply population '{analysis.population}'", path + ("population",))
+        if analysis.where is not None:
+            self.expression(analysis.where, analysis.table, path + ("where",))
+        for key, column in analysis.column_references():
+            field_path = tuple(int(p) if p.isdigit() else p for p in key.replace("]", "").replace("[", ".").split("."))
+            self.column(analysis.table, column, path + field_path)
+        check = getattr(analysis, "check_columns", None)
+        if check is not None:
+            for key, message in check(self.catalog.columns[analysis.table]):
+                field_path = tuple(int(p) if p.isdigit() else p for p in key.replace("]", "").replace("[", ".").split("."))
+                self.add("wrong-column-type", message, path + field_path)
+
+
+def _is_boolean(expression: Expression) -> bool:
+    import ast
+
+    tree = expression.tree
+    if isinstance(tree, (ast.Compare, ast.BoolOp)):
+        return True
+    if isinstance(tree, ast.UnaryOp) and isinstance(tree.op, ast.Not):
+        return True
+    if isinstance(tree, ast.Call) and isinstance(tree.func, ast.Name) and tree.func.id in ("is_missing", "not_missing"):
+        return True
+    return isinstance(tree, ast.Name) and tree.id in ("true", "false", "True", "False")

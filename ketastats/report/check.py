@@ -1,0 +1,91 @@
+"""Drift check: re-run a plan and compare its tables with the committed report.
+
+Compared: every CSV under ``tables/`` and ``exclusions.csv``. A file present on one side
+only, a different header or row count, text cells that differ, or numbers that differ by more
+than the tolerance is drift. Numbers are compared with a relative tolerance of
+:data:`RELATIVE_TOLERANCE` (committed tables hold 6 significant digits, so one unit in the
+last digit is at most 1e-5 relative; the tolerance is two such units) plus an absolute floor
+of :data:`ABSOLUTE_TOLERANCE` for values near zero. results.json, manifest.json and
+report.html are not compared (the manifest records versions, which may legitimately differ).
+
+Example
+-------
+``differences = compare_reports(Path("reports/siegel2021"), Path("/tmp/new"))``
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+RELATIVE_TOLERANCE = 2e-5
+ABSOLUTE_TOLERANCE = 1e-12
+
+
+@dataclass
+class Difference:
+    file: str
+    where: str
+    committed: str
+    current: str
+
+    def __str__(self) -> str:
+        return f"{self.file} {self.where}: committed {self.committed!r}, now {self.current!r}"
+
+
+def _files(folder: Path) -> set[str]:
+    found = {p.relative_to(folder).as_posix() for p in (folder / "tables").glob("*.csv")} \
+        if (folder / "tables").is_dir() else set()
+    if (folder / "exclusions.csv").is_file():
+        found.add("exclusions.csv")
+    return found
+
+
+def _read(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def cells_match(committed: str, current: str) -> bool:
+    if committed == current:
+        return True
+    a, b = _number(committed), _number(current)
+    if a is None or b is None or math.isnan(a) or math.isnan(b):
+        return False
+    return abs(a - b) <= ABSOLUTE_TOLERANCE + RELATIVE_TOLERANCE * max(abs(a), abs(b))
+
+
+def compare_reports(committed: Path, current: Path) -> list[Difference]:
+    differences: list[Difference] = []
+    old_files, new_files = _files(committed), _files(current)
+    for name in sorted(old_files - new_files):
+        differences.append(Difference(name, "file", "present", "missing"))
+    for name in sorted(new_files - old_files):
+        differences.append(Difference(name, "file", "missing", "present"))
+    for name in sorted(old_files & new_files):
+        old, new = _read(committed / name), _read(current / name)
+        if not old or not new or old[0] != new[0]:
+            differences.append(Difference(name, "header", ",".join(old[0] if old else []),
+                                          ",".join(new[0] if new else [])))
+            continue
+        header = old[0]
+        if len(old) != len(new):
+            differences.append(Difference(name, "number of rows", str(len(old) - 1), str(len(new) - 1)))
+        for index, (row_old, row_new) in enumerate(zip(old[1:], new[1:]), start=1):
+            for column, a, b in zip(header, row_old, row_new):
+                if not cells_match(a, b):
+                    label = ", ".join(f"{h}={v}" for h, v in zip(header, row_old)
+                                      if h in ("outcome", "term", "visit", "group", "ci_method", "analysis_id")
+                                      and v)
+                    where = f"row {index}" + (f" ({label})" if label else "") + f", column {column}"
+                    differences.append(Difference(name, where, a, b))
+    return differences

@@ -1,0 +1,60 @@
+"""The one place where numbers are rounded for committed tables.
+
+Tables round floats to :data:`SIGNIFICANT_DIGITS` significant digits so that regeneration is
+stable across platforms (BLAS and libm differ in the last bits); ``results.json`` keeps
+full precision. Missing values are empty cells; booleans are ``true`` / ``false``.
+
+Example
+-------
+>>> [format_cell(v) for v in (28.826086956521738, 3, None, True, -0.0, 1.234e-09)]
+['28.8261', '3', '', 'true', '0', '1.234e-09']
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SIGNIFICANT_DIGITS = 6
+
+
+def format_cell(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        text = f"{float(value):.{SIGNIFICANT_DIGITS}g}"
+        return "0" if text in ("-0", "0") else text
+    return str(value)
+
+
+def format_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as its table text (object dtype)."""
+    return frame.astype(object).apply(lambda column: column.map(format_cell)) if len(frame) else frame.astype(object)
+
+
+def to_csv_text(frame: pd.DataFrame) -> str:
+    """The CSV text of a results table: formatted cells, ``\\n`` line endings, no index."""
+    return format_frame(frame).to_csv(index=False, lineterminator="\n")
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-safe scalar at full precision (NaN → null)."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return None if math.isnan(value) or math.isinf(value) else value
+    return str(value) if not isinstance(value, str) else value

@@ -1,0 +1,108 @@
+"""Write a run's report folder atomically.
+
+Layout (the output contract)::
+
+    <out>/tables/<analysis id>.csv   tidy results, rounded by report.format
+    <out>/exclusions.csv            every row an analysis left out, and why
+    <out>/results.json              everything at full precision, with notes and warnings
+    <out>/manifest.json             provenance (hashes, versions, seed)
+    <out>/report.html               one self-contained page
+
+Everything is written into a temporary sibling folder, which then replaces ``<out>`` by
+rename; a failed run leaves the previous report untouched. An existing ``<out>`` that is
+not a ketastats report (no manifest.json) is never replaced.
+
+Example
+-------
+``write_report(plan_result, Path("reports/siegel2021"))``
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from ketastats.errors import Issue, Location, OutputError
+from ketastats.report.format import json_value, to_csv_text
+from ketastats.results import EXCLUSION_COLUMNS, PlanResult
+
+
+def output_folder(loaded, out) -> Path:
+    """``out`` if given, else the plan's ``output:`` (relative to the plan file), else reports/<id>."""
+    if out is not None:
+        return Path(out)
+    if loaded.plan.output:
+        return loaded.base / loaded.plan.output
+    return Path("reports") / loaded.plan.id
+
+
+def write_report(result: PlanResult, target: Path) -> None:
+    target = Path(target)
+    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / "manifest.json").is_file())):
+        raise OutputError(Issue("output-not-a-report", f"'{target}' exists and is not a ketastats report folder",
+                                Location(file=str(target)),
+                                hint="Choose another folder with --out, or remove it yourself"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    try:
+        _write_all(result, staging)
+        if target.exists():
+            backup = Path(tempfile.mkdtemp(prefix=f".old-{target.name}-", dir=target.parent))
+            backup.rmdir()
+            target.rename(backup)
+            staging.rename(target)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+
+
+def _write_all(result: PlanResult, folder: Path) -> None:
+    from ketastats.report.html import render_html
+
+    for analysis_id, analysis in result.results.items():
+        if analysis.ok:
+            _write_text(folder / "tables" / f"{analysis_id}.csv", to_csv_text(analysis.tidy))
+    exclusions = result.exclusions.sort_values(["analysis_id", "row", "reason"], kind="mergesort") \
+        if len(result.exclusions) else result.exclusions
+    _write_text(folder / "exclusions.csv", to_csv_text(exclusions[EXCLUSION_COLUMNS]))
+    _write_text(folder / "results.json", json.dumps(results_document(result), indent=1, ensure_ascii=False) + "\n")
+    _write_text(folder / "manifest.json", json.dumps(result.manifest, indent=1, ensure_ascii=False) + "\n")
+    _write_text(folder / "report.html", render_html(result))
+
+
+def results_document(result: PlanResult) -> dict:
+    """results.json: every analysis at full precision, with notes, warnings and failures."""
+    plan = result.plan
+    analyses = []
+    for analysis in result.results.values():
+        analyses.append({
+            "id": analysis.analysis_id,
+            "type": analysis.type,
+            "title": analysis.title,
+            "status": analysis.status,
+            "notes": analysis.notes,
+            "issues": [issue.to_dict() for issue in analysis.issues],
+            "glance": {key: json_value(value) for key, value in analysis.glance.items()},
+            "tidy": [{key: json_value(value) for key, value in row.items()}
+                     for row in analysis.tidy.to_dict(orient="records")],
+            "n_excluded": int(len(analysis.exclusions)),
+        })
+    return {
+        "ketastats_results": 1,
+        "plan": {"id": plan.id, "title": plan.title, "synthetic_data": plan.synthetic_data},
+        "status": "failed" if result.failed else "ok",
+        "failed": result.failed,
+        "warnings": [issue.to_dict() for issue in result.warnings],
+        "analyses": analyses,
+    }

@@ -1,0 +1,88 @@
+"""What analyses return and what a plan run holds.
+
+Every analysis, whatever its kind, returns an :class:`AnalysisResult` whose ``tidy`` table
+uses only the column names of the results vocabulary (``ketastats/vocabulary.yaml``), so
+multiplicity, figures, reports and drift checks need no knowledge of model internals.
+
+Example
+-------
+>>> import pandas as pd
+>>> r = AnalysisResult("a", "descriptives", tidy=pd.DataFrame({"outcome": ["madrs"], "n": [23]}))
+>>> r.ok
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ketastats.errors import Issue
+
+EXCLUSION_COLUMNS = ["analysis_id", "table", "row", "subject", "key", "reason", "detail"]
+
+
+@dataclass
+class AnalysisResult:
+    """The outcome of one planned analysis.
+
+    ``tidy``: one row per term / contrast / group / time point (vocabulary columns only).
+    ``glance``: one-row model summary. ``extras``: arrays that figures draw (never recomputed).
+    ``exclusions``: every input row the analysis left out, with the reason.
+    ``issues``: warnings (and, when ``status == "failed"``, the error).
+    ``notes``: conventions in force (e.g. "quantiles: R type 7"), shown as table footnotes.
+    """
+
+    analysis_id: str
+    type: str
+    tidy: pd.DataFrame = field(default_factory=pd.DataFrame)
+    glance: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+    exclusions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EXCLUSION_COLUMNS))
+    issues: list[Issue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    status: str = "ok"
+    title: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class PlanResult:
+    """Everything a run produced: the plan, each analysis result, the derived data and the manifest.
+
+    ``tables`` maps analysis id → tidy DataFrame, for use from Python::
+
+        result = ketastats.run_plan("analysis_plans/siegel2021.yaml")
+        result.tables["madrs_by_visit"]
+    """
+
+    plan: Any
+    results: dict[str, AnalysisResult]
+    data: dict[str, pd.DataFrame]
+    manifest: dict[str, Any]
+    warnings: list[Issue] = field(default_factory=list)
+    output: Any = None
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {key: value.tidy for key, value in self.results.items()}
+
+    @property
+    def exclusions(self) -> pd.DataFrame:
+        frames = [r.exclusions for r in self.results.values() if len(r.exclusions)]
+        if not frames:
+            return pd.DataFrame(columns=EXCLUSION_COLUMNS)
+        return pd.concat(frames, ignore_index=True)[EXCLUSION_COLUMNS]
+
+    @property
+    def failed(self) -> list[str]:
+        return [key for key, value in self.results.items() if not value.ok]
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0

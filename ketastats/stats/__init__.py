@@ -1,0 +1,1 @@
+"""Statistical kernels and models used by the ketastats analyses."""

@@ -1,0 +1,1 @@
+"""Tests of ketastats.stats (numerical kernels checked against R reference values)."""
