@@ -1,0 +1,62 @@
+"""One suite over every registered analysis type (scikit-learn's common tests, broom's modeltests).
+
+Each type must: have an example here (a new type fails until it adds one), appear in the JSON
+Schema, use only glossary columns (plus its grouping columns), give identical tables twice, and
+account for every input row (analysed or listed in exclusions).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pandas as pd
+import pytest
+import yaml
+
+from ketastats.analyses import BY_TYPE, REGISTRY
+from ketastats.analyses.base import AnalysisInput
+from ketastats.analyses.execute import execute
+from ketastats.plan.json_schema import plan_json_schema
+from ketastats.report.format import to_csv_text
+
+EXAMPLES = {
+    "descriptives": {"table": "t", "outcome": ["score"], "by": ["visit"]},
+    "proportions": {"table": "t", "outcome": ["flag"], "by": ["visit"], "ci": ["wilson", "clopper_pearson"]},
+}
+
+FRAME = pd.DataFrame({
+    "pid": ["a", "a", "b", "b", "c", "c", "d"],
+    "visit": pd.Categorical(["pre", "post"] * 3 + ["pre"], categories=["pre", "post"], ordered=True),
+    "score": [20.0, 10.0, 25.0, None, 30.0, 12.0, 22.0],
+    "flag": pd.array([False, True, False, None, False, True, True], dtype="boolean"),
+}, index=range(1, 8))
+
+
+def vocabulary() -> set[str]:
+    text = resources.files("ketastats").joinpath("vocabulary.yaml").read_text(encoding="utf-8")
+    return {column for group in yaml.safe_load(text).values() for column in group}
+
+
+def test_every_registered_type_has_an_example():
+    assert set(BY_TYPE) == set(EXAMPLES)
+    assert len(REGISTRY) == len(BY_TYPE)
+
+
+@pytest.mark.parametrize("kind", sorted(EXAMPLES))
+def test_contract(kind):
+    module = BY_TYPE[kind]
+    spec = module.Spec.model_validate({"id": f"{kind}_example", "type": kind, **EXAMPLES[kind]})
+    schema_text = str(plan_json_schema())
+    assert module.Spec.__name__ in schema_text or f"'{kind}'" in schema_text
+    results = [execute(module, spec, AnalysisInput(spec.id, "t", FRAME, "pid", ["pid", "visit"])) for _ in range(2)]
+    first, second = results
+    assert first.ok, first.issues
+    assert to_csv_text(first.tidy) == to_csv_text(second.tidy)
+    by = set(getattr(spec, "by", []) or [])
+    unknown = set(first.tidy.columns) - vocabulary() - by
+    assert not unknown, f"columns not in ketastats/vocabulary.yaml: {unknown}"
+    assert module.__doc__ and "R" in module.__doc__
+    n_used = first.tidy.drop_duplicates(["outcome", *by])["n"].sum() if "n" in first.tidy else None
+    if n_used is not None:
+        outcomes = len(spec.outcome)
+        assert n_used + len(first.exclusions) == outcomes * len(FRAME)
