@@ -168,8 +168,11 @@ class _Resolver:
             self.new_column(table, derivation.name, Column(type="number", required=False, unit=unit, label=label,
                                                            description=derivation.description), path + ("name",))
         elif isinstance(derivation, RuleDerivation):
-            expression = self.expression(derivation.rule, table, path + ("rule",), index)
-            kind = "boolean" if expression is not None and _is_boolean(expression) else "number"
+            self.expression(derivation.rule, table, path + ("rule",), index)
+            try:  # the column's type comes from the rule's shape, even when a name in it is wrong
+                kind = "boolean" if _is_boolean(parse_expression(derivation.rule)) else "number"
+            except ExpressionError:
+                kind = "number"
             self.new_column(table, derivation.name, Column(type=kind, required=False,
                                                            description=derivation.description or derivation.rule),
                             path + ("name",))

@@ -20,6 +20,7 @@ Example
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -34,7 +35,7 @@ def output_folder(loaded, out) -> Path:
     if out is not None:
         return Path(out)
     if loaded.plan.output:
-        return loaded.base / loaded.plan.output
+        return Path(os.path.normpath(loaded.base / loaded.plan.output))
     return Path("reports") / loaded.plan.id
 
 
