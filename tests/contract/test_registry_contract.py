@@ -19,6 +19,7 @@ from ketastats.analyses.execute import execute
 from ketastats.plan.json_schema import plan_json_schema
 from ketastats.report.format import to_csv_text
 
+# One entry per registered type (one line each), run on FRAME below.
 EXAMPLES = {
     "descriptives": {"table": "t", "outcome": ["score"], "by": ["visit"]},
     "proportions": {"table": "t", "outcome": ["flag"], "by": ["visit"], "ci": ["wilson", "clopper_pearson"]},
