@@ -41,6 +41,7 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., pd.Series]]] = {
     "log10": (1, lambda x: _finite(np.log10(_numeric(x).where(_numeric(x) > 0)))),
     "exp": (1, lambda x: _finite(np.exp(_numeric(x)))),
     "sqrt": (1, lambda x: _finite(np.sqrt(_numeric(x).where(_numeric(x) >= 0)))),
+    "as_number": (1, lambda x: _numeric(x)),
     "is_missing": (1, lambda x: pd.Series(pd.isna(x), index=x.index, dtype="boolean")),
     "not_missing": (1, lambda x: pd.Series(~pd.isna(x), index=x.index, dtype="boolean")),
 }

@@ -1,0 +1,230 @@
+"""The formula grammar: model formulas checked and expanded without evaluating anything.
+
+Grammar (Wilkinson–Rogers, as R and patsy read it, restricted to names)::
+
+    formula  :=  [response] "~" terms
+    terms    :=  term (("+" | "-") term)*
+    term     :=  factor ((":" | "*") factor)*
+    factor   :=  NAME | "1" | "0" | "(" terms ")"
+    random   :=  terms "|" NAME                  e.g. "1 | participant_id", "Days | Subject"
+
+``a * b`` expands to ``a + b + a:b``; ``- 1`` or ``+ 0`` removes the intercept. Names must
+be plain column names (letters, digits, ``_``); there are no function calls, no ``I()``, no
+``C()`` and no Python: transformations are derivations in the plan, and reference levels are
+declared with the analysis's ``reference:`` key. The expanded terms are turned into a patsy
+design by :func:`design_matrices`, which builds the formula text itself from the checked names
+and evaluates it against a frame holding only those columns, with an empty namespace, so
+patsy can never reach Python objects.
+
+Example
+-------
+>>> f = parse_formula("fc ~ time * responder_2wk")
+>>> f.response, [":".join(t) for t in f.terms], f.intercept
+('fc', ['time', 'responder_2wk', 'time:responder_2wk'], True)
+>>> parse_random("Days | Subject").group, parse_random("Days | Subject").terms
+('Subject', [('Days',)])
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<number>\d+(?:\.\d*)?)|(?P<op>[~+\-*:|()]))")
+MAX_LENGTH = 1000
+
+
+class FormulaError(ValueError):
+    """A formula outside the grammar; ``code`` is the stable issue code."""
+
+    def __init__(self, code: str, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.hint = code, message, hint
+
+
+@dataclass
+class Formula:
+    """An expanded formula: response (or None), ordered terms (tuples of names), intercept flag."""
+
+    text: str
+    response: str | None
+    terms: list[tuple[str, ...]] = field(default_factory=list)
+    intercept: bool = True
+
+    @property
+    def names(self) -> list[str]:
+        """Every column the formula reads, in order of first appearance."""
+        seen: list[str] = [self.response] if self.response else []
+        for term in self.terms:
+            for name in term:
+                if name not in seen:
+                    seen.append(name)
+        return seen
+
+    def rhs_text(self) -> str:
+        """The right-hand side as patsy text built from checked names only."""
+        parts = ["1" if self.intercept else "0"] + [":".join(term) for term in self.terms]
+        return " + ".join(parts)
+
+
+@dataclass
+class RandomEffects:
+    """``terms | group``: random intercept (when ``intercept``) and slopes for ``terms`` by ``group``."""
+
+    text: str
+    group: str
+    terms: list[tuple[str, ...]]
+    intercept: bool = True
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    if not isinstance(text, str) or not text.strip():
+        raise FormulaError("formula-empty", "the formula is empty")
+    if len(text) > MAX_LENGTH:
+        raise FormulaError("formula-too-long", f"the formula is longer than {MAX_LENGTH} characters")
+    tokens, position = [], 0
+    text = text.rstrip()
+    while position < len(text):
+        match = TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            bad = text[position:].strip()[:20]
+            raise FormulaError("formula-not-allowed", f"cannot read the formula at {bad!r}",
+                               "Formulas use column names, + - * : ( ) ~ and 1 / 0; transform columns with "
+                               "a derivation instead of a function call")
+        kind = match.lastgroup
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text = text
+        self.tokens = _tokens(text)
+        self.position = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        token = self.peek()
+        if token is None:
+            raise FormulaError("formula-syntax", f"formula {self.text!r} ends too early")
+        self.position += 1
+        return token
+
+    def expect_end(self) -> None:
+        token = self.peek()
+        if token is not None:
+            raise FormulaError("formula-syntax", f"unexpected {token[1]!r} in formula {self.text!r}")
+
+    # A term set is (terms, intercept): terms ordered, intercept True / False / None (unspecified).
+    def terms(self) -> tuple[list[tuple[str, ...]], bool | None]:
+        terms, intercept = self.term()
+        while (token := self.peek()) is not None and token[1] in "+-":
+            self.take()
+            more, more_intercept = self.term()
+            if token[1] == "+":
+                for t in more:
+                    if t not in terms:
+                        terms.append(t)
+                if more_intercept is not None:
+                    intercept = more_intercept
+            else:
+                terms = [t for t in terms if t not in more]
+                if more_intercept:
+                    intercept = False
+        return terms, intercept
+
+    def term(self):
+        terms, intercept = self.factor()
+        while (token := self.peek()) is not None and token[1] in ":*":
+            self.take()
+            right, right_intercept = self.factor()
+            if intercept is not None or right_intercept is not None:
+                raise FormulaError("formula-syntax", f"1 and 0 cannot be part of an interaction in {self.text!r}")
+            products = []
+            for a in terms:
+                for b in right:
+                    product = tuple(dict.fromkeys(a + b))
+                    if product not in products:
+                        products.append(product)
+            if token[1] == ":":
+                terms = products
+            else:
+                terms = list(dict.fromkeys(terms + right + products))
+        return terms, intercept
+
+    def factor(self):
+        kind, value = self.take()
+        if kind == "name":
+            following = self.peek()
+            if following is not None and following[1] == "(":
+                raise FormulaError("formula-function-not-allowed",
+                                   f"function calls such as {value}(...) are not allowed in formulas",
+                                   "Derive the transformed column under derive: and use its name")
+            return [(value,)], None
+        if kind == "number":
+            if value in ("1", "0"):
+                return [], value == "1"
+            raise FormulaError("formula-not-allowed", f"the number {value} cannot be a term",
+                               "Only 1 (intercept) and 0 (no intercept) are allowed")
+        if value == "(":
+            inner = self.terms()
+            closing = self.take()
+            if closing[1] != ")":
+                raise FormulaError("formula-syntax", f"missing ')' in formula {self.text!r}")
+            return inner
+        raise FormulaError("formula-syntax", f"unexpected {value!r} in formula {self.text!r}")
+
+
+def parse_formula(text: str, require_response: bool = True) -> Formula:
+    """Parse ``"y ~ a * b"`` (or ``"~ a * b"`` when ``require_response`` is false)."""
+    parser = _Parser(text)
+    response = None
+    if parser.peek() is not None and parser.peek()[0] == "name" and \
+            len(parser.tokens) > 1 and parser.tokens[1][1] == "~":
+        response = parser.take()[1]
+    if parser.peek() is None or parser.take()[1] != "~":
+        raise FormulaError("formula-syntax", f"formula {text!r} needs a '~'", "Write it as 'outcome ~ terms'")
+    if require_response and response is None:
+        raise FormulaError("formula-syntax", f"formula {text!r} has no outcome before '~'")
+    terms, intercept = parser.terms()
+    parser.expect_end()
+    return Formula(text=text, response=response, terms=terms, intercept=intercept is not False)
+
+
+def parse_random(text: str) -> RandomEffects:
+    """Parse ``"1 | subject"`` or ``"x | subject"`` (correlated intercept and slope)."""
+    parser = _Parser(text)
+    terms, intercept = parser.terms()
+    bar = parser.take()
+    if bar[1] != "|":
+        raise FormulaError("formula-syntax", f"random effects {text!r} need the form 'terms | group'")
+    kind, group = parser.take()
+    if kind != "name":
+        raise FormulaError("formula-syntax", f"the grouping after '|' in {text!r} must be a column name")
+    parser.expect_end()
+    if any(len(t) > 1 for t in terms):
+        raise FormulaError("formula-not-allowed", f"interactions are not supported in random effects ({text!r})")
+    return RandomEffects(text=text, group=group, terms=terms, intercept=intercept is not False)
+
+
+def design_matrices(formula: Formula, frame, extra_terms: list[tuple[str, ...]] | None = None):
+    """Fixed-effects design (patsy DesignMatrix) for ``formula`` on ``frame``.
+
+    The frame is reduced to the formula's columns; category columns must already be pandas
+    Categoricals with the reference level first. Nothing in the formula text comes from the
+    user unchecked: it is rebuilt from validated names.
+    """
+    import patsy
+
+    names = [n for n in formula.names if n != formula.response]
+    for name in names:
+        if not NAME.fullmatch(name):
+            raise FormulaError("formula-not-allowed", f"{name!r} is not a column name")
+    data = frame[names].copy() if names else frame.iloc[:, :0].copy()
+    environment = patsy.EvalEnvironment([{}])
+    return patsy.dmatrix(formula.rhs_text(), data, eval_env=environment, NA_action="raise",
+                         return_type="dataframe")
