@@ -211,20 +211,28 @@ def parse_random(text: str) -> RandomEffects:
     return RandomEffects(text=text, group=group, terms=terms, intercept=intercept is not False)
 
 
-def design_matrices(formula: Formula, frame, extra_terms: list[tuple[str, ...]] | None = None):
-    """Fixed-effects design (patsy DesignMatrix) for ``formula`` on ``frame``.
+def design_matrices(formula: Formula, frame, coding: str = "treatment"):
+    """Fixed-effects design (a pandas DataFrame carrying patsy's ``design_info``) for ``formula``.
 
     The frame is reduced to the formula's columns; category columns must already be pandas
-    Categoricals with the reference level first. Nothing in the formula text comes from the
-    user unchecked: it is rebuilt from validated names.
+    Categoricals with the reference level first. ``coding="sum"`` codes every categorical
+    predictor with sum-to-zero contrasts (for type-III tests). Nothing in the formula text comes
+    from the user unchecked: it is rebuilt from validated names, and patsy sees an empty
+    namespace apart from its own ``C`` and ``Sum``.
     """
+    import pandas as pd
     import patsy
+    from patsy.builtins import C, Sum
 
     names = [n for n in formula.names if n != formula.response]
     for name in names:
         if not NAME.fullmatch(name):
             raise FormulaError("formula-not-allowed", f"{name!r} is not a column name")
     data = frame[names].copy() if names else frame.iloc[:, :0].copy()
-    environment = patsy.EvalEnvironment([{}])
-    return patsy.dmatrix(formula.rhs_text(), data, eval_env=environment, NA_action="raise",
-                         return_type="dataframe")
+    text = formula.rhs_text()
+    if coding == "sum":
+        for name in names:
+            if isinstance(data[name].dtype, pd.CategoricalDtype):
+                text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", f"C({name}, Sum)", text)
+    environment = patsy.EvalEnvironment([{"C": C, "Sum": Sum}])
+    return patsy.dmatrix(text, data, eval_env=environment, NA_action="raise", return_type="dataframe")

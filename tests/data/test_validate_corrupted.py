@@ -72,9 +72,9 @@ def test_unknown_column_in_rule_is_a_plan_error_with_line(project):
 def test_names_are_cross_checked(project):
     plan = project / "analysis_plans" / "siegel2021.yaml"
     text = plan.read_text()
-    text = text.replace("by: visit\n    ci:", "by: vist\n    ci:")
-    text = text.replace("where: \"visit != 'baseline'\"", "where: \"visit != 'basline'\"")
-    text = text.replace("population: per_protocol\n    where", "population: per_protocl\n    where")
+    text = text.replace("by: visit\n    ci:", "by: vist\n    ci:", 1)
+    text = text.replace("where: \"visit != 'baseline'\"", "where: \"visit != 'basline'\"", 1)
+    text = text.replace("population: per_protocol\n    where", "population: per_protocl\n    where", 1)
     plan.write_text(text)
     with pytest.raises(PlanError) as caught:
         validate_plan(plan)

