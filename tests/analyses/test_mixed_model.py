@@ -179,3 +179,23 @@ def test_formula_code_is_refused_at_validation():
     with pytest.raises(ValueError, match="formula"):
         mixed_model.Spec.model_validate({"id": "s", "type": "mixed_model", "table": "t",
                                          "formula": "y ~ __import__('os').system('echo hi')", "random": "1 | g"})
+
+
+@pytest.mark.parametrize("case_name, estimation", [("sleepstudy_rs_reml", "reml"), ("sleepstudy_rs_ml", "ml")])
+def test_correlated_random_slopes(case_name, estimation):
+    """R: lmer(Reaction ~ Days + (Days | Subject), REML = TRUE / FALSE); lmerTest summary (Satterthwaite)."""
+    cases = {c["name"]: c for c in json.loads((ROOT / "tests/reference/mixed_model/reference.json").read_text())["cases"]}
+    case = cases[case_name]
+    sleep = pd.read_csv(REFERENCE / "sleepstudy.csv")
+    tidy = fit(sleep, "subject", formula="reaction ~ days", random="days | subject", estimation=estimation,
+               df_method=["satterthwaite"])
+    fixed = tidy[tidy["effect"] == "fixed"]
+    np.testing.assert_allclose(fixed["estimate"], case["fixef"], rtol=ESTIMATE_RTOL)
+    np.testing.assert_allclose(fixed["std_error"], np.sqrt(np.diag(case["vcov"])), rtol=ESTIMATE_RTOL)
+    np.testing.assert_allclose(fixed["df"], case["coefficients_satterthwaite"]["df"], rtol=SATTERTHWAITE_RTOL)
+    variance = tidy[tidy["effect"] == "ran_pars"].set_index("term")["estimate"]
+    np.testing.assert_allclose([variance["sd__(Intercept)"], variance["sd__days"]], case["varcorr"]["sd"],
+                               rtol=ESTIMATE_RTOL)
+    np.testing.assert_allclose(variance["cor__(Intercept).days"], np.asarray(case["varcorr"]["corr"])[0][1],
+                               rtol=1e-5)
+    np.testing.assert_allclose(variance["sd__Observation"], case["sigma"], rtol=ESTIMATE_RTOL)
