@@ -67,8 +67,6 @@ def validate_plan(path: str | Path, progress: Progress | None = None) -> Prepare
     if issues:
         raise PlanError(issues)
     name_issues, catalog = resolve(plan, dictionaries, loaded.document)
-    if name_issues:
-        raise PlanError(name_issues)
     raw: dict[str, RawTable] = {}
     tables: dict[str, pd.DataFrame] = {}
     for name, source in plan.data.items():
@@ -82,6 +80,8 @@ def validate_plan(path: str | Path, progress: Progress | None = None) -> Prepare
         typed, table_issues = validate_table(raw[name].frame, dictionaries[name], raw[name].display_name)
         issues += table_issues
         tables[name] = typed
+    if name_issues:  # plan and data problems are reported together
+        raise PlanError(name_issues + issues)
     if issues:
         raise DataError(issues)
     tables = {name: finalize_types(frame, dictionaries[name]) for name, frame in tables.items()}
@@ -113,6 +113,11 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
         results[spec.id] = execute(BY_TYPE[spec.type], spec, ctx)
     manifest = build_manifest(prepared)
     result = PlanResult(plan=plan, results=results, data=tables, manifest=manifest, warnings=warnings)
+    if plan.multiplicity:
+        from ketastats.multiplicity import apply_families
+
+        say("adjusting multiplicity families")
+        result.families = apply_families(plan, results)
     if write:
         target = output_folder(prepared.loaded, out)
         say(f"writing report to {target}")
@@ -138,6 +143,18 @@ def _analysis_input(prepared: PreparedPlan, tables: dict[str, pd.DataFrame], spe
         expression = prepared.catalog.expressions[("analyses", index, "where")]
         where = (spec.where, expression.evaluate(frame))
     seed = np.random.SeedSequence([plan.seed, index])
+    versus = None
+    if getattr(spec, "versus_table", None) is not None:  # a second table (ttest: patients vs controls)
+        name = spec.versus_table
+        versus_where = None
+        if spec.versus_where is not None:
+            expression = prepared.catalog.expressions[("analyses", index, "versus_where")]
+            versus_where = (spec.versus_where, expression.evaluate(tables[name]))
+        versus = AnalysisInput(analysis_id=spec.id, table_name=name, frame=tables[name],
+                               subject=spec.versus_subject or plan.subject,
+                               key=prepared.catalog.keys.get(name, [plan.subject]),
+                               columns=prepared.catalog.columns[name], where=versus_where)
     return AnalysisInput(analysis_id=spec.id, table_name=spec.table, frame=frame, subject=plan.subject,
-                         key=prepared.dictionaries[spec.table].key, columns=prepared.catalog.columns[spec.table],
-                         population=population, where=where, rng=np.random.default_rng(seed))
+                         key=prepared.catalog.keys.get(spec.table, [plan.subject]),
+                         columns=prepared.catalog.columns[spec.table],
+                         population=population, where=where, rng=np.random.default_rng(seed), versus=versus)

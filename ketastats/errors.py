@@ -104,7 +104,7 @@ class OutputError(KetastatsError):
     """The report could not be written where asked (e.g. the folder is not a ketastats report)."""
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+def did_you_mean(word: str, choices: Iterable[str], list_choices: bool = True) -> str | None:
     """A hint naming the closest valid choice, or listing the choices when there are few.
 
     >>> did_you_mean("vist", ["visit", "madrs"])
@@ -114,6 +114,6 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     if close:
         return f"Did you mean '{close[0]}'?"
-    if 0 < len(choices) <= 8:
+    if list_choices and 0 < len(choices) <= 8:
         return "Valid choices: " + ", ".join(f"'{c}'" for c in choices)
     return None

@@ -56,7 +56,7 @@ def validate_table(frame: pd.DataFrame, dictionary: Dictionary, file: str) -> tu
             if spec.required:
                 issues.append(Issue("missing-column", f"required column '{name}' is missing",
                                     Location(file=file, column=name),
-                                    hint=did_you_mean(name, present) or "Add the column to the file"))
+                                    hint=did_you_mean(name, present, list_choices=False) or "Add the column to the file"))
             typed[name] = _typed_empty(spec, len(frame), frame.index)
             continue
         typed[name], cell_issues = _coerce(frame[name], name, spec, file)

@@ -33,6 +33,8 @@ def corrupt(project: Path) -> None:
 
 def test_corrupted_data_lists_every_problem_and_writes_nothing(project):
     corrupt(project)
+    plan = project / "analysis_plans" / "siegel2021.yaml"
+    plan.write_text(plan.read_text().replace('rule: "madrs < 10"', 'rule: "madrs_total < 10"'))
     result = ketastats("validate", "analysis_plans/siegel2021.yaml", "--format", "json", cwd=project)
     assert result.returncode == 2, result.stderr
     issues = json.loads(result.stdout)["issues"]
@@ -45,6 +47,8 @@ def test_corrupted_data_lists_every_problem_and_writes_nothing(project):
     assert ("duplicate-key", "../data/clinical.csv", 1, None) in found
     assert ("duplicate-key", "../data/clinical.csv", n_rows, None) in found
     assert ("missing-column", "../data/volumes.csv", None, "icv") in found
+    rule = next(i for i in issues if i["code"] == "unknown-column")
+    assert rule["location"]["file"] == "siegel2021.yaml" and rule["location"]["path"].endswith(".rule")
     assert "Traceback" not in result.stderr
     run = ketastats("run", "analysis_plans/siegel2021.yaml", "-q", cwd=project)
     assert run.returncode == 2
