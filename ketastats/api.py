@@ -13,6 +13,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -47,23 +48,29 @@ class PreparedPlan:
         return self.loaded.plan
 
 
-def validate_plan(path: str | Path, progress: Progress | None = None) -> PreparedPlan:
+def validate_plan(path: str | Path, progress: Progress | None = None, allow_outside: bool = False) -> PreparedPlan:
     """Load the plan, its dictionaries and its data and check everything; raises on any problem.
 
     Raises ``PlanError`` (plan or dictionary problems) or ``DataError`` (data problems), each
-    listing every issue found, with its location.
+    listing every issue found, with its location. Sources, dictionaries and the ``output:``
+    folder must lie inside the plan's project (:mod:`ketastats.paths`) unless ``allow_outside``.
     """
     say = progress or (lambda message: None)
     say("loading plan")
     loaded = load_plan(path)
     plan = loaded.plan
+    if not allow_outside:
+        path_issues = _outside_paths(loaded)
+        if path_issues:
+            raise PlanError(path_issues)
     dictionaries: dict[str, Dictionary] = {}
     issues: list[Issue] = []
     for name, source in plan.data.items():
         try:
             dictionaries[name] = load_dictionary(loaded.base / source.dictionary, display_name=source.dictionary)
         except KetastatsError as exc:
-            issues += exc.issues
+            issues += [dataclasses.replace(i, location=loaded.document.location(("data", name, "dictionary")))
+                       if i.code in ("file-not-found", "file-unreadable") else i for i in exc.issues]
     if issues:
         raise PlanError(issues)
     name_issues, catalog = resolve(plan, dictionaries, loaded.document)
@@ -74,8 +81,10 @@ def validate_plan(path: str | Path, progress: Progress | None = None) -> Prepare
         try:
             raw[name] = read_table(source.source, loaded.base, name, source.format,
                                    dictionaries[name].missing_values)
-        except KetastatsError as exc:
-            issues += exc.issues
+        except KetastatsError as exc:  # a wrong path is the plan's mistake: point at its line
+            issues += [dataclasses.replace(i, location=loaded.document.location(("data", name, "source")))
+                       if i.code in ("file-not-found", "bad-package-source", "unknown-format") else i
+                       for i in exc.issues]
             continue
         typed, table_issues = validate_table(raw[name].frame, dictionaries[name], raw[name].display_name)
         issues += table_issues
@@ -89,11 +98,12 @@ def validate_plan(path: str | Path, progress: Progress | None = None) -> Prepare
 
 
 def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True,
-             progress: Progress | None = None) -> PlanResult:
+             progress: Progress | None = None, allow_outside: bool = False) -> PlanResult:
     """Validate, derive, analyse and (unless ``write=False``) write the report.
 
-    ``out`` overrides the plan's output folder. Returns a :class:`PlanResult` whose
-    ``tables`` hold each analysis's tidy table as a pandas DataFrame.
+    ``out`` overrides the plan's output folder (the caller's explicit choice: not subject to the
+    project rule of ``allow_outside``). Returns a :class:`PlanResult` whose ``tables`` hold each
+    analysis's tidy table as a pandas DataFrame.
     """
     from ketastats.analyses import BY_TYPE
     from ketastats.analyses.execute import execute
@@ -102,10 +112,13 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
     from ketastats.report.writer import output_folder, write_report
 
     say = progress or (lambda message: None)
-    prepared = validate_plan(path, progress)
+    prepared = validate_plan(path, progress, allow_outside=allow_outside)
     plan = prepared.plan
     say("deriving endpoints")
-    tables, warnings = apply_derivations(plan, prepared.tables, prepared.catalog)
+    try:
+        tables, warnings = apply_derivations(plan, prepared.tables, prepared.catalog)
+    except KetastatsError as exc:  # point derivation problems at the plan's line
+        raise type(exc)([_locate(issue, prepared.loaded.document) for issue in exc.issues]) from None
     results: dict[str, AnalysisResult] = {}
     for index, spec in enumerate(plan.analyses):
         say(f"analysis {index + 1}/{len(plan.analyses)}: {spec.id} ({spec.type})")
@@ -124,6 +137,42 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
         write_report(result, target)
         result.output = target
     return result
+
+
+def _outside_paths(loaded: LoadedPlan) -> list[Issue]:
+    """``path-outside-project`` issues for sources, dictionaries and ``output:`` outside the project."""
+    from ketastats.data.io import PACKAGE_PREFIX
+    from ketastats.paths import outside, project_root
+
+    root = project_root(loaded.path)
+    named: list[tuple[tuple, str, str]] = []
+    for name, source in loaded.plan.data.items():
+        if not source.source.startswith(PACKAGE_PREFIX):
+            named.append((("data", name, "source"), source.source, f"data source of table '{name}'"))
+        named.append((("data", name, "dictionary"), source.dictionary, f"dictionary of table '{name}'"))
+    if loaded.plan.output:
+        named.append((("output",), loaded.plan.output, "output folder"))
+    issues = []
+    for key, value, what in named:
+        if outside(value, loaded.base, root):
+            issues.append(Issue("path-outside-project", f"the {what} '{value}' is outside the plan's project",
+                                loaded.document.location(key),
+                                hint="Plans read and write only inside their project (the nearest folder above "
+                                     "the plan with pyproject.toml, .git or ketastats.toml); move the file, or "
+                                     "pass --allow-outside-paths if this is intended"))
+    return issues
+
+
+def _locate(issue: Issue, document) -> Issue:
+    """Add the plan file and line to an issue located only by a YAML path such as ``derive[1]``."""
+    import re
+
+    location = issue.location
+    if location.file is not None or not location.path:
+        return issue
+    parts = tuple(int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", location.path))
+    return dataclasses.replace(issue, location=dataclasses.replace(
+        location, file=document.file, line=document.lines.line_of(parts)))
 
 
 def _analysis_input(prepared: PreparedPlan, tables: dict[str, pd.DataFrame], spec, index: int):

@@ -1,4 +1,41 @@
-"""Multiplicity adjustments: the public function behind plan families and post-hoc tests.
+"""Multiplicity adjustments: the public :func:`adjust` and the plan's ``multiplicity:`` families.
+
+A family names its members as rows of analyses' tidy tables::
+
+    multiplicity:
+      primary_outcomes:
+        method: bonferroni          # holm, hochberg, hommel, fdr_bh, fdr_by, fixed_sequence
+        alpha: 0.05
+        members:
+          - {analysis: fc_sgacc_dmn, term: "time:responder_2wk"}
+          - {analysis: fc_vs_controls_pre, where: {outcome: fc_dmn}}
+
+``term`` and ``where`` (tidy column → value) together must pick exactly one row.
+
+Member protocol (for analysis types)
+------------------------------------
+An analysis ``Spec`` may define ``planned_rows(columns) -> list[dict] | None``: the identifying
+cells (``term``, ``outcome``, ``method``, ...) of every tidy row it will produce, computed from the
+spec and the column catalog (``columns`` = the analysed table's columns after derivations)
+without running anything. Members of such analyses are checked when the plan is validated —
+unknown analysis, a column that does not identify rows, no matching row, or several — and
+reported with the YAML path and line (:func:`member_issues`, called by ``plan.resolve``).
+Types without the method (or returning ``None`` because the rows depend on the data) are checked
+when the family is applied, after the analyses ran: a member that matches no row or several
+makes the family fail with that reason (:func:`apply_families`).
+
+Family table (``multiplicity/<family>.csv``)
+--------------------------------------------
+family, order, member, analysis_id, term, outcome, selector, estimate, statistic, p_value,
+adjust_method, m, alpha, threshold, p_adjusted, significant. ``m`` counts members with a
+p-value (a missing p-value stays missing and does not count, as R's ``p.adjust``), or the
+family's declared ``m`` when some of its hypotheses are not tested in the plan (R's
+``p.adjust(n = m)``);
+``threshold`` is the raw p-value the test is compared with at its rank — α/m (Bonferroni),
+α/(m − k + 1) for the k-th smallest p (Holm, Hochberg), kα/m (BH), kα/(m·Σ1/i) (BY), α
+(fixed sequence), empty for Hommel, whose procedure has no per-test threshold — and
+``significant`` is ``p_adjusted ≤ α``, which is the procedure's decision for every method
+(including the step-down / step-up stopping rules and the fixed-sequence stop).
 
 Example
 -------
@@ -9,17 +46,246 @@ Example
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
 from ketastats.stats.p_adjust import METHODS, adjust_p
 
-__all__ = ["adjust", "METHODS"]
+__all__ = ["adjust", "METHODS", "member_issues", "apply_families", "thresholds", "family_sentence"]
+
+FAMILY_COLUMNS = ["family", "order", "member", "analysis_id", "term", "outcome", "selector", "estimate", "statistic",
+                  "p_value", "adjust_method", "m", "alpha", "threshold", "p_adjusted", "significant"]
+METHOD_NAMES = {"bonferroni": "Bonferroni correction", "holm": "Holm's step-down procedure",
+                "hochberg": "Hochberg's step-up procedure", "hommel": "Hommel's procedure",
+                "fdr_bh": "Benjamini–Hochberg false-discovery-rate procedure",
+                "fdr_by": "Benjamini–Yekutieli false-discovery-rate procedure",
+                "fixed_sequence": "fixed-sequence (hierarchical) testing"}
 
 
-def adjust(p_values, method: str) -> np.ndarray:
+def adjust(p_values, method: str, n: int | None = None) -> np.ndarray:
     """Adjusted p-values in input order, as R's ``p.adjust``.
 
     Methods: bonferroni, holm, hochberg, hommel, fdr_bh, fdr_by, fixed_sequence (the given
     order is the testing order). Missing p-values stay missing and do not count towards m.
+    ``n``: the number of hypotheses when more were tested than are given (R's ``p.adjust(n =)``).
     """
-    return adjust_p(p_values, method)
+    return adjust_p(p_values, method, n)
+
+
+def thresholds(p_values, method: str, alpha: float, n: int | None = None) -> np.ndarray:
+    """The raw-p threshold of each test at its rank (NaN where the method has none or p is missing);
+    ``n`` as in :func:`adjust`."""
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    present = np.flatnonzero(~np.isnan(p))
+    m = len(present) if n is None else int(n)
+    if len(present) == 0 or method == "hommel":
+        return out
+    ranks = np.empty(len(present), dtype=int)
+    ranks[np.argsort(p[present], kind="stable")] = np.arange(1, len(present) + 1)
+    if method == "bonferroni":
+        values = np.full(len(present), alpha / m)
+    elif method in ("holm", "hochberg"):
+        values = alpha / (m - ranks + 1)
+    elif method == "fdr_bh":
+        values = ranks * alpha / m
+    elif method == "fdr_by":
+        values = ranks * alpha / (m * np.sum(1.0 / np.arange(1, m + 1)))
+    elif method == "fixed_sequence":
+        values = np.full(len(present), alpha)
+    else:
+        raise ValueError(f"unknown adjustment method {method!r}")
+    out[present] = values
+    return out
+
+
+# --- members ----------------------------------------------------------------------------------
+
+def _text(value: Any) -> str:
+    from ketastats.report.format import format_cell
+
+    return format_cell(value)
+
+
+def selector(member) -> dict[str, Any]:
+    """The tidy cells a member asks for (``term`` plus ``where``)."""
+    chosen = dict(member.where)
+    if member.term is not None:
+        chosen["term"] = member.term
+    return chosen
+
+
+def _selector_text(chosen: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={_text(v)}" for k, v in chosen.items())
+
+
+def _matches(rows: list[dict[str, Any]], chosen: dict[str, Any]) -> list[dict[str, Any]]:
+    return [row for row in rows if all(_text(row.get(k)) == _text(v) for k, v in chosen.items())]
+
+
+def member_issues(plan, catalog) -> list[tuple[str, str, tuple, str | None]]:
+    """(code, message, YAML path, hint) for every member that cannot be right, before anything runs."""
+    from ketastats.errors import did_you_mean
+
+    analyses = {spec.id: spec for spec in plan.analyses}
+    issues: list[tuple[str, str, tuple, str | None]] = []
+    for name, family in getattr(plan, "multiplicity", {}).items():
+        seen: dict[tuple, int] = {}
+        for k, member in enumerate(family.members):
+            path = ("multiplicity", name, "members", k)
+            spec = analyses.get(member.analysis)
+            if spec is None:
+                issues.append(("unknown-analysis", f"family '{name}': analysis '{member.analysis}' is not in analyses:",
+                               path + ("analysis",), did_you_mean(member.analysis, analyses)))
+                continue
+            chosen = selector(member)
+            key = (member.analysis, tuple(sorted((c, _text(v)) for c, v in chosen.items())), member.p_column)
+            if key in seen:
+                issues.append(("duplicate-member", f"family '{name}': member {k} repeats member {seen[key]}", path,
+                               None))
+                continue
+            seen[key] = k
+            planned = getattr(spec, "planned_rows", None)
+            rows = planned(catalog.columns.get(spec.table, {})) if planned is not None else None
+            if rows is None:
+                continue  # checked when the family is applied
+            identity = sorted({c for row in rows for c in row})
+            for column in chosen:
+                if column not in identity:
+                    where = path + (("term",) if column == "term" else ("where", column))
+                    issues.append(("unknown-member-column", f"family '{name}': the rows of analysis '{spec.id}' "
+                                   f"({spec.type}) are not identified by '{column}'", where,
+                                   f"Its rows are identified by: {', '.join(identity)}"))
+            if any(column not in identity for column in chosen):
+                continue
+            found = _matches(rows, chosen)
+            if not found:
+                where = path + (("term",) if "term" in chosen else ("where",) if chosen else ("analysis",))
+                values = sorted({_text(row.get(c)) for row in rows for c in chosen if c in row}) if chosen else []
+                hint = did_you_mean(_text(chosen["term"]), values) if "term" in chosen else None
+                issues.append(("unknown-member", f"family '{name}': analysis '{spec.id}' has no row with "
+                               f"{_selector_text(chosen) or 'any cells'}", where,
+                               hint or (f"Its rows: {'; '.join(_selector_text(r) for r in rows[:8])}"
+                                        if rows else None)))
+            elif len(found) > 1:
+                differing = sorted({c for c in identity if len({_text(r.get(c)) for r in found}) > 1})
+                issues.append(("ambiguous-member", f"family '{name}': {len(found)} rows of analysis '{spec.id}' match "
+                               f"{_selector_text(chosen) or 'an empty selector'}; a member is one test", path,
+                               f"Add where: {{{', '.join(f'{c}: ...' for c in differing)}}} to pick one"))
+    return issues
+
+
+# --- applying families after the analyses ---------------------------------------------------------
+
+def apply_families(plan, results: dict) -> dict:
+    """A :class:`ketastats.results.FamilyResult` per declared family (after all analyses ran)."""
+    return {name: _apply(name, family, results) for name, family in getattr(plan, "multiplicity", {}).items()}
+
+
+def _apply(name: str, family, results: dict):
+    import pandas as pd
+
+    from ketastats.errors import Issue, Location
+    from ketastats.results import FamilyResult
+
+    records, issues = [], []
+    for k, member in enumerate(family.members):
+        location = Location(path=f"multiplicity.{name}.members[{k}]")
+        chosen = selector(member)
+        result = results.get(member.analysis)
+        if result is None or not result.ok:
+            issues.append(Issue("member-analysis-failed", f"family '{name}': analysis '{member.analysis}' did not "
+                                "run successfully, so the family cannot be adjusted", location))
+            continue
+        tidy = result.tidy
+        absent = [c for c in [*chosen, member.p_column] if c not in tidy.columns]
+        if absent:
+            issues.append(Issue("unknown-member-column", f"family '{name}': the table of analysis '{member.analysis}' "
+                                f"has no column {', '.join(repr(c) for c in absent)}", location,
+                                hint=f"Its columns: {', '.join(tidy.columns)}"))
+            continue
+        rows = tidy.to_dict(orient="records")
+        found = _matches(rows, chosen)
+        if len(found) != 1:
+            code = "unknown-member" if not found else "ambiguous-member"
+            issues.append(Issue(code, f"family '{name}': {len(found)} rows of analysis '{member.analysis}' match "
+                                f"{_selector_text(chosen) or 'an empty selector'} (a member must pick exactly one)",
+                                location))
+            continue
+        row = found[0]
+        p = row.get(member.p_column)
+        label = member.label or " ".join([member.analysis] + [_text(v) for v in chosen.values()])
+        records.append({"family": name, "order": k + 1, "member": label, "analysis_id": member.analysis,
+                        "term": row.get("term"), "outcome": row.get("outcome"), "selector": _selector_text(chosen),
+                        "estimate": row.get("estimate"), "statistic": row.get("statistic"),
+                        "p_value": None if p is None or (isinstance(p, float) and math.isnan(p)) else float(p)})
+    if issues:
+        return FamilyResult(name, family.method, family.alpha, title=family.title, issues=issues, status="failed")
+    table = pd.DataFrame(records, columns=FAMILY_COLUMNS)
+    raw = table["p_value"].astype(float).to_numpy()
+    tested = int(np.sum(~np.isnan(raw)))
+    if family.m is not None and family.m < tested:
+        return FamilyResult(name, family.method, family.alpha, title=family.title, status="failed", issues=[
+            Issue("family-size-too-small", f"family '{name}' declares m = {family.m} but {tested} members have a "
+                  "p-value", Location(path=f"multiplicity.{name}.m"))])
+    m = family.m if family.m is not None else tested
+    adjusted = adjust(raw, family.method, m)
+    table["adjust_method"] = family.method
+    table["m"] = m
+    table["alpha"] = family.alpha
+    table["threshold"] = thresholds(raw, family.method, family.alpha, m)
+    table["p_adjusted"] = adjusted
+    table["significant"] = [None if math.isnan(a) else bool(a <= family.alpha) for a in adjusted]
+    table = table[FAMILY_COLUMNS]
+    return FamilyResult(name, family.method, family.alpha, table=table, title=family.title,
+                        summary=family_sentence(table, family.method, family.alpha, family.description))
+
+
+def _p(value: float) -> str:
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3g}"
+
+
+def family_sentence(table, method: str, alpha: float, description: str | None = None) -> str:
+    """The family's verdicts in words, for the report."""
+    tested = int(table["p_value"].notna().sum())
+    m = int(table["m"].iloc[0]) if len(table) else tested
+    passed = table[table["significant"] == True]  # noqa: E712
+    failed = table[table["significant"] == False]  # noqa: E712
+    rule = {
+        "bonferroni": f"each raw p-value is compared with {alpha:g} / {m} = {alpha / m:.4g}" if m else "",
+        "holm": f"the k-th smallest p-value is compared with {alpha:g} / ({m} − k + 1), stopping at the first that "
+                "fails",
+        "hochberg": f"from the largest p-value down, the k-th smallest is compared with {alpha:g} / ({m} − k + 1); "
+                    "the first that passes and all smaller ones pass",
+        "hommel": f"a test passes when its Hommel-adjusted p-value (R p.adjust) is at most {alpha:g}",
+        "fdr_bh": f"the false discovery rate is controlled at {alpha:g}: the k-th smallest p-value is compared with "
+                  f"k × {alpha:g} / {m}",
+        "fdr_by": f"the false discovery rate is controlled at {alpha:g} under any dependence: the k-th smallest "
+                  f"p-value is compared with k × {alpha:g} / ({m} × Σ 1/i)",
+        "fixed_sequence": f"the tests are taken in the listed order, each at {alpha:g}; testing stops at the first "
+                          "that fails",
+    }[method]
+    text = f"{METHOD_NAMES[method][0].upper() + METHOD_NAMES[method][1:]} over {m} test{'s' if m != 1 else ''} " \
+        f"(α = {alpha:g}): {rule}. "
+    if m > tested:
+        text += f"The family declares m = {m} hypotheses; {tested} are tested in this plan" + \
+            (f" ({description.strip()})" if description else "") + ". "
+    describe = lambda frame: "; ".join(f"{r.member} ({_p(r.p_value)}" + (  # noqa: E731
+        f", adjusted {_p(r.p_adjusted).replace('p ', '').strip()})" if method != "bonferroni" else ")")
+        for r in frame.itertuples())
+    text += f"{len(passed)} of {tested} pass" + (f": {describe(passed)}" if len(passed) else "") + ". "
+    if len(failed):
+        text += f"{len(failed)} do{'es' if len(failed) == 1 else ''} not pass: {describe(failed)}."
+        if method == "fixed_sequence":
+            first = failed.iloc[0]
+            later = table[(table["order"] > first["order"]) & table["p_value"].notna()]
+            lucky = later[later["p_value"] <= alpha]
+            if len(lucky):
+                text += (f" Tests after '{first['member']}' are not significant whatever their raw p-value "
+                         f"({', '.join(lucky['member'])} had raw p ≤ {alpha:g}).")
+    missing = table[table["p_value"].isna()]
+    if len(missing):
+        text += f" {len(missing)} member(s) had no p-value and were not counted: {', '.join(missing['member'])}."
+    return text.strip()

@@ -52,6 +52,28 @@ class AnalysisResult:
 
 
 @dataclass
+class FamilyResult:
+    """A multiplicity family after adjustment (see :mod:`ketastats.multiplicity`).
+
+    ``table``: one row per member (raw p, adjusted p, threshold, significant); ``summary``: the
+    verdicts in words; ``status`` is ``failed`` (with ``issues``) when a member could not be found.
+    """
+
+    family: str
+    method: str
+    alpha: float
+    table: pd.DataFrame = field(default_factory=pd.DataFrame)
+    summary: str = ""
+    title: str | None = None
+    issues: list[Issue] = field(default_factory=list)
+    status: str = "ok"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
 class PlanResult:
     """Everything a run produced: the plan, each analysis result, the derived data and the manifest.
 
@@ -67,6 +89,7 @@ class PlanResult:
     manifest: dict[str, Any]
     warnings: list[Issue] = field(default_factory=list)
     output: Any = None
+    families: dict[str, FamilyResult] = field(default_factory=dict)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -85,4 +108,4 @@ class PlanResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed else 0
+        return 1 if self.failed or any(not family.ok for family in self.families.values()) else 0

@@ -20,4 +20,5 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(DATA, tmp_path / "data")
     text = PLAN.read_text(encoding="utf-8").replace("ketastats:siegel2021/", "../data/")
     (tmp_path / "analysis_plans" / "siegel2021.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "ketastats.toml").write_text("")  # marks the project root (ketastats.paths): ../data is inside
     return tmp_path

@@ -11,13 +11,35 @@ from __future__ import annotations
 from types import ModuleType
 
 from ketastats.analyses import (
+    correlation,
+    cox,
     descriptives,
+    group_proportions,
+    kaplan_meier,
+    logrank,
+    mass_mixed_model,
+    mixed_model,
+    paired_ttest,
     proportions,
+    regression,
+    rm_anova,
+    ttest,
 )
 
 REGISTRY: list[ModuleType] = [
+    correlation,
+    cox,
     descriptives,
+    group_proportions,
+    kaplan_meier,
+    logrank,
+    mass_mixed_model,
+    mixed_model,
+    paired_ttest,
     proportions,
+    regression,
+    rm_anova,
+    ttest,
 ]
 BY_TYPE: dict[str, ModuleType] = {module.Spec.model_fields["type"].annotation.__args__[0]: module
                                   for module in REGISTRY}

@@ -40,6 +40,7 @@ class AnalysisInput:
     population: tuple[str, pd.Series] | None = None   # (name, boolean mask over frame.index)
     where: tuple[str, pd.Series] | None = None        # (rule text, boolean mask over frame.index)
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    versus: "AnalysisInput | None" = None             # a second table (ttest versus_table), same shape
 
     def label(self, column: str) -> str:
         spec = self.columns.get(column)

@@ -21,6 +21,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Prespecified analysis of ketamine / TRD trials from a YAML plan.")
 
 PlanArgument = typer.Argument(..., help="the analysis plan (YAML)", exists=False)
+AllowOutside = typer.Option(False, "--allow-outside-paths",
+                            help="allow data sources, dictionaries and output: outside the plan's project "
+                                 "(see docs/safety.md)")
 
 
 def _console():
@@ -73,12 +76,13 @@ def _progress(quiet: bool):
 def run(plan: Path = PlanArgument,
         out: Optional[Path] = typer.Option(None, "--out", help="output folder (default: the plan's output)"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
-        debug: bool = typer.Option(False, "--debug", help="show tracebacks of unexpected errors")) -> None:
+        debug: bool = typer.Option(False, "--debug", help="show tracebacks of unexpected errors"),
+        allow_outside_paths: bool = AllowOutside) -> None:
     """Validate the data, run every analysis and write the report."""
     from ketastats.api import run_plan
 
     with _handled(debug, "invalid input"), _progress(quiet) as progress:
-        result = run_plan(plan, out=out, progress=progress)
+        result = run_plan(plan, out=out, progress=progress, allow_outside=allow_outside_paths)
     console = _console()
     for analysis in result.results.values():
         for issue in analysis.issues:
@@ -95,21 +99,22 @@ def run(plan: Path = PlanArgument,
 @app.command()
 def validate(plan: Path = PlanArgument,
              format: str = typer.Option("text", "--format", help="text | json"),
-             debug: bool = typer.Option(False, "--debug")) -> None:
+             debug: bool = typer.Option(False, "--debug"),
+             allow_outside_paths: bool = AllowOutside) -> None:
     """Check the plan, its dictionaries and its data; run nothing, write nothing."""
     from ketastats.api import validate_plan
     from ketastats.errors import KetastatsError
 
     if format == "json":
         try:
-            validate_plan(plan)
+            validate_plan(plan, allow_outside=allow_outside_paths)
             issues, code = [], 0
         except KetastatsError as exc:
             issues, code = exc.issues, exc.exit_code
         typer.echo(json.dumps({"valid": code == 0, "issues": [i.to_dict() for i in issues]}, indent=1))
         raise typer.Exit(code)
     with _handled(debug, "invalid input"):
-        prepared = validate_plan(plan)
+        prepared = validate_plan(plan, allow_outside=allow_outside_paths)
     rows = sum(len(frame) for frame in prepared.tables.values())
     _console().print(f"valid: plan '{prepared.plan.id}', {len(prepared.tables)} tables, {rows} rows, "
                      f"{len(prepared.plan.analyses)} analyses", markup=False)
@@ -119,7 +124,8 @@ def validate(plan: Path = PlanArgument,
 def check(plan: Path = PlanArgument,
           reports: Optional[Path] = typer.Option(None, "--reports", help="committed report folder "
                                                  "(default: the plan's output)"),
-          debug: bool = typer.Option(False, "--debug")) -> None:
+          debug: bool = typer.Option(False, "--debug"),
+          allow_outside_paths: bool = AllowOutside) -> None:
     """Re-run the plan and compare its tables with the committed report (exit 1 on drift)."""
     from ketastats.api import run_plan
     from ketastats.plan import load_plan
@@ -135,7 +141,7 @@ def check(plan: Path = PlanArgument,
             raise typer.Exit(1)
         with tempfile.TemporaryDirectory(prefix="ketastats-check-") as folder:
             current = Path(folder) / "report"
-            result = run_plan(plan, out=current)
+            result = run_plan(plan, out=current, allow_outside=allow_outside_paths)
             differences = compare_reports(committed, current)
     if differences:
         console.print(f"[bold red]drift[/]: {len(differences)} difference(s) from {committed} "

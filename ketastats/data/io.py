@@ -18,6 +18,7 @@ Example
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 from dataclasses import dataclass
@@ -97,7 +98,7 @@ def _read_csv(data: bytes, display: str, missing: list[str]) -> pd.DataFrame:
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=missing,
                            skipinitialspace=False)
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
         raise DataError(Issue("csv-syntax", f"cannot parse CSV: {exc}".strip(), Location(file=display),
                               hint="Check quoting and the number of fields on that line")) from None
 

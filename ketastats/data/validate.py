@@ -95,8 +95,12 @@ def _coerce(values: pd.Series, name: str, spec: Column, file: str) -> tuple[pd.S
 
     missing = values.isna()
     if spec.type in ("integer", "number"):
-        text = values.astype(object).where(~missing)
-        numeric = pd.to_numeric(text, errors="coerce") if values.dtype == object else values.astype(float)
+        numeric_dtype = pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)
+        # cells of other types (text, dates in a Parquet file) are judged by their text
+        text = (values if numeric_dtype or values.dtype == object else values.astype(str)).astype(object).where(~missing)
+        numeric = pd.to_numeric(values if numeric_dtype else text, errors="coerce")
+        if isinstance(numeric.dtype, pd.api.extensions.ExtensionDtype):
+            numeric = numeric.astype("Float64")
         numeric = numeric.astype(float)
         not_number = numeric.isna() & ~missing
         comma = not_number & text.astype(str).str.fullmatch(r"-?\d+,\d+")

@@ -118,6 +118,16 @@ class _Checker(ast.NodeVisitor):
     def visit_Constant(self, node: ast.Constant) -> None:
         if not isinstance(node.value, (int, float, str, bool)) or isinstance(node.value, complex):
             self.generic_visit(node)
+        if isinstance(node.value, str):  # text is only compared (==, !=, in): it is never a value
+            raise ExpressionError("expression-not-allowed", f"the text {node.value!r} can only be compared with "
+                                  "a column (== or !=, or in [...])", "e.g. visit == 'week2'")
+        if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            try:
+                finite = bool(np.isfinite(float(node.value)))
+            except OverflowError:
+                finite = False
+            if not finite:
+                raise ExpressionError("expression-not-allowed", "the number is too large", "Use a finite number")
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
         if not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
@@ -152,14 +162,20 @@ class _Checker(ast.NodeVisitor):
             for name, const in ((left, right), (right, left)):
                 if isinstance(name, ast.Name) and isinstance(const, ast.Constant) and isinstance(const.value, str):
                     self.expression.level_comparisons.append((name.id, const.value))
-        for operand in operands:
-            if not isinstance(operand, (ast.List, ast.Tuple)):
-                self.visit(operand)
+        for position, operand in enumerate(operands):
+            if isinstance(operand, (ast.List, ast.Tuple)):
+                continue
+            if isinstance(operand, ast.Constant) and isinstance(operand.value, str):
+                beside = [node.ops[i] for i in (position - 1, position) if 0 <= i < len(node.ops)]
+                if all(isinstance(op, (ast.Eq, ast.NotEq)) for op in beside):
+                    continue  # text compared with == / != (ordering text is refused by visit_Constant)
+            self.visit(operand)
 
     def visit_Call(self, node: ast.Call) -> None:
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            name = node.func.id if isinstance(node.func, ast.Name) else _describe(node.func)
-            raise ExpressionError("expression-function-not-allowed", f"function {name!r} is not allowed in a rule",
+            what = f"function {node.func.id!r}" if isinstance(node.func, ast.Name) else \
+                f"calling the result of {_describe(node.func)}"
+            raise ExpressionError("expression-function-not-allowed", f"{what} is not allowed in a rule",
                                   "Allowed functions: " + ", ".join(sorted(FUNCTIONS)))
         arity = FUNCTIONS[node.func.id][0]
         if node.keywords or len(node.args) != arity:

@@ -33,6 +33,10 @@ from dataclasses import dataclass, field
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 TOKEN = re.compile(r"\s*(?:(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<number>\d+(?:\.\d*)?)|(?P<op>[~+\-*:|()]))")
 MAX_LENGTH = 1000
+MAX_TERMS = 500
+"""Terms a formula may expand to (``a * b * c * ...`` doubles with every factor)."""
+MAX_DEPTH = 50
+"""Nesting of parentheses."""
 
 
 class FormulaError(ValueError):
@@ -103,6 +107,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokens(text)
         self.position = 0
+        self.depth = 0
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -144,6 +149,9 @@ class _Parser:
             right, right_intercept = self.factor()
             if intercept is not None or right_intercept is not None:
                 raise FormulaError("formula-syntax", f"1 and 0 cannot be part of an interaction in {self.text!r}")
+            if len(terms) * len(right) + len(terms) + len(right) > MAX_TERMS:
+                raise FormulaError("formula-too-many-terms", f"formula {self.text!r} expands to more than "
+                                   f"{MAX_TERMS} terms", "Write the interactions you need explicitly")
             products = []
             for a in terms:
                 for b in right:
@@ -171,7 +179,12 @@ class _Parser:
             raise FormulaError("formula-not-allowed", f"the number {value} cannot be a term",
                                "Only 1 (intercept) and 0 (no intercept) are allowed")
         if value == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise FormulaError("formula-too-deep", f"formula {self.text!r} nests parentheses more than "
+                                   f"{MAX_DEPTH} deep")
             inner = self.terms()
+            self.depth -= 1
             closing = self.take()
             if closing[1] != ")":
                 raise FormulaError("formula-syntax", f"missing ')' in formula {self.text!r}")
@@ -234,5 +247,16 @@ def design_matrices(formula: Formula, frame, coding: str = "treatment"):
         for name in names:
             if isinstance(data[name].dtype, pd.CategoricalDtype):
                 text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", f"C({name}, Sum)", text)
+    if len(data) == 0:
+        from ketastats.errors import AnalysisError, Issue, Location
+
+        raise AnalysisError(Issue("no-observations", "no rows are left to analyse: every row was excluded "
+                                  "(see exclusions.csv for the reasons)", Location(path="formula")))
     environment = patsy.EvalEnvironment([{"C": C, "Sum": Sum}])
-    return patsy.dmatrix(text, data, eval_env=environment, NA_action="raise", return_type="dataframe")
+    try:
+        return patsy.dmatrix(text, data, eval_env=environment, NA_action="raise", return_type="dataframe")
+    except patsy.PatsyError as exc:
+        from ketastats.errors import AnalysisError, Issue, Location
+
+        raise AnalysisError(Issue("design-failed", f"cannot build the design matrix: {exc.message}",
+                                  Location(path="formula"))) from None

@@ -35,6 +35,12 @@ _ALLOWED_TAGS = {
 
 PathKey = tuple[str | int, ...]
 
+MAX_NODES = 200_000
+"""Values a document may expand to (aliases count each time they are used): a guard against
+"billion laughs" documents, far above any real plan."""
+MAX_DEPTH = 100
+"""Nesting depth of mappings and sequences."""
+
 
 def format_path(path: PathKey) -> str:
     """Render a path tuple as ``analyses[3].within``.
@@ -99,6 +105,9 @@ def load_yaml_text(text: str, file: str) -> YamlDocument:
     """Parse YAML text (see module docstring)."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise PlanError(Issue("yaml-too-deep", "the YAML document is nested too deeply", Location(file=file),
+                              hint=f"Plans nest a few levels; at most {MAX_DEPTH} are accepted")) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -111,20 +120,56 @@ def load_yaml_text(text: str, file: str) -> YamlDocument:
         raise PlanError(Issue("empty-file", "the file is empty", Location(file=file)))
     lines: dict[PathKey, int] = {(): node.start_mark.line + 1}
     issues: list[Issue] = []
-    data = _construct(node, (), lines, issues, file)
+    try:
+        data = _construct(node, (), lines, issues, file, _Budget())
+    except _TooLarge as exc:
+        hint = (f"Plans nest a few levels; at most {MAX_DEPTH} are accepted" if exc.code == "yaml-too-deep" else
+                "Anchors and aliases ('&' / '*') may not refer to themselves or expand to a huge document")
+        raise PlanError(Issue(exc.code, exc.message, Location(file=file, line=exc.line), hint=hint)) from None
     if issues:
         raise PlanError(issues)
     return YamlDocument(data=data, lines=LineMap(lines), file=file)
 
 
-def _construct(node: yaml.Node, path: PathKey, lines: dict, issues: list[Issue], file: str) -> Any:
+class _TooLarge(Exception):
+    def __init__(self, code: str, message: str, line: int):
+        super().__init__(message)
+        self.code, self.message, self.line = code, message, line
+
+
+class _Budget:
+    """Counts constructed values and tracks the nodes being constructed (alias cycles)."""
+
+    def __init__(self) -> None:
+        self.nodes = 0
+        self.active: set[int] = set()
+
+
+def _construct(node: yaml.Node, path: PathKey, lines: dict, issues: list[Issue], file: str,
+               budget: _Budget) -> Any:
     loc = Location(file=file, line=node.start_mark.line + 1, path=format_path(path) or None)
+    budget.nodes += 1
+    if budget.nodes > MAX_NODES:
+        raise _TooLarge("yaml-too-large", f"the YAML document expands to more than {MAX_NODES} values", loc.line)
+    if len(path) > MAX_DEPTH:
+        raise _TooLarge("yaml-too-deep", f"the YAML document is nested more than {MAX_DEPTH} levels deep", loc.line)
     if node.tag == "tag:yaml.org,2002:timestamp":  # dates stay text; the schema decides what they mean
         return str(node.value)
     if node.tag not in _ALLOWED_TAGS:
         issues.append(Issue("yaml-tag-not-allowed", f"YAML tag '{node.tag}' is not allowed in a plan", loc,
                             hint="Plans are data: remove the tag"))
         return None
+    if id(node) in budget.active:
+        raise _TooLarge("yaml-recursive-alias", "an alias refers to the value that contains it", loc.line)
+    budget.active.add(id(node))
+    try:
+        return _construct_collection(node, path, lines, issues, file, budget, loc)
+    finally:
+        budget.active.discard(id(node))
+
+
+def _construct_collection(node: yaml.Node, path: PathKey, lines: dict, issues: list[Issue], file: str,
+                          budget: _Budget, loc: Location) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -142,14 +187,14 @@ def _construct(node: yaml.Node, path: PathKey, lines: dict, issues: list[Issue],
                                     hint="Keep one of the two entries"))
                 continue
             lines[child] = key_node.start_mark.line + 1
-            out[key] = _construct(value_node, child, lines, issues, file)
+            out[key] = _construct(value_node, child, lines, issues, file, budget)
         return out
     if isinstance(node, yaml.SequenceNode):
         items = []
         for index, item in enumerate(node.value):
             child = path + (index,)
             lines[child] = item.start_mark.line + 1
-            items.append(_construct(item, child, lines, issues, file))
+            items.append(_construct(item, child, lines, issues, file, budget))
         return items
     try:
         return _SCALAR_LOADER.construct_object(node, deep=True)

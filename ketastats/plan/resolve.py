@@ -6,7 +6,10 @@ is collected, with the plan file, the YAML path and the line.
 
 Derived columns become available in order: a derivation may use only the dictionary's
 columns and columns derived above it (a forward reference is reported as such). A
-subject-level value becomes available in every table that has the subject column.
+subject-level value becomes available in every table that has the subject column. A
+``time_to_event`` derivation adds a new table (one row per subject at risk, ADaM ADTTE shape):
+its column catalog comes from :func:`ketastats.derive.time_to_event.adtte_columns` and its
+key is the subject.
 
 Example
 -------
@@ -23,7 +26,7 @@ from ketastats.errors import Issue, did_you_mean
 from ketastats.plan.expressions import Expression, ExpressionError, parse_expression
 from ketastats.plan.loader import PathKey, YamlDocument
 from ketastats.plan.schema import (ChangeFromBaseline, PercentChangeFromBaseline, RuleDerivation,
-                                   SubjectLevel)
+                                   SubjectLevel, Summarise, TimeToEvent)
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Catalog:
 
     columns: dict[str, dict[str, Column]] = field(default_factory=dict)
     subject_keyed: dict[str, bool] = field(default_factory=dict)
+    keys: dict[str, list[str]] = field(default_factory=dict)
     expressions: dict[PathKey, Expression] = field(default_factory=dict)
 
     def column(self, table: str, name: str) -> Column | None:
@@ -55,6 +59,7 @@ class _Resolver:
         for name, dictionary in dictionaries.items():
             self.catalog.columns[name] = dict(dictionary.columns)
             self.catalog.subject_keyed[name] = dictionary.key == [plan.subject]
+            self.catalog.keys[name] = list(dictionary.key)
         for index, derivation in enumerate(plan.derive):
             self.all_derived.setdefault(derivation.name, index)
 
@@ -73,6 +78,10 @@ class _Resolver:
                          ("analyses", index, "id"))
             seen.setdefault(analysis.id, index)
             self.analysis(index, analysis)
+        from ketastats.multiplicity import member_issues  # families name analyses and rows of their tables
+
+        for code, message, path, hint in member_issues(self.plan, self.catalog):
+            self.add(code, message, path, hint)
 
     # --- helpers -------------------------------------------------------------------------------
     def table(self, name: str, path: PathKey) -> bool:
@@ -131,6 +140,12 @@ class _Resolver:
     # --- sections ------------------------------------------------------------------------------
     def derivation(self, index: int, derivation) -> None:
         path: PathKey = ("derive", index)
+        if isinstance(derivation, Summarise):
+            self.summarise(index, derivation, path)
+            return
+        if isinstance(derivation, TimeToEvent):
+            self.time_to_event(index, derivation, path)
+            return
         if isinstance(derivation, SubjectLevel):
             source = derivation.from_
             if not self.table(source, path + ("from",)):
@@ -177,6 +192,85 @@ class _Resolver:
                                                            description=derivation.description or derivation.rule),
                             path + ("name",))
 
+    def time_to_event(self, index: int, derivation: TimeToEvent, path: PathKey) -> None:
+        from ketastats.derive.time_to_event import adtte_columns
+
+        rules = derivation.time_to_event
+        path = path + ("time_to_event",)
+        source = rules.from_
+        if not self.table(source, path + ("from",)):
+            return
+        subject = self.plan.subject
+        if self.catalog.column(source, subject) is None:
+            self.add("no-subject-column", f"table '{source}' has no subject column '{subject}'", path + ("from",))
+            return
+        time_spec = self.column(source, rules.time, path + ("time",), index)
+        if time_spec is not None and time_spec.type not in ("integer", "number"):
+            self.add("not-numeric", f"column '{rules.time}' is {time_spec.type}, not numeric", path + ("time",))
+        if isinstance(rules.origin, dict):
+            self.selector(source, rules.origin, path + ("origin",), index)
+        elif isinstance(rules.origin, str):
+            spec = self.column(source, rules.origin, path + ("origin",), index)
+            if spec is not None and spec.type not in ("integer", "number"):
+                self.add("not-numeric", f"column '{rules.origin}' is {spec.type}, not numeric", path + ("origin",))
+        self.expression(rules.event, source, path + ("event",), index)
+        if rules.at_risk is not None:
+            self.selector(source, rules.at_risk.at, path + ("at_risk", "at"), index)
+            self.expression(rules.at_risk.where, source, path + ("at_risk", "where"), index)
+        carried: dict[str, Column] = {}
+        if rules.subject_table is not None and self.table(rules.subject_table, path + ("subject_table",)):
+            if not self.catalog.subject_keyed.get(rules.subject_table):
+                self.add("not-subject-level", f"table '{rules.subject_table}' does not have one row per "
+                         f"'{subject}'", path + ("subject_table",), "Name a table keyed by the subject alone")
+            else:
+                carried = {k: v.model_copy(update={"required": False})
+                           for k, v in self.catalog.columns[rules.subject_table].items() if k != subject}
+        if rules.dropout is not None:
+            on = rules.subject_table if rules.subject_table in self.catalog.columns else source
+            self.expression(rules.dropout, on, path + ("dropout",), index)
+        name = derivation.name
+        if name in self.catalog.columns:
+            self.add("duplicate-table", f"table '{name}' already exists", ("derive", index, "name"),
+                     "Choose another name for the derived table")
+            return
+        columns = adtte_columns(subject, time_spec, carried)
+        clashes = sorted(set(carried) & set(adtte_columns(subject, time_spec, {})))
+        for clash in clashes:
+            self.add("duplicate-column", f"column '{clash}' of table '{rules.subject_table}' clashes with a "
+                     f"time-to-event column of '{name}'", path + ("subject_table",), "Rename the column")
+        self.catalog.columns[name] = columns
+        self.catalog.subject_keyed[name] = True
+        self.catalog.keys[name] = [subject]
+
+    def summarise(self, index: int, derivation: Summarise, path: PathKey) -> None:
+        source = derivation.summarise
+        if not self.table(source, path + ("summarise",)):
+            return
+        if derivation.name in self.catalog.columns:
+            self.add("duplicate-table", f"table '{derivation.name}' already exists", path + ("name",))
+            return
+        if derivation.where is not None:
+            self.expression(derivation.where, source, path + ("where",), index)
+        columns: dict[str, Column] = {}
+        for position, name in enumerate(derivation.by):
+            spec = self.column(source, name, path + ("by", position), index)
+            if spec is not None:
+                columns[name] = spec
+        for position, name in enumerate(derivation.mean):
+            spec = self.column(source, name, path + ("mean", position), index)
+            if spec is None:
+                continue
+            if spec.type not in ("integer", "number", "boolean"):
+                self.add("not-numeric", f"column '{name}' is {spec.type}; only numbers can be averaged",
+                         path + ("mean", position))
+                continue
+            columns[name] = spec.model_copy(update={"type": "number", "required": False, "min": None, "max": None,
+                                                    "description": f"mean of {name} over the rows of {source}"})
+        columns["n_rows"] = Column(type="integer", description=f"number of rows of {source} summarised")
+        self.catalog.columns[derivation.name] = columns
+        self.catalog.subject_keyed[derivation.name] = list(derivation.by) == [self.plan.subject]
+        self.catalog.keys[derivation.name] = list(derivation.by)
+
     def population(self, name: str, population) -> None:
         path: PathKey = ("populations", name)
         if self.table(population.table, path + ("table",)):
@@ -209,6 +303,9 @@ class _Resolver:
             for key, message in check(self.catalog.columns[analysis.table]):
                 field_path = tuple(int(p) if p.isdigit() else p for p in key.replace("]", "").replace("[", ".").split("."))
                 self.add("wrong-column-type", message, path + field_path)
+        hook = getattr(analysis, "resolve_names", None)  # names in other tables (e.g. ttest versus_table)
+        if hook is not None:
+            hook(self, path)
 
 
 def _is_boolean(expression: Expression) -> bool:

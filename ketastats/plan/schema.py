@@ -31,6 +31,17 @@ Identifier = Annotated[str, Field(pattern=IDENTIFIER, description="a name: lette
 Scalar = Union[str, int, float, bool]
 
 
+def as_list(value: Any) -> Any:
+    """Accept one name or a list of names."""
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else value
+
+
+Names = Annotated[list[str], BeforeValidator(as_list)]
+"""One column name or a list of them."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -82,11 +93,62 @@ class SubjectLevel(Strict):
     description: str | None = None
 
 
+class AtRisk(Strict):
+    """Who is at risk: subjects whose row selected by ``at`` satisfies ``where``."""
+
+    at: dict[str, Scalar] = Field(description="the row that decides, e.g. {visit: post_24h}")
+    where: str = Field(description="a rule on that row, e.g. \"responder\"")
+
+
+class TimeToEventRules(Strict):
+    """How a time-to-event table is derived from visit-level rows (see docs/plan_language.md)."""
+
+    from_: str = Field(alias="from", description="the visit-level table (one row per subject and assessment)")
+    time: str = Field(description="numeric column: when the row was assessed (e.g. study_day)")
+    origin: float | dict[str, Scalar] | str = Field(
+        description="time origin: a number on the time scale (e.g. 27, the last infusion day), a row "
+                    "selector (the time of that row, e.g. {visit: post_24h}) or a column holding it")
+    event: str = Field(description="rule true at an assessment that counts towards the event, e.g. \"madrs > 20\"")
+    consecutive: int = Field(1, ge=1, description="assessments in a row at which the rule must hold")
+    event_time: Literal["first", "confirmed"] = Field(
+        "first", description="with consecutive > 1: the event is dated at the first or the confirming assessment")
+    at_risk: AtRisk | None = Field(None, description="the population at risk; default every subject")
+    dropout: str | None = Field(None, description="rule marking subjects who dropped out (on subject_table if "
+                                                  "given, else true at any row of from)")
+    subject_table: str | None = Field(None, description="a one-row-per-subject table whose columns are carried "
+                                                        "onto the derived table (as ADTTE carries ADSL)")
+    paramcd: str | None = Field(None, pattern=r"^[A-Z][A-Z0-9]{0,7}$", description="ADaM PARAMCD (default: NAME)")
+    param: str | None = Field(None, description="ADaM PARAM (default: 'Time to <name>')")
+    event_description: str | None = Field(None, description="EVNTDESC of events (default: the rule)")
+
+
+class TimeToEvent(Strict):
+    """A new table, one row per subject at risk, in CDISC ADaM ADTTE shape (AVAL, CNSR, ...)."""
+
+    name: Identifier = Field(description="the new table")
+    time_to_event: TimeToEventRules
+    description: str | None = None
+
+
+class Summarise(Strict):
+    """A new table: one row per combination of ``by`` in table ``summarise``, with the mean of each
+    ``mean`` column over that combination's rows (e.g. a participant's two baseline scans averaged)."""
+
+    name: Identifier = Field(description="the new table")
+    summarise: str = Field(description="the table summarised")
+    by: Names = Field(description="the columns that define a row of the new table, e.g. [participant_id, time]")
+    mean: Names = Field(description="numeric columns averaged over the rows of each combination")
+    where: str | None = Field(None, description="only rows where this rule is true are summarised")
+    description: str | None = None
+
+
 DERIVATION_KINDS = {
     "change_from_baseline": ChangeFromBaseline,
     "percent_change_from_baseline": PercentChangeFromBaseline,
     "rule": RuleDerivation,
     "subject_level": SubjectLevel,
+    "summarise": Summarise,
+    "time_to_event": TimeToEvent,
 }
 
 
@@ -117,6 +179,34 @@ class Population(Strict):
     table: str
     where: str
     description: str | None = None
+
+
+# --- multiplicity families ----------------------------------------------------------------------
+
+class FamilyMember(Strict):
+    """One test of a family: the row of analysis ``analysis``'s tidy table picked by ``term`` and
+    ``where`` (tidy column → value), e.g. ``{analysis: fc_sgacc_dmn, term: "time:responder_2wk"}``."""
+
+    analysis: Identifier = Field(description="the analysis id")
+    term: str | None = Field(None, description="the value of the row's term column")
+    where: dict[str, Scalar] = Field(default_factory=dict,
+                                     description="other tidy cells that pick the row, e.g. {outcome: fc_dmn}")
+    p_column: Literal["p_value", "p_value_corrected", "lrt_p_value"] = Field(
+        "p_value", description="which p-value of the row is adjusted")
+    label: str | None = Field(None, description="the member's name in the family table (default: analysis + row)")
+
+
+class Family(Strict):
+    """A multiplicity family: its members' p-values are adjusted together."""
+
+    method: Literal["bonferroni", "holm", "hochberg", "hommel", "fdr_bh", "fdr_by", "fixed_sequence"] = Field(
+        description="adjustment (R p.adjust names: fdr_bh = BH, fdr_by = BY); fixed_sequence tests in the listed order")
+    alpha: float = Field(0.05, gt=0, lt=1, description="family-wise error rate (false discovery rate for fdr_*)")
+    m: int | None = Field(None, ge=1, description="number of hypotheses in the family when some are not tested "
+                                                 "in this plan (R p.adjust n); default: the members with a p-value")
+    title: str | None = None
+    description: str | None = None
+    members: list[FamilyMember] = Field(min_length=1)
 
 
 # --- analyses ---------------------------------------------------------------------------------
@@ -150,15 +240,6 @@ class AnalysisSpec(Strict):
         return refs
 
 
-def as_list(value: Any) -> Any:
-    """Accept one name or a list of names."""
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else value
-
-
-Names = Annotated[list[str], BeforeValidator(as_list)]
-"""One column name or a list of them."""
 
 
 @lru_cache(maxsize=1)
@@ -181,11 +262,13 @@ def plan_model() -> type[BaseModel]:
         subject: Identifier = Field(description="the subject key column shared by the tables")
         output: str | None = Field(None, description="output folder relative to the plan file "
                                                      "(default: reports/<id> in the working directory)")
-        seed: int = Field(20211, description="seed of the random number generator handed to analyses")
+        seed: int = Field(20211, ge=0, description="seed of the random number generator handed to analyses")
         data: dict[Identifier, TableSource] = Field(min_length=1)
         derive: list[Derivation] = Field(default_factory=list)  # type: ignore[valid-type]
         populations: dict[Identifier, Population] = Field(default_factory=dict)
         analyses: list[analysis] = Field(min_length=1)  # type: ignore[valid-type]
+        multiplicity: dict[Identifier, Family] = Field(
+            default_factory=dict, description="multiplicity families: name → method, alpha, members")
 
     Plan.__module__ = __name__
     return Plan

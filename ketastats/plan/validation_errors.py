@@ -8,10 +8,12 @@ the key names the schema knows.
 
 from __future__ import annotations
 
+import re
+import types
 import typing
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 
 from ketastats.errors import Issue, PlanError, did_you_mean
 from ketastats.plan.loader import PathKey, YamlDocument
@@ -41,7 +43,8 @@ def issues_from_validation(exc: ValidationError, document: YamlDocument, model: 
         hint = None
         if kind == "extra_forbidden":
             code, message = "unknown-key", f"unknown key '{path[-1]}'"
-            hint = did_you_mean(str(path[-1]), known_keys)
+            keys = _keys_at(model, error["loc"][:-1])  # the keys valid where the unknown one is
+            hint = did_you_mean(str(path[-1]), (keys if keys is not None else known_keys) - {str(path[-1])})
         elif kind == "missing":
             code, message = "missing-key", f"required key '{path[-1]}' is missing"
         elif kind in ("literal_error", "enum"):
@@ -49,9 +52,21 @@ def issues_from_validation(exc: ValidationError, document: YamlDocument, model: 
             message = f"{_short(value)} is not allowed here: {error['msg'][0].lower() + error['msg'][1:]}"
         elif kind.startswith("union_tag_invalid") or kind == "union_tag_not_found":
             code, message = "invalid-choice", error["msg"]
+            key = str(error.get("ctx", {}).get("discriminator", "")).strip("'")
+            tags = [t.strip(" '") for t in str(error.get("ctx", {}).get("expected_tags", "")).split(",") if t.strip()]
+            if kind.startswith("union_tag_invalid") and key.isidentifier():
+                path = path + (key,)  # point at the line of `type:`
+                message = f"{_short(error.get('ctx', {}).get('tag'))} is not a valid '{key}'; choose one of {', '.join(tags)}"
+                hint = did_you_mean(str(error["ctx"].get("tag")), tags, list_choices=False)
         else:
             code = "invalid-value"
             message = f"{error['msg'][0].lower() + error['msg'][1:]}"
+            if kind == "value_error":  # a validator's ValueError; "... (issue-code)" carries its own code
+                message = message.removeprefix("value error, ")
+                coded = _CODED.match(message)
+                if coded:
+                    message, code = coded.group(1), coded.group(2)
+                path = _strip_tag(document.data, path)
             if value is not None and not isinstance(value, (dict, list)):
                 message += f" (got {_short(value)})"
         signature = (code, path, message)
@@ -60,6 +75,79 @@ def issues_from_validation(exc: ValidationError, document: YamlDocument, model: 
         seen.add(signature)
         issues.append(Issue(code, message, document.location(path), hint=hint))
     return issues
+
+
+_CODED = re.compile(r"^(.*) \(([a-z][a-z0-9]*(?:-[a-z0-9]+)+)\)$", re.DOTALL)
+
+
+def _strip_tag(data: Any, path: PathKey) -> PathKey:
+    """Drop a trailing union tag (``analyses[1].mixed_model``) that is not a key of the document."""
+    current = data
+    for part in path[:-1]:
+        try:
+            current = current[part]
+        except (KeyError, IndexError, TypeError):
+            return path
+    if path and isinstance(current, dict) and isinstance(path[-1], str) and path[-1] not in current:
+        return path[:-1]
+    return path
+
+
+def _keys_at(model: Any, loc: tuple) -> set[str] | None:
+    """The keys of the model found by following ``loc`` (with pydantic's union tags) from ``model``."""
+    current: Any = model
+    parts = list(loc)
+    index = 0
+    for _ in range(4 * len(parts) + 8):
+        current = _unwrap(current)
+        if index == len(parts):
+            break
+        part = parts[index]
+        origin, args = typing.get_origin(current), typing.get_args(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            fields = {(info.alias or name): info for name, info in current.model_fields.items()}
+            fields.update(current.model_fields)
+            if part not in fields:
+                return None
+            current, index = fields[part].annotation, index + 1
+        elif origin is dict and len(args) == 2:
+            current, index = args[1], index + 1
+        elif origin is list and args:
+            current, index = args[0], index + 1
+        elif origin in (typing.Union, types.UnionType):
+            members = [m for m in args if m is not type(None)]
+            tagged = [m for m in members if _tag_of(m) == part]
+            if tagged:
+                current, index = tagged[0], index + 1
+            elif len(members) == 1:
+                current = members[0]
+            else:
+                return None
+        else:
+            return None
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return {info.alias or name for name, info in current.model_fields.items()}
+    return None
+
+
+def _unwrap(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _tag_of(member: Any) -> str | None:
+    if typing.get_origin(member) is typing.Annotated:
+        for meta in typing.get_args(member)[1:]:
+            if isinstance(meta, Tag):
+                return meta.tag
+        member = _unwrap(member)
+    if isinstance(member, type) and issubclass(member, BaseModel) and "type" in member.model_fields:
+        choices = typing.get_args(member.model_fields["type"].annotation)
+        if len(choices) == 1:
+            return str(choices[0])
+    return None
 
 
 def _short(value: Any) -> str:
@@ -77,8 +165,9 @@ def _document_path(data: Any, loc: tuple) -> PathKey:
         if isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
             path.append(part)
             current = current[part]
-        elif isinstance(current, dict) and part in current:
-            path.append(part)
+        elif isinstance(current, dict) and part in current and (
+                last or isinstance(current[part], (dict, list)) or parts[index + 1] not in current):
+            path.append(part)  # (a key whose name is also the union tag, e.g. rule:, is skipped as the tag)
             current = current[part]
         elif last or isinstance(current, (str, int, float)) or current is None:
             if isinstance(part, (str, int)) and not str(part).startswith(("function-", "tagged-union")):

@@ -1,6 +1,6 @@
 """Drift check: re-run a plan and compare its tables with the committed report.
 
-Compared: every CSV under ``tables/`` and ``exclusions.csv``. A file present on one side
+Compared: every CSV under ``tables/`` and ``multiplicity/``, and ``exclusions.csv``. A file present on one side
 only, a different header or row count, text cells that differ, or numbers that differ by more
 than the tolerance is drift. Numbers are compared with a relative tolerance of
 :data:`RELATIVE_TOLERANCE` (committed tables hold 6 significant digits, so one unit in the
@@ -39,6 +39,8 @@ class Difference:
 def _files(folder: Path) -> set[str]:
     found = {p.relative_to(folder).as_posix() for p in (folder / "tables").glob("*.csv")} \
         if (folder / "tables").is_dir() else set()
+    if (folder / "multiplicity").is_dir():
+        found |= {p.relative_to(folder).as_posix() for p in (folder / "multiplicity").glob("*.csv")}
     if (folder / "exclusions.csv").is_file():
         found.add("exclusions.csv")
     return found
@@ -84,7 +86,7 @@ def compare_reports(committed: Path, current: Path) -> list[Difference]:
             for column, a, b in zip(header, row_old, row_new):
                 if not cells_match(a, b):
                     label = ", ".join(f"{h}={v}" for h, v in zip(header, row_old)
-                                      if h in ("outcome", "term", "visit", "group", "ci_method", "analysis_id")
+                                      if h in ("outcome", "term", "visit", "group", "ci_method", "analysis_id", "member")
                                       and v)
                     where = f"row {index}" + (f" ({label})" if label else "") + f", column {column}"
                     differences.append(Difference(name, where, a, b))

@@ -1,7 +1,8 @@
 """``report.html``: one self-contained page (no scripts, no network) with every table.
 
 Contents list, the plan's title and a synthetic-data banner when the plan says so, each
-analysis (notes, warnings, failures, its table), the exclusions summary and the manifest.
+analysis (notes, warnings, failures, its table), each multiplicity family (its verdicts in words
+and its table), the exclusions summary and the manifest.
 
 Example
 -------
@@ -56,6 +57,9 @@ def render_html(result) -> str:
         status = "" if analysis.ok else " <span class='failed'>(failed)</span>"
         parts.append(f"<li><a href='#{_e(analysis.analysis_id)}'>{_e(analysis.title or analysis.analysis_id)}</a>"
                      f"{status}</li>")
+    for name, family in result.families.items():
+        status = "" if family.ok else " <span class='failed'>(failed)</span>"
+        parts.append(f"<li><a href='#family-{_e(name)}'>Multiplicity: {_e(family.title or name)}</a>{status}</li>")
     parts.append("<li><a href='#exclusions'>Exclusions</a></li><li><a href='#manifest'>Manifest</a></li></ol>")
     if result.warnings:
         parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li class='warning'>{_e(w)}</li>" for w in result.warnings)
@@ -71,6 +75,15 @@ def render_html(result) -> str:
             parts.append(_table(analysis.tidy))
         for note in analysis.notes:
             parts.append(f"<p class='note'>{_e(note)}</p>")
+    for name, family in result.families.items():
+        parts.append(f"<h2 id='family-{_e(name)}'>Multiplicity: {_e(family.title or name)}</h2>"
+                     f"<p class='note'>Family <code>{_e(name)}</code>, method <code>{_e(family.method)}</code>, "
+                     f"α = {family.alpha:g}.</p>")
+        for issue in family.issues:
+            parts.append(f"<p class='failed'>{_e(issue.severity)}: {_e(issue.message)} ({_e(issue.code)})</p>")
+        if family.ok:
+            parts.append(f"<p>{_e(family.summary)}</p>")
+            parts.append(_table(family.table))
     exclusions = result.exclusions
     parts.append("<h2 id='exclusions'>Exclusions</h2>")
     if len(exclusions):

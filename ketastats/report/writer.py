@@ -4,6 +4,8 @@ Layout (the output contract)::
 
     <out>/tables/<analysis id>.csv   tidy results, rounded by report.format
     <out>/exclusions.csv            every row an analysis left out, and why
+    <out>/adtte_<name>.csv          each derived time-to-event table (ADaM ADTTE shape), one row per subject
+    <out>/multiplicity/<family>.csv each multiplicity family: raw and adjusted p, threshold, verdict
     <out>/results.json              everything at full precision, with notes and warnings
     <out>/manifest.json             provenance (hashes, versions, seed)
     <out>/report.html               one self-contained page
@@ -41,6 +43,9 @@ def output_folder(loaded, out) -> Path:
 
 def write_report(result: PlanResult, target: Path) -> None:
     target = Path(target)
+    if target.is_symlink():  # never follow a link to replace (and delete) a folder elsewhere
+        raise OutputError(Issue("output-is-a-link", f"'{target}' is a symbolic link", Location(file=str(target)),
+                                hint="Give the real folder with --out, or remove the link yourself"))
     if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / "manifest.json").is_file())):
         raise OutputError(Issue("output-not-a-report", f"'{target}' exists and is not a ketastats report folder",
                                 Location(file=str(target)),
@@ -53,7 +58,11 @@ def write_report(result: PlanResult, target: Path) -> None:
             backup = Path(tempfile.mkdtemp(prefix=f".old-{target.name}-", dir=target.parent))
             backup.rmdir()
             target.rename(backup)
-            staging.rename(target)
+            try:
+                staging.rename(target)
+            except BaseException:
+                backup.rename(target)  # put the previous report back
+                raise
             shutil.rmtree(backup, ignore_errors=True)
         else:
             staging.rename(target)
@@ -77,9 +86,20 @@ def _write_all(result: PlanResult, folder: Path) -> None:
     exclusions = result.exclusions.sort_values(["analysis_id", "row", "reason"], kind="mergesort") \
         if len(result.exclusions) else result.exclusions
     _write_text(folder / "exclusions.csv", to_csv_text(exclusions[EXCLUSION_COLUMNS]))
+    for name in _time_to_event_tables(result):   # derived ADaM ADTTE-shaped tables (ketastats.derive.time_to_event)
+        _write_text(folder / f"adtte_{name}.csv", to_csv_text(result.data[name]))
+    for name, family in result.families.items():
+        if family.ok:
+            _write_text(folder / "multiplicity" / f"{name}.csv", to_csv_text(family.table))
     _write_text(folder / "results.json", json.dumps(results_document(result), indent=1, ensure_ascii=False) + "\n")
     _write_text(folder / "manifest.json", json.dumps(result.manifest, indent=1, ensure_ascii=False) + "\n")
     _write_text(folder / "report.html", render_html(result))
+
+
+def _time_to_event_tables(result: PlanResult) -> list[str]:
+    from ketastats.plan.schema import TimeToEvent
+
+    return [d.name for d in result.plan.derive if isinstance(d, TimeToEvent) and d.name in result.data]
 
 
 def results_document(result: PlanResult) -> dict:
@@ -106,4 +126,11 @@ def results_document(result: PlanResult) -> dict:
         "failed": result.failed,
         "warnings": [issue.to_dict() for issue in result.warnings],
         "analyses": analyses,
+        "multiplicity": [{
+            "family": family.family, "method": family.method, "alpha": family.alpha, "title": family.title,
+            "status": family.status, "summary": family.summary,
+            "issues": [issue.to_dict() for issue in family.issues],
+            "members": [{key: json_value(value) for key, value in row.items()}
+                        for row in family.table.to_dict(orient="records")],
+        } for family in result.families.values()],
     }

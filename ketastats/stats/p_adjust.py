@@ -6,7 +6,9 @@ k-th hypothesis is the largest raw p among the first k, so a hypothesis is rejec
 before it are). Missing p-values (NaN) stay missing and do not count towards m — unlike
 statsmodels' ``multipletests``, which counts them. Written here, not wrapped, because of that
 and because statsmodels has no fixed-sequence method; the algorithms are R's (R 4.2
-``p.adjust``), and ties are handled as R does (stable ordering).
+``p.adjust``), and ties are handled as R does (stable ordering). ``n`` is R's ``p.adjust(n = )``:
+the family size when some hypotheses are not among the given p-values (Hommel pads with p = 1,
+as R; with n = 2 Hommel is Hochberg, as R; with n ≤ 1 the p-values are returned unchanged).
 
 Example
 -------
@@ -21,8 +23,12 @@ import numpy as np
 METHODS = ("bonferroni", "holm", "hochberg", "hommel", "fdr_bh", "fdr_by", "fixed_sequence")
 
 
-def adjust_p(p_values, method: str) -> np.ndarray:
-    """Adjusted p-values in input order; see the module docstring for the methods."""
+def adjust_p(p_values, method: str, n: int | None = None) -> np.ndarray:
+    """Adjusted p-values in input order; see the module docstring for the methods.
+
+    ``n`` is R's ``p.adjust(n = )``: the number of hypotheses when more were tested than are
+    given (at least the number of non-missing p-values; default: that number).
+    """
     if method not in METHODS:
         raise ValueError(f"unknown adjustment method {method!r}; choose one of: {', '.join(METHODS)}")
     p = np.asarray(p_values, dtype=float)
@@ -31,50 +37,52 @@ def adjust_p(p_values, method: str) -> np.ndarray:
     present = ~np.isnan(p)
     if np.any((p[present] < 0) | (p[present] > 1)):
         raise ValueError("p-values must lie in [0, 1]")
+    m = int(present.sum())
+    if n is not None and n < m:
+        raise ValueError(f"n = {n} is smaller than the number of p-values ({m})")
+    n = m if n is None else int(n)
     out = np.full(p.shape, np.nan)
     values = p[present]
     if values.size:
-        out[present] = _ADJUST[method](values)
+        out[present] = values if n <= 1 and method != "fixed_sequence" else _ADJUST[method](values, n)
     return out
 
 
-def _bonferroni(p: np.ndarray) -> np.ndarray:
-    return np.minimum(1.0, p.size * p)
+def _bonferroni(p: np.ndarray, n: int) -> np.ndarray:
+    return np.minimum(1.0, n * p)
 
 
-def _holm(p: np.ndarray) -> np.ndarray:
-    n = p.size
+def _holm(p: np.ndarray, n: int) -> np.ndarray:
     order = np.argsort(p, kind="stable")
-    steps = (n - np.arange(n)) * p[order]
+    steps = (n - np.arange(p.size)) * p[order]
     return _back(np.minimum(1.0, np.maximum.accumulate(steps)), order)
 
 
-def _step_up(p: np.ndarray, factor) -> np.ndarray:
-    n = p.size
+def _step_up(p: np.ndarray, n: int, factor) -> np.ndarray:
     order = np.argsort(-p, kind="stable")
-    i = np.arange(n, 0, -1)
+    i = np.arange(p.size, 0, -1)
     return _back(np.minimum(1.0, np.minimum.accumulate(factor(n, i) * p[order])), order)
 
 
-def _hochberg(p: np.ndarray) -> np.ndarray:
-    return _step_up(p, lambda n, i: n - i + 1)
+def _hochberg(p: np.ndarray, n: int) -> np.ndarray:
+    return _step_up(p, n, lambda n, i: n - i + 1)
 
 
-def _bh(p: np.ndarray) -> np.ndarray:
-    return _step_up(p, lambda n, i: n / i)
+def _bh(p: np.ndarray, n: int) -> np.ndarray:
+    return _step_up(p, n, lambda n, i: n / i)
 
 
-def _by(p: np.ndarray) -> np.ndarray:
-    q = np.sum(1.0 / np.arange(1, p.size + 1))
-    return _step_up(p, lambda n, i: q * n / i)
+def _by(p: np.ndarray, n: int) -> np.ndarray:
+    q = np.sum(1.0 / np.arange(1, n + 1))
+    return _step_up(p, n, lambda n, i: q * n / i)
 
 
-def _hommel(p: np.ndarray) -> np.ndarray:
-    n = p.size
-    if n == 1:
-        return p.copy()
+def _hommel(p: np.ndarray, n: int) -> np.ndarray:
+    given = p.size
+    if n == 2:  # R: "if (n == 2 && method == "hommel") method <- "hochberg""
+        return _hochberg(p, n)
     order = np.argsort(p, kind="stable")
-    s = p[order]
+    s = np.concatenate([p[order], np.ones(n - given)])  # R pads with p = 1 up to n
     i = np.arange(1, n + 1)
     q = np.full(n, np.min(n * s / i))
     pa = q.copy()
@@ -85,10 +93,10 @@ def _hommel(p: np.ndarray) -> np.ndarray:
         q[i1] = np.minimum(m * s[i1], q1)
         q[i2] = q[n - m]
         pa = np.maximum(pa, q)
-    return _back(np.maximum(pa, s), order)
+    return _back(np.maximum(pa, s)[:given], order)
 
 
-def _fixed_sequence(p: np.ndarray) -> np.ndarray:
+def _fixed_sequence(p: np.ndarray, n: int) -> np.ndarray:
     return np.maximum.accumulate(p)
 
 

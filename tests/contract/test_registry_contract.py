@@ -32,6 +32,7 @@ EXAMPLES = {
     "kaplan_meier": {"table": "t", "time": "score", "event": "flag", "by": ["visit"], "landmarks": [15, 40]},
     "logrank": {"table": "t", "time": "score", "event": "flag", "by": ["visit"]},
     "cox": {"table": "t", "time": "score", "event": "flag", "covariates": ["dose"], "ph_test": ["km", "identity"]},
+    "mass_mixed_model": {"table": "t", "outcomes": ["score", "dose"], "formula": "~ visit", "random": "1 | pid"},
     "mixed_model": {"table": "t", "formula": "score ~ visit", "random": "1 | pid", "df_method": ["residual"],
                     "contrasts": [{"emmeans": "visit", "versus": "pre"}]},
 }

@@ -98,7 +98,7 @@ def test_forward_reference_is_explained(project):
 
 def test_valid_plan_validates(project):
     prepared = validate_plan(project / "analysis_plans" / "siegel2021.yaml")
-    assert set(prepared.tables) == {"participants", "clinical", "imaging", "volumes", "controls", "pharmacology"}
+    assert set(prepared.tables) == {"participants", "clinical", "imaging", "volumes", "controls", "pharmacology", "connectome_sgacc"}
     assert prepared.tables["clinical"].index[0] == 1
 
 

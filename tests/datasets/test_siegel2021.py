@@ -18,7 +18,7 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT / "ketastats" / "datasets" / "siegel2021"
 DICT_DIR = ROOT / "data_dictionary" / "siegel2021"
-TABLES = ("participants", "clinical", "imaging", "volumes", "controls")
+TABLES = ("participants", "clinical", "imaging", "volumes", "controls", "pharmacology")
 
 # ---- published values -----------------------------------------------------
 BASELINE = {"n": 23, "mean": 28.83, "sd": 3.94}  # Table 1
@@ -300,6 +300,28 @@ def test_bprs_correlation(tables, clinical):
         rows = _visit(clinical, visit)
         later = rows.madrs - rows.baseline
         assert stats.pearsonr(bprs.reindex(later.index), later).pvalue > 0.1
+
+
+DISCHARGE = {"fatigue_discharge": 3, "inattention_discharge": 3, "sedation_discharge": 3,
+             "lightheaded_discharge": 1, "restless_discharge": 1, "palpitations_discharge": 1}  # Results: n/21
+
+
+def test_pharmacology(tables, clinical):
+    pk = tables["pharmacology"].set_index("participant_id")
+    completed = tables["participants"].set_index("participant_id").completed_infusion
+    assert pk.ketamine_ng_ml.notna().sum() == 22 and pk.ketamine_ng_ml[~completed].isna().all()
+    for column, count in DISCHARGE.items():
+        assert (pk[column].notna().sum(), int(pk[column].sum())) == (21, count), column
+    # "Response to treatment at 2 weeks was not significantly correlated with mean serum concentration"
+    week2 = _visit(clinical, "week2")
+    change = week2.madrs - week2.baseline
+    for column in ("ketamine_ng_ml", "s_norketamine_ng_ml", "r_norketamine_ng_ml"):
+        assert stats.pearsonr(pk[column].reindex(change.index), change).pvalue > 0.05, column
+    # "Side effects were not correlated with serum concentrations"
+    present = pk.dropna(subset=["ketamine_ng_ml"])
+    for effect in ("nausea", "dizziness", "headache", "dissociation"):
+        assert stats.pearsonr(present[effect].astype(float), present.ketamine_ng_ml).pvalue > 0.05, effect
+    assert np.allclose(pk.s_ketamine_ng_ml + pk.r_ketamine_ng_ml, pk.ketamine_ng_ml, atol=0.051, equal_nan=True)
 
 
 def test_plausible_magnitudes(tables):

@@ -14,7 +14,7 @@ Examples
 >>> with tempfile.TemporaryDirectory() as tmp:
 ...     paths = write_dataset("siegel2021", pathlib.Path(tmp))
 ...     sorted(p.name for p in paths)
-['clinical.csv', 'controls.csv', 'imaging.csv', 'participants.csv', 'volumes.csv']
+['clinical.csv', 'controls.csv', 'imaging.csv', 'participants.csv', 'pharmacology.csv', 'volumes.csv']
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ import pathlib
 
 import pandas as pd
 
-from . import siegel2021
+from . import ketamine_placebo_rct, siegel2021, siegel2021_connectome
 
-SIMULATORS = {"siegel2021": siegel2021.simulate}
+SIMULATORS = {"siegel2021": siegel2021.simulate,
+              "siegel2021_connectome": siegel2021_connectome.simulate,
+              "ketamine_placebo_rct": ketamine_placebo_rct.simulate}
 """Data-set name -> ``simulate(seed=...)`` returning ``{table: DataFrame}``."""
 
 FLOAT_FORMAT = "%.10g"  # values are rounded by the simulators; this only prints them

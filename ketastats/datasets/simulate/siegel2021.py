@@ -215,12 +215,16 @@ def simulate(seed: int = SEED) -> dict[str, pd.DataFrame]:
     imaging, patient_fc = _imaging_table(rng, design, ids)
     controls = _controls_table(rng, patient_fc)
     volumes = _volumes_table(rng, design, ids)
+    # A separate stream (seed + 1), so the five tables above are unchanged by this addition.
+    pharmacology = _retry(_pharmacology_table, np.random.default_rng(seed + 1), design, ids,
+                          participants["max_dose_mg_kg_h"].to_numpy())
     return {
         "participants": participants,
         "clinical": _clinical_table(design, ids),
         "imaging": imaging,
         "volumes": volumes,
         "controls": controls,
+        "pharmacology": pharmacology,
     }
 
 
@@ -758,4 +762,81 @@ def _volumes_table(rng, design: ClinicalDesign, ids: list[str]) -> pd.DataFrame:
         ratio = (mean / 1.5e6) * (1 + cv * z)
         table[column] = np.round(ratio * icv, 1)
     table["icv"] = icv.astype(int)
+    return pd.DataFrame(table)
+
+
+# --------------------------------------------------------------------------
+# pharmacology: serum concentrations and side effects (own random stream)
+# --------------------------------------------------------------------------
+
+# Mean serum concentration over the infusion, ng/mL, at the 0.6 mg/kg/h target:
+# (mean, SD) of total ketamine and total norketamine; S fraction (mean, SD).
+# Design choices (Table S1 of the paper is not reproduced here).
+KETAMINE_NG_ML = (250.0, 70.0)
+NORKETAMINE_NG_ML = (300.0, 90.0)
+S_FRACTION_KETAMINE = (0.47, 0.02)
+S_FRACTION_NORKETAMINE = (0.50, 0.02)
+# Side effects reported at any time during the infusion (design counts out of
+# the 22 completers) and at discharge (Results: out of 21 assessed).
+INFUSION_SIDE_EFFECTS = {"nausea": 7, "dizziness": 6, "headache": 5, "dissociation": 4}
+DISCHARGE_SIDE_EFFECTS = {"fatigue_discharge": 3, "inattention_discharge": 3, "sedation_discharge": 3,
+                          "lightheaded_discharge": 1, "restless_discharge": 1, "palpitations_discharge": 1}
+PHARMACOLOGY_MIN_P = 0.1  # no association with response or side effects (the paper: p > 0.05)
+
+
+def _pharmacology_table(rng, design: ClinicalDesign, ids: list[str], dose: np.ndarray) -> pd.DataFrame:
+    """Serum concentrations and side effects of the 22 infusion completers.
+
+    Concentrations scale with the final infusion rate (dose / 0.6) times a
+    log-normal factor; S- and R-enantiomers split each total by a drawn S
+    fraction, rounded to 0.1 ng/mL, and the total is the sum of the rounded
+    parts.  Side effects are assigned at random with the design counts.
+    Redrawn unless every concentration is unrelated to the week-2 MADRS change
+    (Pearson p > 0.1; the paper: p > 0.05) and every infusion side effect is
+    unrelated to total ketamine and total norketamine (point-biserial p > 0.1;
+    the paper: "not correlated").
+    """
+    from scipy import stats
+
+    n = N_PARTICIPANTS
+    completers = design.completers
+    scale = dose[completers] / 0.6
+    table: dict[str, object] = {"participant_id": ids}
+    for name, (mean, sd), (s_mean, s_sd) in (
+        ("ketamine", KETAMINE_NG_ML, S_FRACTION_KETAMINE),
+        ("norketamine", NORKETAMINE_NG_ML, S_FRACTION_NORKETAMINE),
+    ):
+        sigma = math.sqrt(math.log(1 + (sd / mean) ** 2))
+        total = mean * scale * np.exp(sigma * rng.standard_normal(len(completers)) - sigma**2 / 2)
+        s_fraction = np.clip(s_mean + s_sd * rng.standard_normal(len(completers)), 0.4, 0.6)
+        s_part = np.round(total * s_fraction, 1)
+        r_part = np.round(total * (1 - s_fraction), 1)
+        for column, values in ((f"{name}_ng_ml", np.round(s_part + r_part, 1)),
+                               (f"s_{name}_ng_ml", s_part), (f"r_{name}_ng_ml", r_part)):
+            full = np.full(n, np.nan)
+            full[completers] = values
+            table[column] = full
+    in_followed = np.isin(completers, design.followed)
+    change = design.change("week2", design.followed)
+    for column in [c for c in table if c.endswith("_ng_ml")]:
+        values = np.asarray(table[column])[completers][in_followed]
+        if stats.pearsonr(values, change).pvalue <= PHARMACOLOGY_MIN_P:
+            raise DesignRejected
+    for column, count in INFUSION_SIDE_EFFECTS.items():
+        flags = np.zeros(len(completers), dtype=bool)
+        flags[rng.permutation(len(completers))[:count]] = True
+        for conc in ("ketamine_ng_ml", "norketamine_ng_ml"):
+            if stats.pearsonr(flags.astype(float), np.asarray(table[conc])[completers]).pvalue <= PHARMACOLOGY_MIN_P:
+                raise DesignRejected
+        full = pd.array([pd.NA] * n, dtype="boolean")
+        full[completers] = flags
+        table[column] = full
+    not_assessed = int(rng.permutation(completers)[0])
+    assessed = np.array([i for i in completers if i != not_assessed])
+    for column, count in DISCHARGE_SIDE_EFFECTS.items():
+        flags = np.zeros(len(assessed), dtype=bool)
+        flags[rng.permutation(len(assessed))[:count]] = True
+        full = pd.array([pd.NA] * n, dtype="boolean")
+        full[assessed] = flags
+        table[column] = full
     return pd.DataFrame(table)

@@ -1,0 +1,138 @@
+"""Two-group comparison of boolean outcomes: odds ratio with Fisher's exact test, risk difference
+with the chi-square test.
+
+R functions matched
+-------------------
+``fisher.test(table)`` (conditional maximum-likelihood odds ratio, exact conditional interval,
+two-sided p summing tables no more likely than the observed one) and ``chisq.test(table,
+correct = TRUE)`` (Yates' continuity correction by default; ``correct: false`` for the plain
+Pearson X²). The risk-difference interval is Newcombe's hybrid score interval (method 10, from
+two Wilson intervals) or the Wald interval, computed by hand in base R in the reference script
+(``tests/reference/associations/``). Formulas: :mod:`ketastats.stats.contingency`.
+
+Table orientation: rows are the two levels of ``group`` in the order of ``levels`` (default: the
+two observed levels in dictionary order; booleans false before true), columns are outcome true /
+false. So ``risk difference = p₁ − p₂`` and ``odds ratio = odds₁ / odds₂``.
+
+Missing-data policy
+-------------------
+Rows outside the population / ``where``, with a missing group, or at a level not compared
+(``other-level``) are listed once; rows with a missing outcome are listed per outcome.
+
+Tidy columns
+------------
+outcome, term (``odds_ratio`` or ``risk_difference``), contrast (``"true - false"``), count1, n1,
+estimate1, count2, n2, estimate2 (the two proportions), n (= n1 + n2), estimate, conf_low,
+conf_high, conf_level, ci_method (``conditional_exact`` for the odds ratio; ``newcombe`` /
+``wald`` for the risk difference), method (``fisher_exact`` on the odds-ratio row;
+``chi_square_yates`` or ``chi_square`` on risk-difference rows), statistic (X²), statistic_type
+(``chi2``), df, p_value.
+
+Known differences from R
+------------------------
+None: the odds ratio and its limits reproduce R's ``uniroot`` iterations (R's default tolerance
+of 1.2e-4 included). The sample odds ratio ad/bc is not reported.
+
+Example
+-------
+>>> import pandas as pd
+>>> from ketastats.analyses.base import AnalysisInput
+>>> frame = pd.DataFrame({"pid": list("abcdefgh"), "g": list("aaaabbbb"),
+...     "y": pd.array([True, True, True, False, True, False, False, False], dtype="boolean")}, index=range(1, 9))
+>>> spec = Spec(id="g", type="group_proportions", table="t", outcome="y", group="g")
+>>> run(spec, AnalysisInput("g", "t", frame, "pid", ["pid"])).tidy[["term", "estimate"]].round(6).values.tolist()
+[['odds_ratio', 6.408309], ['risk_difference', 0.5]]
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from pydantic import BeforeValidator, Field
+
+from ketastats.analyses.base import AnalysisInput, _record, missing_exclusions, select_rows
+from ketastats.analyses.ttest import _levels, _text
+from ketastats.plan.schema import AnalysisSpec, Names, Scalar, as_list, column_field
+from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
+
+RdMethod = Literal["newcombe", "wald"]
+COLUMNS = ["outcome", "term", "contrast", "count1", "n1", "estimate1", "count2", "n2", "estimate2", "n", "estimate",
+           "conf_low", "conf_high", "conf_level", "ci_method", "method", "statistic", "statistic_type", "df",
+           "p_value"]
+
+
+class Spec(AnalysisSpec):
+    """Odds ratio (Fisher) and risk difference (chi-square) of boolean outcomes between two groups."""
+
+    type: Literal["group_proportions"]
+    outcome: Names = column_field("boolean outcome column(s)")
+    group: str = column_field("the column defining the two groups")
+    levels: list[Scalar] | None = Field(None, min_length=2, max_length=2,
+                                        description="[first, second]: differences and ratios are first vs second")
+    ci: Annotated[list[RdMethod], BeforeValidator(as_list)] = Field(
+        default_factory=lambda: ["newcombe"], description="risk-difference interval(s): newcombe | wald")
+    correct: bool = Field(True, description="Yates' continuity correction of the chi-square test (R's default)")
+    conf_level: float = Field(0.95, gt=0, lt=1)
+
+    def check_columns(self, columns) -> list[tuple[str, str]]:
+        return [(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; group_proportions need a boolean column")
+                for i, name in enumerate(self.outcome) if name in columns and columns[name].type != "boolean"]
+
+    def planned_rows(self, columns) -> list[dict[str, Any]]:
+        rows = []
+        for outcome in self.outcome:
+            rows.append({"outcome": outcome, "term": "odds_ratio", "ci_method": "conditional_exact"})
+            rows += [{"outcome": outcome, "term": "risk_difference", "ci_method": m} for m in self.ci]
+        return rows
+
+
+def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    from ketastats.stats.contingency import chi_square, fisher_exact, risk_difference
+
+    base, exclusions = select_rows(ctx, [spec.group])
+    excluded = [exclusions]
+    levels = _levels(base, spec.group, spec.levels, ctx)
+    other = ~base[spec.group].isin(levels)
+    excluded.append(pd.DataFrame([_record(ctx, row, "other-level", f"{spec.group} = {base.at[row, spec.group]} is "
+                                          "not one of the compared levels") for row in base.index[other]],
+                                 columns=EXCLUSION_COLUMNS))
+    base = base[~other]
+    contrast = f"{_text(levels[0])} - {_text(levels[1])}"
+    rows, notes = [], []
+    chi_method = "chi_square_yates" if spec.correct else "chi_square"
+    for outcome in spec.outcome:
+        excluded.append(missing_exclusions(ctx, base, outcome))
+        counts = []
+        for level in levels:
+            values = base.loc[base[spec.group] == level, outcome].dropna().astype(bool)
+            counts.append((int(values.sum()), int(len(values))))
+        (x1, n1), (x2, n2) = counts
+        a, b, c, d = x1, n1 - x1, x2, n2 - x2
+        common = {"outcome": outcome, "contrast": contrast, "count1": x1, "n1": n1,
+                  "estimate1": x1 / n1 if n1 else None,
+                  "count2": x2, "n2": n2, "estimate2": x2 / n2 if n2 else None, "n": n1 + n2,
+                  "conf_level": spec.conf_level}
+        fisher = fisher_exact(a, b, c, d, spec.conf_level)
+        rows.append({**common, "term": "odds_ratio", "estimate": fisher.estimate, "conf_low": fisher.conf_low,
+                     "conf_high": fisher.conf_high, "ci_method": "conditional_exact", "method": "fisher_exact",
+                     "p_value": fisher.p_value})
+        chi = chi_square(a, b, c, d, spec.correct)
+        if chi.small_expected:
+            notes.append(f"{outcome}: an expected count is below 5; the chi-square approximation may be "
+                         "inaccurate (R warns likewise); prefer Fisher's exact test")
+        for method in spec.ci:
+            estimate, low, high = risk_difference(x1, n1, x2, n2, method, spec.conf_level)
+            rows.append({**common, "term": "risk_difference", "estimate": estimate, "conf_low": low,
+                         "conf_high": high, "ci_method": method, "method": chi_method, "statistic": chi.statistic,
+                         "statistic_type": "chi2", "df": chi.df, "p_value": chi.p_value})
+    notes.insert(0, "odds ratio: conditional maximum-likelihood estimate, exact interval and p-value as R fisher.test")
+    notes.insert(1, "risk difference: p1 − p2; p-value from R chisq.test" + (" (Yates' correction)" if spec.correct
+                                                                            else " (no continuity correction)"))
+    for method in spec.ci:
+        notes.append({"newcombe": "newcombe: hybrid score interval from the two Wilson intervals (Newcombe 1998, "
+                                  "method 10)",
+                      "wald": "wald: p1 − p2 ± z·SE (unpooled), not truncated"}[method])
+    return AnalysisResult(spec.id, spec.type, tidy=pd.DataFrame(rows, columns=COLUMNS),
+                          exclusions=pd.concat(excluded, ignore_index=True), notes=notes,
+                          extras={"labels": {o: ctx.label(o) for o in spec.outcome}})

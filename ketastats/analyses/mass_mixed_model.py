@@ -1,0 +1,377 @@
+"""One random-intercept mixed model fitted to many outcomes (e.g. every connectome edge), with FDR.
+
+Role
+----
+The seed-map / whole-connectome analyses of Siegel et al. (2021): the same linear mixed model
+(random intercept per participant, fixed effects from a safe formula) fitted independently to
+every outcome, then Benjamini-Hochberg and Bonferroni adjustment across outcomes. Fitting is
+batched across outcomes (:mod:`ketastats.stats.lmm_batched`: profiled REML with the
+per-participant compound-symmetry structure, no per-outcome Python loop) and runs locally or on
+a Dask cluster (:mod:`ketastats.engines`), with identical results.
+
+R function matched
+------------------
+Per outcome, ``lmerTest::lmer(y ~ <formula> + (1 | participant_id), REML = TRUE)`` with a tight
+optimizer (see :mod:`ketastats.stats.lmm_batched`): ``summary(m)$coefficients`` (estimate,
+standard error, Satterthwaite df, t, p) and ``VarCorr(m)``; ``df_method: residual`` uses
+n_obs − number of fixed effects (as Siegel et al. and the ``mixed_model`` type); then
+``p.adjust(p, "BH")`` and ``p.adjust(p, "bonferroni")`` over the outcomes of each term and df
+method. Checked against lmerTest on 240 outcomes (``tests/reference/mass_mixed_model/``).
+
+Plan keys
+---------
+Outcomes come either from columns — ``outcomes:`` names or glob patterns (``"e*"``) of numeric
+columns — or from a long table: ``outcome_column:`` (e.g. ``edge``) names the outcome of each
+row and ``value:`` (e.g. ``fc``) holds its value; an observation is then a combination of the
+table's key columns other than ``outcome_column``. ``formula`` is the right-hand side
+(``"~ time_post + time_post:responder_2wk"``, the formula grammar); ``random`` is
+``"1 | participant_id"`` (random intercept only); ``df_method`` (one or both of ``residual``,
+``satterthwaite``); ``adjust`` (the method of ``p_adjusted``, default ``fdr_bh``; ``p_bonferroni``
+is always given); ``reference`` (factor → reference level); ``engine`` (``local`` | ``dask``),
+``address`` (a Dask scheduler; default a local in-process cluster), ``workers`` (threads of that
+local cluster), ``chunk_size`` (outcomes per task).
+
+Tidy columns
+------------
+One row per outcome × df method × coefficient (``effect: fixed``): outcome, effect, term,
+df_method, estimate, std_error, statistic, statistic_type (t), df, p_value, p_adjusted,
+adjust_method, p_bonferroni, n_obs, n_subjects; then per outcome the variance components
+(``effect: ran_pars``, lme4's ``VarCorr``): ``sd__(Intercept)`` (group = the grouping column)
+and ``sd__Observation`` (group = Residual). Outcomes are in column order (``outcomes``) or in
+the outcome column's level / text order (long table).
+
+Missing data
+------------
+Rows missing a predictor or the grouping value are excluded (listed in exclusions.csv, complete
+cases as ``lmer``'s ``na.omit``). A missing outcome value removes that observation from that
+outcome only (listed once per row and outcome); outcomes with the same missing rows are fitted
+together. An outcome whose model cannot be fitted (no variance, too few rows) gets empty
+numbers and a warning; singular fits (random-intercept SD 0, lme4's ``isSingular``) are counted
+in a warning and in ``glance``.
+
+Example
+-------
+``analysis_plans/siegel2021.yaml`` (``connectome_sgacc_seed``): sgACC seed connectivity to the
+other 393 regions, ``fc ~ time_post + time_post:responder_2wk + (1 | participant_id)`` per edge,
+BH across the 393 edges.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Annotated, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BeforeValidator, Field, model_validator
+
+from ketastats.analyses.base import AnalysisInput, select_rows
+from ketastats.errors import AnalysisError, Issue, Location
+from ketastats.plan.formulas import FormulaError, design_matrices, parse_formula, parse_random
+from ketastats.plan.schema import AnalysisSpec, as_list, column_field
+from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
+
+DfMethod = Literal["residual", "satterthwaite"]
+GLOB = set("*?[")
+TIDY_COLUMNS = ["outcome", "effect", "term", "group", "df_method", "estimate", "std_error", "statistic",
+                "statistic_type", "df", "p_value", "p_adjusted", "adjust_method", "p_bonferroni", "n_obs",
+                "n_subjects"]
+
+
+class Spec(AnalysisSpec):
+    """The same random-intercept mixed model fitted to many outcomes (lme4 / lmerTest per outcome)."""
+
+    type: Literal["mass_mixed_model"]
+    outcomes: Annotated[list[str], BeforeValidator(as_list)] = Field(
+        default_factory=list, description="outcome columns: names or glob patterns such as \"e*\"")
+    outcome_column: str | None = column_field("long table: the column naming each row's outcome", default=None)
+    value: str | None = column_field("long table: the column holding the outcome value", default=None)
+    formula: str = Field(description="right-hand side, e.g. \"~ time_post + time_post:responder_2wk\"")
+    random: str = Field(description="random intercept, e.g. \"1 | participant_id\"")
+    df_method: Annotated[list[DfMethod], BeforeValidator(as_list)] = Field(
+        default_factory=lambda: ["satterthwaite"], description="residual and / or satterthwaite")
+    adjust: Literal["fdr_bh", "fdr_by", "bonferroni", "holm", "hochberg"] = Field(
+        "fdr_bh", description="adjustment across outcomes (per term and df method) reported as p_adjusted")
+    reference: dict[str, str | int | float | bool] = Field(default_factory=dict,
+                                                           description="factor → reference level")
+    engine: Literal["local", "dask"] = Field("local", description="where the fits run")
+    address: str | None = Field(None, description="Dask scheduler address; default a local in-process cluster")
+    workers: int = Field(2, ge=1, description="threads of the local Dask cluster")
+    chunk_size: int = Field(10000, ge=1, description="outcomes per task")
+
+    @model_validator(mode="after")
+    def _check(self) -> "Spec":
+        long = self.outcome_column is not None or self.value is not None
+        if long and (self.outcome_column is None or self.value is None):
+            raise ValueError("a long table needs both 'outcome_column' and 'value'")
+        if long == bool(self.outcomes):
+            raise ValueError("give either 'outcomes' (columns) or 'outcome_column' with 'value' (a long table)")
+        if not self.df_method:
+            raise ValueError("df_method needs at least one method")
+        try:
+            formula = parse_formula(self.formula, require_response=False)
+            random = parse_random(self.random)
+        except FormulaError as exc:
+            raise ValueError(f"{exc.message} ({exc.code})") from None
+        if formula.response is not None:
+            raise ValueError("the formula is the right-hand side only (\"~ a + b\"); the outcomes are the response")
+        if random.terms or not random.intercept:
+            raise ValueError("only a random intercept (\"1 | subject\") is supported")
+        return self
+
+    def _formula(self):
+        return parse_formula(self.formula, require_response=False)
+
+    def column_references(self) -> list[tuple[str, str]]:
+        refs = [(f"outcomes[{i}]", name) for i, name in enumerate(self.outcomes) if not GLOB & set(name)]
+        refs += [("formula", name) for name in self._formula().names]
+        refs += [("random", parse_random(self.random).group)]
+        refs += [(key, getattr(self, key)) for key in ("outcome_column", "value") if getattr(self, key)]
+        refs += [(f"reference.{name}", name) for name in self.reference]
+        return refs
+
+    def check_columns(self, columns) -> list[tuple[str, str]]:
+        problems = []
+        for index, pattern in enumerate(self.outcomes):
+            matched = [name for name in columns if fnmatch.fnmatchcase(name, pattern)]
+            if GLOB & set(pattern) and not matched:
+                problems.append((f"outcomes[{index}]", f"no column matches '{pattern}'"))
+            for name in matched:
+                if columns[name].type not in ("integer", "number"):
+                    problems.append((f"outcomes[{index}]", f"the outcome '{name}' is {columns[name].type}, not numeric"))
+                    break
+        if self.value in columns and columns[self.value].type not in ("integer", "number"):
+            problems.append(("value", f"'{self.value}' is {columns[self.value].type}, not numeric"))
+        for name, level in self.reference.items():
+            spec = columns.get(name)
+            if spec is not None and spec.levels is not None and str(level) not in spec.levels:
+                problems.append((f"reference.{name}", f"'{level}' is not a level of '{name}'"))
+        return problems
+
+
+# --- running -------------------------------------------------------------------------------------
+
+def run(spec: Spec, ctx: AnalysisInput, progress=None) -> AnalysisResult:
+    from ketastats.analyses.mixed_model import _prepare_factors
+
+    formula = spec._formula()
+    group = parse_random(spec.random).group
+    predictors = list(dict.fromkeys(formula.names + [group]))
+    if spec.outcome_column is None:
+        observations, Y, outcomes, exclusions = _wide(spec, ctx, predictors)
+    else:
+        observations, Y, outcomes, exclusions = _long(spec, ctx, predictors)
+    observations = _prepare_factors(observations, formula, spec.reference, ctx)
+    design = design_matrices(formula, observations)
+    X = design.to_numpy(dtype=float)
+    terms = list(design.columns)
+    groups = pd.factorize(observations[group].astype(str), sort=True)[0]
+    _check_design(X, groups)
+    fits = _fit_all(spec, X, groups, Y, progress)
+    tidy = _tidy(spec, outcomes, terms, group, fits)
+    issues = _issues(spec, outcomes, fits)
+    n_fitted = int(np.sum(fits["fitted"]))
+    glance = {"n_outcomes": len(outcomes), "n_fitted": n_fitted, "n_singular": int(np.sum(fits["singular"])),
+              "n_not_converged": int(np.sum(fits["fitted"] & ~fits["converged"])),
+              "n_missing_patterns": int(fits["n_patterns"]), "n_obs": int(len(X)),
+              "n_subjects": int(groups.max() + 1), "n_fixed": int(X.shape[1]), "estimation": "reml",
+              "engine": spec.engine, "chunk_size": spec.chunk_size}
+    notes = ["REML fit per outcome (random intercept); standard errors from σ²(X'V⁻¹X)⁻¹ as lme4",
+             "df: " + ", ".join({"residual": "residual = n_obs − number of fixed effects",
+                                 "satterthwaite": "Satterthwaite (lmerTest)"}[m] for m in spec.df_method),
+             f"p_adjusted: {spec.adjust} and p_bonferroni: Bonferroni, across the {len(outcomes)} outcomes "
+             "within each term and df method"]
+    return AnalysisResult(spec.id, spec.type, tidy=tidy, glance=glance, exclusions=exclusions, issues=issues,
+                          notes=notes)
+
+
+def _outcome_columns(spec: Spec, frame: pd.DataFrame, predictors: list[str]) -> list[str]:
+    chosen: list[str] = []
+    for pattern in spec.outcomes:
+        if GLOB & set(pattern):
+            matched = [c for c in frame.columns if fnmatch.fnmatchcase(str(c), pattern) and c not in predictors]
+            if not matched:
+                raise AnalysisError(Issue("no-outcomes", f"no column matches '{pattern}'", Location(path="outcomes")))
+        else:
+            matched = [pattern]
+        chosen += [c for c in matched if c not in chosen]
+    return chosen
+
+
+def _wide(spec: Spec, ctx: AnalysisInput, predictors: list[str]):
+    outcomes = _outcome_columns(spec, ctx.frame, predictors)
+    data, exclusions = select_rows(ctx, predictors)
+    Y = data[outcomes].to_numpy(dtype=float)
+    missing = np.argwhere(~np.isfinite(Y))
+    if len(missing):
+        records = [{"analysis_id": ctx.analysis_id, "table": ctx.table_name, "row": int(data.index[i]),
+                    "subject": str(data[ctx.subject].iat[i]) if ctx.subject in data else None,
+                    "key": ", ".join(f"{k}={data[k].iat[i]}" for k in ctx.key if k != ctx.subject and k in data),
+                    "reason": "missing-value", "detail": f"{outcomes[j]} is missing"} for i, j in missing]
+        exclusions = pd.concat([exclusions, pd.DataFrame(records, columns=EXCLUSION_COLUMNS)], ignore_index=True)
+    return data[predictors].copy(), Y, outcomes, exclusions
+
+
+def _long(spec: Spec, ctx: AnalysisInput, predictors: list[str]):
+    column, value = spec.outcome_column, spec.value
+    data, exclusions = select_rows(ctx, list(dict.fromkeys(predictors + [column, value])))
+    keys = [k for k in ctx.key if k != column and k in data.columns]
+    if column not in ctx.key or not keys:
+        keys = predictors
+    labels = data[column]
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        codes = labels.cat.remove_unused_categories().cat.codes.to_numpy()
+        outcomes = [str(c) for c in labels.cat.remove_unused_categories().cat.categories]
+    else:
+        codes, uniques = pd.factorize(labels.astype(str), sort=True)
+        outcomes = [str(u) for u in uniques]
+    obs = data.groupby(keys, sort=True, observed=True, dropna=False).ngroup().to_numpy()
+    n_obs, n_out = int(obs.max()) + 1 if len(obs) else 0, len(outcomes)
+    pair = obs.astype(np.int64) * n_out + codes
+    if len(pair) and np.bincount(pair, minlength=n_obs * n_out).max() > 1:
+        raise AnalysisError(Issue("duplicate-observation", f"some {column} has several rows for one observation "
+                                  f"({', '.join(keys)})", Location(column=column),
+                                  hint="Summarise repeated rows first (e.g. a summarise derivation)"))
+    first = np.full(n_obs, len(obs), dtype=np.int64)
+    np.minimum.at(first, obs, np.arange(len(obs)))            # first row of every observation
+    observations = data.iloc[first][predictors].reset_index(drop=True)
+    for name in predictors:
+        values = pd.factorize(data[name], use_na_sentinel=False)[0]
+        if not np.array_equal(values, values[first][obs]):
+            raise AnalysisError(Issue("predictor-varies", f"'{name}' differs between rows of one observation "
+                                      f"({', '.join(keys)})", Location(column=name)))
+    Y = np.full((n_obs, n_out), np.nan)
+    Y[obs, codes] = data[value].to_numpy(dtype=float)
+    return observations, Y, outcomes, exclusions
+
+
+def _check_design(X: np.ndarray, groups: np.ndarray) -> None:
+    n, p = X.shape
+    if n <= p:
+        raise AnalysisError(Issue("too-few-observations", f"{n} observations for {p} fixed effects",
+                                  Location(path="formula")))
+    if np.linalg.matrix_rank(X) < p:
+        raise AnalysisError(Issue("rank-deficient-design", "the fixed-effects design is rank deficient",
+                                  Location(path="formula"), hint="Check for empty factor combinations"))
+    if groups.max() + 1 < 2:
+        raise AnalysisError(Issue("too-few-groups", "a mixed model needs at least two groups", Location(path="random")))
+
+
+def fit_chunk(Y: np.ndarray, X: np.ndarray, groups: np.ndarray, satterthwaite: bool) -> dict:
+    """One task: batched fits of the columns of Y (a top-level function, so Dask can ship it)."""
+    from ketastats.stats.lmm_batched import fit_random_intercept
+
+    fit = fit_random_intercept(Y, X, groups, satterthwaite=satterthwaite)
+    return {"beta": fit.beta, "se": fit.se, "df_sat": fit.df_satterthwaite, "sigma": fit.sigma,
+            "sd_intercept": fit.sd_intercept, "singular": fit.singular, "converged": fit.converged,
+            "n_obs": fit.n_obs, "n_groups": fit.n_groups, "df_residual": fit.df_residual}
+
+
+def _fit_all(spec: Spec, X: np.ndarray, groups: np.ndarray, Y: np.ndarray, progress) -> dict:
+    from ketastats.engines import map_tasks
+
+    n, K = Y.shape
+    p = X.shape[1]
+    out = {"beta": np.full((K, p), np.nan), "se": np.full((K, p), np.nan), "df_sat": np.full((K, p), np.nan),
+           "df_res": np.full(K, np.nan), "sigma": np.full(K, np.nan), "sd_intercept": np.full(K, np.nan),
+           "singular": np.zeros(K, bool), "converged": np.zeros(K, bool), "fitted": np.zeros(K, bool),
+           "n_obs": np.zeros(K, int), "n_subjects": np.zeros(K, int)}
+    observed = np.isfinite(Y)
+    if observed.all():
+        patterns, inverse = np.ones((1, n), dtype=bool), np.zeros(K, dtype=np.int64)
+    else:
+        packed, inverse = np.unique(np.packbits(observed, axis=0).T, axis=0, return_inverse=True)
+        patterns, inverse = np.unpackbits(packed, axis=1, count=n).astype(bool), inverse.ravel()
+    out["n_patterns"] = len(patterns)
+    tasks, targets = [], []
+    satterthwaite = "satterthwaite" in spec.df_method
+    for j, rows in enumerate(patterns):
+        columns = np.flatnonzero(inverse == j)
+        Xs, gs = X[rows], groups[rows]
+        m = len(np.unique(gs))
+        if rows.sum() <= max(p, m) or np.linalg.matrix_rank(Xs) < p:
+            continue                                            # not estimable: left empty, warned
+        for start in range(0, len(columns), spec.chunk_size):
+            chunk = columns[start:start + spec.chunk_size]
+            tasks.append((np.ascontiguousarray(Y[np.ix_(rows, chunk)]), Xs, gs, satterthwaite))
+            targets.append(chunk)
+    results = map_tasks(fit_chunk, tasks, engine=spec.engine, address=spec.address, workers=spec.workers,
+                        progress=progress)
+    for chunk, res in zip(targets, results):
+        out["beta"][chunk], out["se"][chunk] = res["beta"], res["se"]
+        if res["df_sat"] is not None:
+            out["df_sat"][chunk] = res["df_sat"]
+        for key in ("sigma", "sd_intercept", "singular", "converged"):
+            out[key][chunk] = res[key]
+        fitted = np.isfinite(res["sigma"])
+        out["fitted"][chunk] = fitted
+        out["df_res"][chunk] = np.where(fitted, res["df_residual"], np.nan)
+        out["n_obs"][chunk], out["n_subjects"][chunk] = res["n_obs"], res["n_groups"]
+    return out
+
+
+def _tidy(spec: Spec, outcomes: list[str], terms: list[str], group: str, fits: dict) -> pd.DataFrame:
+    from ketastats.multiplicity import adjust
+    from ketastats.stats.lmm_batched import t_tests
+
+    K, p, methods = len(outcomes), len(terms), list(spec.df_method)
+    M = len(methods)
+    blocks = {}
+    for name in ("estimate", "std_error", "df", "statistic", "p_value", "p_adjusted", "p_bonferroni"):
+        blocks[name] = np.empty((K, M, p))
+    for i, method in enumerate(methods):
+        df = fits["df_sat"] if method == "satterthwaite" else np.repeat(fits["df_res"][:, None], p, axis=1)
+        t, pv = t_tests(fits["beta"], fits["se"], df)
+        blocks["estimate"][:, i], blocks["std_error"][:, i], blocks["df"][:, i] = fits["beta"], fits["se"], df
+        blocks["statistic"][:, i], blocks["p_value"][:, i] = t, pv
+        for j in range(p):
+            blocks["p_adjusted"][:, i, j] = adjust(pv[:, j], spec.adjust)
+            blocks["p_bonferroni"][:, i, j] = adjust(pv[:, j], "bonferroni")
+    fixed = pd.DataFrame({
+        "outcome": np.repeat(np.asarray(outcomes, dtype=object), M * p),
+        "effect": "fixed",
+        "term": np.tile(np.asarray(terms, dtype=object), K * M),
+        "group": None,
+        "df_method": np.tile(np.repeat(np.asarray(methods, dtype=object), p), K),
+        **{name: values.ravel() for name, values in blocks.items()},
+        "statistic_type": "t", "adjust_method": spec.adjust,
+        "n_obs": np.repeat(fits["n_obs"], M * p), "n_subjects": np.repeat(fits["n_subjects"], M * p),
+        "_order": np.repeat(np.arange(K), M * p) * (M * p + 2) + np.tile(np.arange(M * p), K),
+    })
+    ran = pd.DataFrame({
+        "outcome": np.repeat(np.asarray(outcomes, dtype=object), 2),
+        "effect": "ran_pars",
+        "term": np.tile(np.array(["sd__(Intercept)", "sd__Observation"], dtype=object), K),
+        "group": np.tile(np.array([group, "Residual"], dtype=object), K),
+        "estimate": np.column_stack([fits["sd_intercept"], fits["sigma"]]).ravel(),
+        "n_obs": np.repeat(fits["n_obs"], 2), "n_subjects": np.repeat(fits["n_subjects"], 2),
+        "_order": np.repeat(np.arange(K), 2) * (M * p + 2) + np.tile([M * p, M * p + 1], K),
+    })
+    tidy = pd.concat([fixed, ran], ignore_index=True).sort_values("_order", kind="mergesort")
+    tidy = tidy.drop(columns="_order").reset_index(drop=True)
+    return tidy.reindex(columns=TIDY_COLUMNS)
+
+
+def _issues(spec: Spec, outcomes: list[str], fits: dict) -> list[Issue]:
+    location = Location(path=f"analyses[{spec.id}]")
+    issues = []
+
+    def named(mask: np.ndarray) -> str:
+        names = [outcomes[i] for i in np.flatnonzero(mask)[:5]]
+        more = int(mask.sum()) - len(names)
+        return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+    unfitted = ~fits["fitted"]
+    if unfitted.any():
+        issues.append(Issue("outcome-not-fitted", f"{int(unfitted.sum())} of {len(outcomes)} outcomes could not be "
+                            f"fitted (no variance or too few observations): {named(unfitted)}", location,
+                            severity="warning"))
+    stalled = fits["fitted"] & ~fits["converged"]
+    if stalled.any():
+        issues.append(Issue("not-converged", f"{int(stalled.sum())} outcomes did not converge: {named(stalled)}",
+                            location, severity="warning"))
+    if fits["singular"].any():
+        issues.append(Issue("singular-fit", f"{int(fits['singular'].sum())} of {len(outcomes)} outcomes have a "
+                            "singular fit (random-intercept SD 0, lme4::isSingular); their df are those of the "
+                            "fixed-effects model", location, severity="warning"))
+    return issues

@@ -1,0 +1,513 @@
+r"""Survival-analysis kernels matched to R's ``survival`` package (arrays in, arrays out).
+
+Role
+----
+Pure NumPy / SciPy kernels behind the ``kaplan_meier``, ``logrank`` and ``cox`` analyses:
+no pandas, no I/O. Each function reproduces one R function of ``survival`` (3.5-3), checked
+against ``tests/reference/survival/survival.json`` (written by
+``tests/reference/survival/make_reference.R``):
+
+=========================  ==========================================================
+:func:`km_curve`           ``survfit(Surv(time, status) ~ 1, conf.type = ...)``
+:func:`km_median`          the median and its CI of ``print(survfit)`` (``survmean``)
+:func:`km_at`              ``summary(survfit, times = ...)``
+:func:`logrank_test`       ``survdiff(Surv(time, status) ~ group [+ strata(s)])`` (rho = 0)
+:func:`cox_fit`            ``coxph(..., ties = "efron" | "breslow")``: coefficients,
+                           variance, log-likelihoods, score test
+:func:`cox_zph`            ``cox.zph(fit, transform = "km" | "identity" | "rank" | "log")``
+                           (the survival >= 3.0 score test, not the older correlation form)
+:func:`concordance`        ``concordance(fit)`` / ``fit$concordance`` (Harrell's C, its
+                           infinitesimal-jackknife standard error)
+=========================  ==========================================================
+
+Formulas
+--------
+*Kaplan-Meier.* At each distinct time :math:`t_j` with :math:`n_j` at risk (time
+:math:`\ge t_j`) and :math:`d_j` events, :math:`\hat S(t) = \prod_{t_j \le t} (1 - d_j/n_j)`.
+Greenwood: :math:`\widehat{\mathrm{se}}\{-\log \hat S(t)\} = \sqrt{\sum_{t_j\le t} d_j /
+\{n_j (n_j - d_j)\}}` (R's ``std.err``; infinite once :math:`\hat S` reaches 0); the standard
+error of :math:`\hat S` is :math:`\hat S` times it. Intervals (R's ``survfit_confint``), with
+:math:`z = \Phi^{-1}(1-\alpha/2)` and :math:`s` the Greenwood se of :math:`-\log\hat S`:
+``log`` :math:`\hat S e^{\pm z s}` (upper capped at 1; missing where :math:`\hat S = 0`);
+``log_log`` :math:`\exp\{-\exp(\log(-\log \hat S) \mp z s / \log \hat S)\}` (missing where
+:math:`\hat S \in \{0, 1\}`); ``plain`` :math:`\hat S (1 \pm z s)` clipped to [0, 1].
+
+*Median* (R ``survmean``'s ``minmin``): the first time at which the curve is
+:math:`\le 0.5` (within :math:`\sqrt{\epsilon}`); when the curve equals 0.5 exactly over an
+interval, the midpoint between that time and the next time the curve drops. The CI bounds
+apply the same rule to the lower and upper confidence curves; missing when a curve never
+reaches 0.5.
+
+*Log-rank* (``survdiff``, rho = 0). Within each stratum and event time, for groups
+:math:`g`: :math:`O_g = \sum d_g`, :math:`E_g = \sum d\,n_g/n`,
+:math:`V_{gh} = \sum d (n-d)/(n-1)\cdot n_g/n\,(\delta_{gh} - n_h/n)`, summed over strata;
+:math:`\chi^2 = (O-E)_{-1}^\top V_{-1,-1}^{-1} (O-E)_{-1}` over groups with :math:`E > 0`,
+dropping the first; df = (groups with :math:`E > 0`) − 1.
+
+*Cox.* Partial likelihood with Efron (default, as ``coxph``) or Breslow ties, strata
+allowed; Newton-Raphson from 0 with step halving (as R's ``coxfit6``), iterated to full
+convergence (R stops at a relative log-likelihood change of 1e-9, i.e. within about 1e-9 of
+this optimum). Variance = inverse information at the estimate; Wald
+:math:`\hat\beta^\top I \hat\beta`; likelihood ratio :math:`2\{l(\hat\beta) - l(0)\}`;
+score (log-rank) test :math:`U(0)^\top I(0)^{-1} U(0)`.
+
+*cox.zph* (survival >= 3.0). With :math:`g(t)` the transformed time centred at its mean over
+events (``km``: :math:`1 - \hat S(t-)` of the pooled Kaplan-Meier), the score test of adding
+:math:`\beta_g\, x\, g(t)` at :math:`(\hat\beta, 0)`: :math:`U_g = \sum_{\text{events}} g(t_i)
+(x_i - \bar x(t_i))` and the full :math:`2p \times 2p` information matrix (the ``zph1``
+algorithm, Efron-weighted when the fit used Efron ties). Per term:
+:math:`(0, U_{g,j})^\top I_{[\cdot]}^{-1} (0, U_{g,j})` with df = the term's columns; global:
+all terms.
+
+*Concordance* (``concordancefit``, ``timewt = "n"``). Comparable pairs: an event at
+:math:`t_i` and another subject (same stratum) with time :math:`> t_i`, or censored at
+:math:`t_i`; pairs tied in time where both have events are ``tied.y`` and not used.
+:math:`C = (\mathrm{conc} + \mathrm{tied.x}/2)/(\mathrm{conc} + \mathrm{disc} + \mathrm{tied.x})`,
+higher linear predictor = shorter time; the standard error is R's infinitesimal jackknife
+over per-subject pair counts.
+
+Missing data
+------------
+Callers drop rows with a missing time, status, covariate or group first (and list them);
+the kernels assume complete, finite arrays.
+
+Known differences
+-----------------
+R's ``timefix`` (``aeqSurv``) merges times that differ by less than about 1e-8 relative
+before computing; these kernels compare times exactly (identical for integer or
+exactly-repeated times). Case weights, ``(start, stop]`` data and penalised terms are not
+supported.
+
+Example
+-------
+>>> import numpy as np
+>>> curve = km_curve(np.array([1., 2, 3, 3, 4]), np.array([1, 0, 1, 1, 1]))
+>>> curve["surv"].round(4).tolist()
+[0.8, 0.8, 0.2667, 0.0]
+>>> km_median(curve)[0]
+3.0
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+CONF_TYPES = ("log", "log_log", "plain")
+TIES = ("efron", "breslow")
+ZPH_TRANSFORMS = ("km", "identity", "rank", "log")
+MEDIAN_TOLERANCE = math.sqrt(np.finfo(float).eps)
+
+
+# --- Kaplan-Meier ------------------------------------------------------------------------------
+
+def km_curve(time, event, conf_level: float = 0.95, conf_type: str = "log") -> dict[str, np.ndarray]:
+    """The Kaplan-Meier curve at every distinct time, as R ``survfit``.
+
+    Parameters
+    ----------
+    time, event : array-like
+        Follow-up times and event indicators (1 / True = event, 0 / False = censored).
+    conf_level : float
+        Confidence level of the pointwise intervals.
+    conf_type : {"log", "log_log", "plain"}
+        R's ``conf.type`` ("log-log" is spelled ``log_log``).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``time, n_risk, n_event, n_censor, surv, std_err`` (Greenwood se of −log S, R's
+        ``std.err``), ``se_surv`` (se of S), ``lower, upper`` (NaN where R gives NA).
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=float) > 0
+    if conf_type not in CONF_TYPES:
+        raise ValueError(f"conf_type must be one of {CONF_TYPES}")
+    times, inverse = np.unique(time, return_inverse=True)
+    n_event = np.bincount(inverse, weights=event.astype(float), minlength=len(times))
+    n_total = np.bincount(inverse, minlength=len(times)).astype(float)
+    n_censor = n_total - n_event
+    n_risk = n_total[::-1].cumsum()[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.cumprod(1.0 - n_event / n_risk)
+        increment = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0)
+    std_err = np.sqrt(np.cumsum(increment))
+    lower, upper = confidence_bounds(surv, std_err, conf_level, conf_type)
+    with np.errstate(invalid="ignore"):
+        se_surv = np.where(np.isinf(std_err) & (surv == 0), np.nan, surv * std_err)
+    return {"time": times, "n_risk": n_risk, "n_event": n_event, "n_censor": n_censor, "surv": surv,
+            "std_err": std_err, "se_surv": se_surv, "lower": lower, "upper": upper}
+
+
+def confidence_bounds(surv, std_err, conf_level: float, conf_type: str) -> tuple[np.ndarray, np.ndarray]:
+    """R ``survfit_confint`` (``logse = TRUE``): pointwise bounds of S from the se of −log S."""
+    from scipy.stats import norm
+
+    surv = np.asarray(surv, dtype=float)
+    se = np.asarray(std_err, dtype=float)
+    z = norm.ppf(1 - (1 - conf_level) / 2)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if conf_type == "plain":
+            half = se * surv * z
+            half = np.where(np.isinf(se) & (surv == 0), np.nan, half)
+            return np.maximum(surv - half, 0.0), np.minimum(surv + half, 1.0)
+        if conf_type == "log":
+            xx = np.where(surv == 0, np.nan, surv)
+            return np.exp(np.log(xx) - z * se), np.minimum(np.exp(np.log(xx) + z * se), 1.0)
+        if conf_type == "log_log":
+            xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
+            se2 = z * se / np.log(xx)
+            return np.exp(-np.exp(np.log(-np.log(xx)) - se2)), np.exp(-np.exp(np.log(-np.log(xx)) + se2))
+    raise ValueError(f"conf_type must be one of {CONF_TYPES}")
+
+
+def _minmin(y: np.ndarray, x: np.ndarray) -> float:
+    """R ``survmean``'s median rule (see the module docstring)."""
+    keep = ~np.isnan(y) & (y < 0.5 + MEDIAN_TOLERANCE)
+    if not keep.any():
+        return math.nan
+    x, y = x[keep], y[keep]
+    if abs(y[0] - 0.5) < MEDIAN_TOLERANCE and (y < y[0]).any():
+        return float((x[0] + x[np.flatnonzero(y < y[0])[0]]) / 2)
+    return float(x[0])
+
+
+def km_median(curve: dict[str, np.ndarray]) -> tuple[float, float, float]:
+    """(median, lower, upper) of a :func:`km_curve`, as ``print(survfit)``; NaN where R gives NA."""
+    return (_minmin(curve["surv"], curve["time"]), _minmin(curve["lower"], curve["time"]),
+            _minmin(curve["upper"], curve["time"]))
+
+
+def km_at(curve: dict[str, np.ndarray], times, conf_level: float = 0.95,
+          conf_type: str = "log") -> dict[str, np.ndarray]:
+    """The curve at given times, as ``summary(survfit, times = ...)`` (but cumulative counts).
+
+    Returns ``time, n_risk`` (subjects with time >= t), ``n_event`` and ``n_censor``
+    (cumulative up to and including t), ``surv, std_err`` (of −log S), ``se_surv``,
+    ``lower, upper`` and ``beyond`` (True where t is after the last follow-up time: R drops
+    such times; every value is then NaN).
+    """
+    times = np.asarray(times, dtype=float)
+    idx = np.searchsorted(curve["time"], times, side="right") - 1   # last curve time <= t
+    last = curve["time"][-1] if len(curve["time"]) else -np.inf
+    beyond = times > last
+    take = np.clip(idx, 0, None)
+
+    def pick(values, before):
+        out = np.where(idx >= 0, values[take] if len(values) else before, before)
+        return np.where(beyond, np.nan, out)
+
+    surv = pick(curve["surv"], 1.0)
+    std_err = pick(curve["std_err"], 0.0)
+    lower, upper = confidence_bounds(surv, std_err, conf_level, conf_type)
+    before = idx < 0   # before the first time: R's survfit0 row (S = 1, bounds 1 and 1, any conf.type)
+    lower, upper = np.where(before, 1.0, lower), np.where(before, 1.0, upper)
+    with np.errstate(invalid="ignore"):
+        se_surv = np.where(np.isinf(std_err) & (surv == 0), np.nan, surv * std_err)
+    n_risk_all = curve["n_risk"]
+    first_after = np.searchsorted(curve["time"], times, side="left")  # first curve time >= t
+    n_risk = np.where(first_after < len(n_risk_all), n_risk_all[np.clip(first_after, 0, len(n_risk_all) - 1)]
+                      if len(n_risk_all) else 0.0, 0.0)
+    cum_event = np.concatenate([[0.0], np.cumsum(curve["n_event"])])
+    cum_censor = np.concatenate([[0.0], np.cumsum(curve["n_censor"])])
+    return {"time": times, "n_risk": np.where(beyond, np.nan, n_risk),
+            "n_event": np.where(beyond, np.nan, cum_event[idx + 1]),
+            "n_censor": np.where(beyond, np.nan, cum_censor[idx + 1]),
+            "surv": surv, "std_err": std_err, "se_surv": se_surv,
+            "lower": np.where(beyond, np.nan, lower), "upper": np.where(beyond, np.nan, upper),
+            "beyond": beyond}
+
+
+# --- log-rank ----------------------------------------------------------------------------------
+
+@dataclass
+class LogrankResult:
+    """``survdiff`` output: per-group n, observed, expected; variance matrix; chi-square test."""
+
+    groups: np.ndarray
+    n: np.ndarray
+    observed: np.ndarray
+    expected: np.ndarray
+    variance: np.ndarray
+    statistic: float
+    df: int
+    p_value: float
+
+
+def logrank_test(time, event, group, strata=None) -> LogrankResult:
+    """Log-rank test (``survdiff``, rho = 0), optionally stratified.
+
+    ``group`` and ``strata`` are integer codes (0..k-1); groups are reported in code order.
+    """
+    from scipy.stats import chi2
+
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=float) > 0
+    group = np.asarray(group, dtype=int)
+    strata = np.zeros(len(time), dtype=int) if strata is None else np.asarray(strata, dtype=int)
+    k = int(group.max()) + 1 if len(group) else 0
+    observed = np.zeros(k)
+    expected = np.zeros(k)
+    variance = np.zeros((k, k))
+    for s in np.unique(strata):
+        m = strata == s
+        t, e, g = time[m], event[m], group[m]
+        for u in np.unique(t[e]):
+            at = t >= u
+            n_g = np.bincount(g[at], minlength=k).astype(float)
+            d_g = np.bincount(g[(t == u) & e], minlength=k).astype(float)
+            n, d = n_g.sum(), d_g.sum()
+            observed += d_g
+            expected += d * n_g / n
+            if n > 1:
+                factor = d * (n - d) / (n - 1)
+                p = n_g / n
+                variance += factor * (np.diag(p) - np.outer(p, p))
+    used = expected > 0
+    if used.sum() < 2:
+        statistic = 0.0
+    else:
+        diff = (observed - expected)[used][1:]
+        vv = variance[np.ix_(used, used)][1:, 1:]
+        statistic = float(np.sum(np.linalg.solve(vv, diff) * diff))
+    df = int(used.sum()) - 1
+    p_value = float(chi2.sf(statistic, df)) if df > 0 else math.nan
+    return LogrankResult(np.arange(k), np.bincount(group, minlength=k), observed, expected, variance,
+                         statistic, df, p_value)
+
+
+# --- Cox proportional hazards ------------------------------------------------------------------
+
+@dataclass
+class CoxResult:
+    """A Cox fit: estimates, variance and the three global tests (as ``summary(coxph)``)."""
+
+    coef: np.ndarray
+    var: np.ndarray
+    loglik0: float
+    loglik: float
+    score_test: float
+    iterations: int
+    converged: bool
+    information: np.ndarray = field(repr=False)
+    linear_predictor: np.ndarray = field(repr=False)
+
+    @property
+    def wald_test(self) -> float:
+        return float(self.coef @ np.linalg.solve(self.var, self.coef)) if len(self.coef) else 0.0
+
+    @property
+    def lr_test(self) -> float:
+        return 2.0 * (self.loglik - self.loglik0)
+
+
+def _order(time, event, strata):
+    """Sort by stratum, then time descending, events after censored at a tie (R's order)."""
+    return np.lexsort((event, -time, strata))
+
+
+def cox_derivatives(time, event, x, eta, strata, ties: str = "efron", gtime=None):
+    """Log-likelihood, score and information at linear predictor ``eta``.
+
+    With ``gtime`` (one value per observation), also the ``zph1`` blocks: the score of
+    :math:`x g(t)` and the full 2p × 2p information (see :func:`cox_zph`).
+
+    Returns ``(loglik, u, imat)``; with ``gtime``, ``u`` and ``imat`` cover 2p parameters.
+    """
+    n, p = x.shape
+    order = _order(time, event, strata)
+    t, d, s, xs, es = time[order], event[order], strata[order], x[order], eta[order]
+    g = None if gtime is None else np.asarray(gtime, dtype=float)[order]
+    q = 2 * p if g is not None else p
+    shift = es.max() if n else 0.0
+    risk = np.exp(es - shift)
+    loglik = 0.0
+    u = np.zeros(q)
+    imat = np.zeros((q, q))
+    i = 0
+    denom = 0.0
+    a = np.zeros(p)
+    cmat = np.zeros((p, p))
+    current = None
+    while i < n:
+        if s[i] != current:
+            current = s[i]
+            denom = 0.0
+            a = np.zeros(p)
+            cmat = np.zeros((p, p))
+        j = i
+        while j < n and t[j] == t[i] and s[j] == current:
+            j += 1
+        block = slice(i, j)
+        dead = d[block] > 0
+        r = risk[block]
+        xb = xs[block]
+        censored = ~dead
+        denom += r[censored].sum()
+        a += r[censored] @ xb[censored]
+        cmat += (xb[censored] * r[censored, None]).T @ xb[censored]
+        ndead = int(dead.sum())
+        if ndead:
+            r2 = r[dead]
+            x2 = xb[dead]
+            denom2 = r2.sum()
+            a2 = r2 @ x2
+            cmat2 = (x2 * r2[:, None]).T @ x2
+            timewt = g[i] if g is not None else 1.0
+            loglik += float(np.sum(es[block][dead] - shift))
+            xsum = x2.sum(axis=0)
+            u[:p] += xsum
+            if g is not None:
+                u[p:] += timewt * xsum
+            steps = [(1.0, ndead)] if ties == "breslow" else [((k + 1) / ndead, 1) for k in range(ndead)]
+            for frac, weight in steps:
+                den = denom + frac * denom2
+                av = a + frac * a2
+                mean = av / den
+                loglik -= weight * math.log(den)
+                u[:p] -= weight * mean
+                block_info = weight * ((cmat + frac * cmat2) / den - np.outer(mean, mean))
+                imat[:p, :p] += block_info
+                if g is not None:
+                    u[p:] -= timewt * weight * mean
+                    imat[:p, p:] += timewt * block_info
+                    imat[p:, p:] += timewt * timewt * block_info
+            denom += denom2
+            a += a2
+            cmat += cmat2
+        i = j
+    if g is not None:
+        imat[p:, :p] = imat[:p, p:].T
+    return loglik, u, imat
+
+
+def cox_fit(time, event, x, strata=None, ties: str = "efron", max_iter: int = 50) -> CoxResult:
+    """Fit a Cox model by Newton-Raphson (R ``coxph``); ``x`` is the n × p design matrix."""
+    time = np.asarray(time, dtype=float)
+    event = (np.asarray(event, dtype=float) > 0).astype(float)
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 1:
+        x = x[:, None]
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}")
+    strata = np.zeros(len(time), dtype=int) if strata is None else np.asarray(strata, dtype=int)
+    xc = x - x.mean(axis=0)
+    p = x.shape[1]
+    beta = np.zeros(p)
+    loglik0, u0, i0 = cox_derivatives(time, event, xc, xc @ beta, strata, ties)
+    score_test = float(u0 @ np.linalg.solve(i0, u0)) if p else 0.0
+    loglik, u, imat = loglik0, u0, i0
+    converged = p == 0
+    iterations = 0
+    while not converged and iterations < max_iter:
+        iterations += 1
+        new_beta = beta + np.linalg.solve(imat, u)
+        new_ll, new_u, new_i = cox_derivatives(time, event, xc, xc @ new_beta, strata, ties)
+        halvings = 0
+        while not (np.isfinite(new_ll) and new_ll >= loglik) and halvings < 40:  # step halving, as coxfit6
+            new_beta = (new_beta + beta) / 2
+            new_ll, new_u, new_i = cox_derivatives(time, event, xc, xc @ new_beta, strata, ties)
+            halvings += 1
+        small_step = np.all(np.abs(new_beta - beta) <= 1e-12 * (1.0 + np.abs(beta)))
+        flat = abs(new_ll - loglik) <= 1e-15 * max(1.0, abs(loglik))
+        beta, loglik, u, imat = new_beta, new_ll, new_u, new_i
+        converged = bool(small_step or flat)
+    var = np.linalg.inv(imat) if p else np.zeros((0, 0))
+    return CoxResult(beta, var, loglik0, loglik, score_test, iterations, converged, imat, xc @ beta)
+
+
+def _km_left(time, event, at):
+    """1 − S(t−) of the pooled Kaplan-Meier at each ``at`` (the ``km`` transform of cox.zph)."""
+    curve = km_curve(time, event)
+    index = np.searchsorted(curve["time"], at, side="left")  # curve times strictly below t
+    surv = np.concatenate([[1.0], curve["surv"]])
+    return 1.0 - surv[index]
+
+
+def cox_zph(time, event, x, strata, fit: CoxResult, ties: str = "efron", transform: str = "km",
+            terms: list[list[int]] | None = None) -> dict[str, np.ndarray]:
+    """Proportional-hazards score tests of R ``cox.zph`` (survival >= 3.0).
+
+    ``terms`` lists the design columns of each term (a factor's dummies form one term);
+    default one term per column. Returns ``chisq, df, p`` per term and ``global_chisq,
+    global_df, global_p``.
+    """
+    from scipy.stats import chi2
+
+    time = np.asarray(time, dtype=float)
+    event = (np.asarray(event, dtype=float) > 0).astype(float)
+    x = np.asarray(x, dtype=float)
+    strata = np.zeros(len(time), dtype=int) if strata is None else np.asarray(strata, dtype=int)
+    if transform == "km":
+        ttimes = _km_left(time, event, time)
+    elif transform == "identity":
+        ttimes = time.copy()
+    elif transform == "rank":
+        from scipy.stats import rankdata
+        ttimes = rankdata(time)
+    elif transform == "log":
+        ttimes = np.log(time)
+    else:
+        raise ValueError(f"transform must be one of {ZPH_TRANSFORMS}")
+    gtime = ttimes - ttimes[event > 0].mean()
+    xc = x - x.mean(axis=0)
+    eta = xc @ fit.coef
+    _, u, imat = cox_derivatives(time, event, xc, eta, strata, ties, gtime=gtime)
+    p = x.shape[1]
+    terms = terms or [[j] for j in range(p)]
+    chisq, df = [], []
+    for columns in terms:
+        kk = list(range(p)) + [p + j for j in columns]
+        vec = np.concatenate([np.zeros(p), u[[p + j for j in columns]]])
+        chisq.append(float(vec @ np.linalg.solve(imat[np.ix_(kk, kk)], vec)))
+        df.append(len(columns))
+    vec = np.concatenate([np.zeros(p), u[p:]])
+    global_chisq = float(vec @ np.linalg.solve(imat, vec))
+    chisq_a, df_a = np.array(chisq), np.array(df)
+    return {"chisq": chisq_a, "df": df_a, "p": chi2.sf(chisq_a, df_a), "global_chisq": global_chisq,
+            "global_df": p, "global_p": float(chi2.sf(global_chisq, p))}
+
+
+# --- concordance -------------------------------------------------------------------------------
+
+def concordance(time, event, lp, strata=None) -> dict[str, float]:
+    """Harrell's C of a Cox linear predictor, as R ``concordance(fit)`` (``timewt = "n"``).
+
+    Returns ``concordance, std_error, concordant, discordant, tied_x, tied_y, tied_xy``.
+    O(n²) memory per stratum; intended for trial-sized data.
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=float) > 0
+    lp = np.asarray(lp, dtype=float)
+    strata = np.zeros(len(time), dtype=int) if strata is None else np.asarray(strata, dtype=int)
+    n = len(time)
+    influence = np.zeros((n, 3))  # concordant, discordant, tied.x pairs each subject is in
+    counts = np.zeros(5)
+    for s in np.unique(strata):
+        idx = np.flatnonzero(strata == s)
+        t, e, r = time[idx], event[idx], lp[idx]
+        # pair (i, j): i has the event, j is still at risk after it
+        later = (t[None, :] > t[:, None]) | ((t[None, :] == t[:, None]) & ~e[None, :])
+        comparable = e[:, None] & later
+        np.fill_diagonal(comparable, False)
+        conc = comparable & (r[:, None] > r[None, :])
+        disc = comparable & (r[:, None] < r[None, :])
+        tied_x = comparable & (r[:, None] == r[None, :])
+        both = e[:, None] & e[None, :] & (t[:, None] == t[None, :])
+        np.fill_diagonal(both, False)
+        tied_y = both & (r[:, None] != r[None, :])
+        tied_xy = both & (r[:, None] == r[None, :])
+        counts += [conc.sum(), disc.sum(), tied_x.sum(), tied_y.sum() / 2, tied_xy.sum() / 2]
+        for col, m in enumerate((conc, disc, tied_x)):
+            influence[idx, col] += m.sum(axis=1) + m.sum(axis=0)
+    npair = counts[:3].sum()
+    if npair == 0:
+        return {"concordance": math.nan, "std_error": math.nan, "concordant": counts[0], "discordant": counts[1],
+                "tied_x": counts[2], "tied_y": counts[3], "tied_xy": counts[4]}
+    somer = (counts[0] - counts[1]) / npair
+    dfbeta = (influence[:, 0] - influence[:, 1]) / npair - (somer / npair) * influence.sum(axis=1)
+    var = float(np.sum(dfbeta ** 2)) / 4
+    return {"concordance": (somer + 1) / 2, "std_error": math.sqrt(var), "concordant": counts[0],
+            "discordant": counts[1], "tied_x": counts[2], "tied_y": counts[3], "tied_xy": counts[4]}
