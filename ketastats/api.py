@@ -98,11 +98,14 @@ def validate_plan(path: str | Path, progress: Progress | None = None, allow_outs
 
 
 def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True,
-             progress: Progress | None = None, allow_outside: bool = False) -> PlanResult:
+             progress: Progress | None = None, allow_outside: bool = False,
+             engine: str | None = None, address: str | None = None) -> PlanResult:
     """Validate, derive, analyse and (unless ``write=False``) write the report.
 
     ``out`` overrides the plan's output folder (the caller's explicit choice: not subject to the
-    project rule of ``allow_outside``). Returns a :class:`PlanResult` whose ``tables`` hold each
+    project rule of ``allow_outside``). ``engine`` (``local`` | ``dask``) and ``address`` (a Dask
+    scheduler) override those keys of every analysis that has them (``mass_mixed_model``); the
+    tables do not depend on the engine. Returns a :class:`PlanResult` whose ``tables`` hold each
     analysis's tidy table as a pandas DataFrame.
     """
     from ketastats.analyses import BY_TYPE
@@ -111,7 +114,11 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
     from ketastats.report.manifest import build_manifest
     from ketastats.report.writer import output_folder, write_report
 
+    from ketastats.engines import ENGINES
+
     say = progress or (lambda message: None)
+    if engine is not None and engine not in ENGINES:
+        raise PlanError(Issue("unknown-engine", f"unknown engine '{engine}'", hint=f"Choose one of {', '.join(ENGINES)}"))
     prepared = validate_plan(path, progress, allow_outside=allow_outside)
     plan = prepared.plan
     say("deriving endpoints")
@@ -122,7 +129,9 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
     results: dict[str, AnalysisResult] = {}
     for index, spec in enumerate(plan.analyses):
         say(f"analysis {index + 1}/{len(plan.analyses)}: {spec.id} ({spec.type})")
+        spec = _with_engine(spec, engine, address)
         ctx = _analysis_input(prepared, tables, spec, index)
+        ctx.progress = progress
         results[spec.id] = execute(BY_TYPE[spec.type], spec, ctx)
     manifest = build_manifest(prepared)
     result = PlanResult(plan=plan, results=results, data=tables, manifest=manifest, warnings=warnings)
@@ -139,15 +148,23 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
     return result
 
 
+def _with_engine(spec, engine: str | None, address: str | None):
+    """``spec`` with ``engine`` / ``address`` replaced where the analysis type has them."""
+    fields = type(spec).model_fields
+    update = {key: value for key, value in (("engine", engine), ("address", address))
+              if value is not None and key in fields}
+    return spec.model_copy(update=update) if update else spec
+
+
 def _outside_paths(loaded: LoadedPlan) -> list[Issue]:
     """``path-outside-project`` issues for sources, dictionaries and ``output:`` outside the project."""
-    from ketastats.data.io import PACKAGE_PREFIX
+    from ketastats.data.io import PACKAGE_PREFIX, SIMULATE_PREFIX
     from ketastats.paths import outside, project_root
 
     root = project_root(loaded.path)
     named: list[tuple[tuple, str, str]] = []
     for name, source in loaded.plan.data.items():
-        if not source.source.startswith(PACKAGE_PREFIX):
+        if not source.source.startswith((PACKAGE_PREFIX, SIMULATE_PREFIX)):
             named.append((("data", name, "source"), source.source, f"data source of table '{name}'"))
         named.append((("data", name, "dictionary"), source.dictionary, f"dictionary of table '{name}'"))
     if loaded.plan.output:

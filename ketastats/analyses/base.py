@@ -18,7 +18,7 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,7 @@ class AnalysisInput:
     where: tuple[str, pd.Series] | None = None        # (rule text, boolean mask over frame.index)
     rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
     versus: "AnalysisInput | None" = None             # a second table (ttest versus_table), same shape
+    progress: Callable[[str], None] | None = None      # progress messages of long analyses (CLI status line)
 
     def label(self, column: str) -> str:
         spec = self.columns.get(column)

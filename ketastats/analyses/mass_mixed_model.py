@@ -29,7 +29,10 @@ table's key columns other than ``outcome_column``. ``formula`` is the right-hand
 ``satterthwaite``); ``adjust`` (the method of ``p_adjusted``, default ``fdr_bh``; ``p_bonferroni``
 is always given); ``reference`` (factor → reference level); ``engine`` (``local`` | ``dask``),
 ``address`` (a Dask scheduler; default a local in-process cluster), ``workers`` (threads of that
-local cluster), ``chunk_size`` (outcomes per task).
+local cluster), ``chunk_size`` (outcomes per task). ``keep: significant`` writes only the outcomes
+with ``p_adjusted < alpha`` for at least one term and df method (adjustment over all outcomes; the
+counts per term are in ``glance["n_significant"]``) — a whole connectome's full table is 619,368
+rows. ``ketastats run --engine dask [--address ...]`` overrides ``engine`` / ``address``.
 
 Tidy columns
 ------------
@@ -98,6 +101,10 @@ class Spec(AnalysisSpec):
     address: str | None = Field(None, description="Dask scheduler address; default a local in-process cluster")
     workers: int = Field(2, ge=1, description="threads of the local Dask cluster")
     chunk_size: int = Field(10000, ge=1, description="outcomes per task")
+    keep: Literal["all", "significant"] = Field(
+        "all", description="rows of the table: every outcome, or only outcomes with p_adjusted < alpha for some "
+                           "term (for whole-connectome runs; the adjustment is still over all outcomes)")
+    alpha: float = Field(0.05, gt=0, lt=1, description="threshold of keep: significant and of the n_significant counts")
 
     @model_validator(mode="after")
     def _check(self) -> "Spec":
@@ -167,15 +174,23 @@ def run(spec: Spec, ctx: AnalysisInput, progress=None) -> AnalysisResult:
     terms = list(design.columns)
     groups = pd.factorize(observations[group].astype(str), sort=True)[0]
     _check_design(X, groups)
+    if progress is None and ctx.progress is not None:
+        progress = lambda done, total: ctx.progress(f"{spec.id}: {done} of {total} chunks fitted ({spec.engine})")
     fits = _fit_all(spec, X, groups, Y, progress)
     tidy = _tidy(spec, outcomes, terms, group, fits)
+    significant = _significant(tidy, spec.alpha)
+    if spec.keep == "significant":
+        tidy = tidy[tidy["outcome"].isin(set(significant["outcome"]))].reset_index(drop=True)
     issues = _issues(spec, outcomes, fits)
     n_fitted = int(np.sum(fits["fitted"]))
     glance = {"n_outcomes": len(outcomes), "n_fitted": n_fitted, "n_singular": int(np.sum(fits["singular"])),
               "n_not_converged": int(np.sum(fits["fitted"] & ~fits["converged"])),
               "n_missing_patterns": int(fits["n_patterns"]), "n_obs": int(len(X)),
               "n_subjects": int(groups.max() + 1), "n_fixed": int(X.shape[1]), "estimation": "reml",
-              "engine": spec.engine, "chunk_size": spec.chunk_size}
+              "engine": spec.engine, "chunk_size": spec.chunk_size, "keep": spec.keep, "alpha": spec.alpha,
+              "n_outcomes_kept": int(tidy["outcome"].nunique())}
+    for (term, method), count in significant.groupby(["term", "df_method"], sort=False).size().items():
+        glance[f"n_significant {term} ({method})"] = int(count)   # p_adjusted < alpha, over all outcomes
     notes = ["REML fit per outcome (random intercept); standard errors from σ²(X'V⁻¹X)⁻¹ as lme4",
              "df: " + ", ".join({"residual": "residual = n_obs − number of fixed effects",
                                  "satterthwaite": "Satterthwaite (lmerTest)"}[m] for m in spec.df_method),
@@ -183,6 +198,12 @@ def run(spec: Spec, ctx: AnalysisInput, progress=None) -> AnalysisResult:
              "within each term and df method"]
     return AnalysisResult(spec.id, spec.type, tidy=tidy, glance=glance, exclusions=exclusions, issues=issues,
                           notes=notes)
+
+
+def _significant(tidy: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """Fixed-effect rows with p_adjusted < alpha (intercept excluded)."""
+    rows = tidy[(tidy["effect"] == "fixed") & (tidy["term"] != "Intercept") & (tidy["p_adjusted"] < alpha)]
+    return rows[["outcome", "term", "df_method"]]
 
 
 def _outcome_columns(spec: Spec, frame: pd.DataFrame, predictors: list[str]) -> list[str]:

@@ -77,12 +77,23 @@ def run(plan: Path = PlanArgument,
         out: Optional[Path] = typer.Option(None, "--out", help="output folder (default: the plan's output)"),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress display"),
         debug: bool = typer.Option(False, "--debug", help="show tracebacks of unexpected errors"),
-        allow_outside_paths: bool = AllowOutside) -> None:
+        allow_outside_paths: bool = AllowOutside,
+        engine: Optional[str] = typer.Option(None, "--engine", help="local | dask: where batched analyses "
+                                             "(mass_mixed_model) run; overrides the plan"),
+        address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler address, e.g. "
+                                              "tcp://10.0.0.5:8786 (default: a local cluster)")) -> None:
     """Validate the data, run every analysis and write the report."""
     from ketastats.api import run_plan
+    from ketastats.engines import ENGINES
 
+    if engine is not None and engine not in ENGINES:
+        _console().print(f"[bold red]invalid option[/]: --engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        raise typer.Exit(2)
+    if address is not None and engine is None:
+        engine = "dask"
     with _handled(debug, "invalid input"), _progress(quiet) as progress:
-        result = run_plan(plan, out=out, progress=progress, allow_outside=allow_outside_paths)
+        result = run_plan(plan, out=out, progress=progress, allow_outside=allow_outside_paths,
+                          engine=engine, address=address)
     console = _console()
     for analysis in result.results.values():
         for issue in analysis.issues:

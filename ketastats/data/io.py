@@ -6,8 +6,11 @@ stay text so that validation can name every bad cell; typing happens in
 every later message and exclusion can point back at the row a user sees in their editor
 (the header is not counted).
 
-Sources are paths relative to the plan file or ``ketastats:<dataset>/<file>`` for the
-synthetic datasets shipped with the package.
+Sources are paths relative to the plan file, ``ketastats:<dataset>/<file>`` for the
+synthetic datasets shipped with the package, or ``simulate:<dataset>/<table>`` for synthetic
+tables too large to ship, generated on demand by their simulator (deterministic: same
+ketastats version, same values; see :data:`ketastats.datasets.simulate.ON_DEMAND`). A
+generated table's SHA-256 is that of its canonical Parquet serialisation.
 
 Example
 -------
@@ -30,6 +33,7 @@ import pandas as pd
 from ketastats.errors import DataError, Issue, Location
 
 PACKAGE_PREFIX = "ketastats:"
+SIMULATE_PREFIX = "simulate:"
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xpt": "xpt"}
 
 
@@ -63,6 +67,8 @@ def resolve_source(source: str, base: Path | None) -> tuple[Path, str]:
 def read_table(source: str, base: Path | None, name: str, format: str | None = None,
                missing_values: list[str] | None = None) -> RawTable:
     """Read one table; a missing, unreadable or undecodable file raises :class:`DataError`."""
+    if source.startswith(SIMULATE_PREFIX):
+        return _generate(source, name)
     path, display = resolve_source(source, base)
     location = Location(file=display)
     if not path.is_file():
@@ -84,6 +90,31 @@ def read_table(source: str, base: Path | None, name: str, format: str | None = N
         frame = _read_binary(lambda: _read_xpt(path), display, "SAS transport (XPT)")
     frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
     return RawTable(name=name, frame=frame, display_name=display, sha256=digest, format=kind)
+
+
+def _generate(source: str, name: str) -> RawTable:
+    """A ``simulate:<dataset>/<table>`` source: the table made by its simulator, typed like Parquet."""
+    from ketastats.datasets.simulate import ON_DEMAND
+
+    key = source[len(SIMULATE_PREFIX):]
+    if key not in ON_DEMAND:
+        raise DataError(Issue("unknown-simulated-table", f"no simulator makes '{key}' (table '{name}')",
+                              Location(file=source),
+                              hint="Generated tables: " + ", ".join(SIMULATE_PREFIX + k for k in sorted(ON_DEMAND))))
+    frame = ON_DEMAND[key]().reset_index(drop=True)
+    frame.index = pd.RangeIndex(1, len(frame) + 1, name="row")
+    return RawTable(name=name, frame=frame, display_name=source, sha256=_frame_sha256(frame), format="simulated")
+
+
+def _frame_sha256(frame: pd.DataFrame) -> str:
+    """SHA-256 of the frame's Parquet bytes (pyarrow, no compression, no pandas metadata): stable per version."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = io.BytesIO()
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None), sink,
+                   compression="none", write_statistics=False)
+    return hashlib.sha256(sink.getvalue()).hexdigest()
 
 
 def _read_csv(data: bytes, display: str, missing: list[str]) -> pd.DataFrame:

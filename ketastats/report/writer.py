@@ -52,6 +52,9 @@ def write_report(result: PlanResult, target: Path) -> None:
                                 hint="Choose another folder with --out, or remove it yourself"))
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the report gets the user's usual permissions
     try:
         _write_all(result, staging)
         if target.exists():

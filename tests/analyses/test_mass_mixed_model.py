@@ -152,3 +152,39 @@ def test_siegel_seed_table_recovers_the_true_sgacc_effects():
     true = set(truth.loc[truth["term"] == term, "edge"])
     assert len(true) == 40 and len(tidy["outcome"].unique()) == 393
     assert len(hits & true) >= 30 and len(hits - true) <= 8     # observed 33 true, 6 false of 39
+
+
+def test_keep_significant_is_the_full_table_filtered(wide):
+    keys = {"outcomes": ["y*"], "df_method": ["residual", "satterthwaite"]}
+    full = run(wide, ["participant_id", "time"], **keys)
+    alpha = 0.9   # the reference outcomes are null: a loose threshold keeps some, not all
+    kept = run(wide, ["participant_id", "time"], **keys, keep="significant", alpha=alpha)
+    tidy = full.tidy
+    hit = (tidy["effect"] == "fixed") & (tidy["term"] != "Intercept") & (tidy["p_adjusted"] < alpha)
+    expected = tidy[tidy["outcome"].isin(set(tidy.loc[hit, "outcome"]))].reset_index(drop=True)
+    assert 0 < expected["outcome"].nunique() < 240
+    pd.testing.assert_frame_equal(kept.tidy, expected, check_exact=True)   # adjusted over all 240 outcomes
+    assert kept.glance["n_outcomes"] == 240 and kept.glance["n_outcomes_kept"] == expected["outcome"].nunique()
+    counts = tidy[hit].groupby(["term", "df_method"]).size()
+    for (term, method), count in counts.items():
+        assert kept.glance[f"n_significant {term} ({method})"] == count
+
+
+def test_engine_override_from_the_command_line(tmp_path):
+    """`ketastats run --engine dask` gives byte-identical tables to the plan's local engine."""
+    pytest.importorskip("distributed")
+    from typer.testing import CliRunner
+
+    from ketastats.cli.app import app
+
+    plan = ROOT / "analysis_plans" / "siegel2021.yaml"
+    local, dask = tmp_path / "local", tmp_path / "dask"
+    for out, extra in ((local, []), (dask, ["--engine", "dask"])):
+        result = CliRunner().invoke(app, ["run", str(plan), "--out", str(out), "--quiet", *extra])
+        assert result.exit_code == 0, result.output
+    name = "tables/connectome_sgacc_seed.csv"
+    assert (local / name).read_bytes() == (dask / name).read_bytes()
+    glance = {a["id"]: a["glance"] for a in json.loads((dask / "results.json").read_text())["analyses"]}
+    assert glance["connectome_sgacc_seed"]["engine"] == "dask"
+    bad = CliRunner().invoke(app, ["run", str(plan), "--out", str(tmp_path / "x"), "--engine", "spark"])
+    assert bad.exit_code == 2 and "spark" in bad.output and not (tmp_path / "x").exists()

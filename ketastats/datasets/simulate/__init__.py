@@ -30,6 +30,10 @@ SIMULATORS = {"siegel2021": siegel2021.simulate,
               "ketamine_placebo_rct": ketamine_placebo_rct.simulate}
 """Data-set name -> ``simulate(seed=...)`` returning ``{table: DataFrame}``."""
 
+ON_DEMAND = {"siegel2021/connectome": siegel2021_connectome.connectome_long}
+"""``simulate:<key>`` sources: synthetic tables too large to ship, generated when a plan reads them
+(e.g. ``simulate:siegel2021/connectome``, the whole 77,421-edge connectome, 3,096,840 rows)."""
+
 FLOAT_FORMAT = "%.10g"  # values are rounded by the simulators; this only prints them
 
 
