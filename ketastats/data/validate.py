@@ -157,8 +157,7 @@ def finalize_types(frame: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
 
 _RULE_CODES = {"in_range": "out-of-range", "greater_than_or_equal_to": "out-of-range",
                "less_than_or_equal_to": "out-of-range", "isin": "level-not-in-dictionary",
-               "not_nullable": "missing-value", "field_uniqueness": "duplicate-key",
-               "multiple_fields_uniqueness": "duplicate-key"}
+               "not_nullable": "missing-value"}
 
 
 def _schema(dictionary: Dictionary, skip: set[str]):
@@ -178,9 +177,7 @@ def _schema(dictionary: Dictionary, skip: set[str]):
         if spec.levels is not None:
             checks.append(pa.Check.isin(spec.levels))
         columns[name] = pa.Column(checks=checks, nullable=not spec.required, required=True)
-    key = [k for k in dictionary.key if k not in skip]
-    unique = key if key and len(key) == len(dictionary.key) else None
-    return pa.DataFrameSchema(columns, unique=unique, report_duplicates="all")
+    return pa.DataFrameSchema(columns)
 
 
 def _pandera_checks(typed: pd.DataFrame, dictionary: Dictionary, file: str,
@@ -189,20 +186,45 @@ def _pandera_checks(typed: pd.DataFrame, dictionary: Dictionary, file: str,
 
     skip = {i.location.column for i in missing_columns if i.location.column}
     schema = _schema(dictionary, skip)
+    duplicates = _duplicate_key_issues(typed, dictionary, file, skip)
     try:
         schema.validate(typed, lazy=True)
-        return []
+        return duplicates
     except (pe.SchemaErrors, pe.SchemaError) as exc:
         cases = getattr(exc, "failure_cases", None)
         if cases is None:
-            return [Issue("invalid-table", str(exc).splitlines()[0], Location(file=file))]
-    return _issues_from_failure_cases(cases, dictionary, typed, file)
+            return [Issue("invalid-table", str(exc).splitlines()[0], Location(file=file))] + duplicates
+    return _issues_from_failure_cases(cases, dictionary, typed, file) + duplicates
+
+
+def _duplicate_key_issues(typed: pd.DataFrame, dictionary: Dictionary, file: str, skip: set[str]) -> list[Issue]:
+    """``duplicate-key`` for every row whose key (e.g. participant × visit) appears more than once.
+
+    Done with pandas rather than pandera's ``unique=``: pandera reshapes its failure cases row by
+    row, which takes minutes when a large table repeats its key (quadratic in the duplicates).
+    A key column that is missing from the file is reported on its own; the key is then not checked
+    (checking a part of it would report false duplicates).
+    """
+    key = list(dictionary.key)
+    if not key or any(k in skip or k not in typed.columns for k in key):
+        return []
+    repeated = typed.duplicated(subset=key, keep=False)
+    rows = typed.index[repeated]
+    issues = []
+    hint = f"Each combination of {', '.join(key)} must be unique"
+    for row in rows[:MAX_ISSUES_PER_RULE]:
+        values = ", ".join(f"{k}={_show(typed.at[row, k])}" for k in key)
+        issues.append(Issue("duplicate-key", f"key ({values}) appears more than once",
+                            Location(file=file, row=int(row)), hint=hint))
+    if len(rows) > MAX_ISSUES_PER_RULE:
+        issues.append(Issue("duplicate-key", f"{len(rows) - MAX_ISSUES_PER_RULE} more rows repeat a key",
+                            Location(file=file), hint=hint))
+    return issues
 
 
 def _issues_from_failure_cases(cases: pd.DataFrame, dictionary: Dictionary, typed: pd.DataFrame,
                                file: str) -> list[Issue]:
     issues: list[Issue] = []
-    duplicate_rows: set[int] = set()
     counts: dict[tuple[str, str], int] = {}
     for case in cases.itertuples(index=False):
         check = str(case.check)
@@ -210,10 +232,6 @@ def _issues_from_failure_cases(cases: pd.DataFrame, dictionary: Dictionary, type
         code = _RULE_CODES.get(rule, "invalid-value")
         row = None if pd.isna(case.index) else int(case.index)
         column = None if pd.isna(case.column) else str(case.column)
-        if code == "duplicate-key":
-            if row is not None:
-                duplicate_rows.add(row)
-            continue
         counts[(code, column or "")] = counts.get((code, column or ""), 0) + 1
         if counts[(code, column or "")] > MAX_ISSUES_PER_RULE:
             continue
@@ -236,11 +254,6 @@ def _issues_from_failure_cases(cases: pd.DataFrame, dictionary: Dictionary, type
         if count > MAX_ISSUES_PER_RULE:
             issues.append(Issue(code, f"{count - MAX_ISSUES_PER_RULE} more values fail this rule",
                                 Location(file=file, column=column or None)))
-    for row in sorted(duplicate_rows):
-        values = ", ".join(f"{k}={_show(typed.at[row, k])}" for k in dictionary.key)
-        issues.append(Issue("duplicate-key", f"key ({values}) appears more than once",
-                            Location(file=file, row=row),
-                            hint=f"Each combination of {', '.join(dictionary.key)} must be unique"))
     return issues
 
 
