@@ -71,18 +71,19 @@ def t_test(x, y, method: str = "welch", conf_level: float = 0.95, alternative: s
     m1, m2 = float(np.mean(x)) if n1 else math.nan, float(np.mean(y)) if n2 else math.nan
     s1 = float(np.std(x, ddof=1)) if n1 > 1 else math.nan
     s2 = float(np.std(y, ddof=1)) if n2 > 1 else math.nan
-    if method == "paired":
+    if method == "paired":   # the one paired kernel (also behind paired_ttest and rm_anova's post hoc tests)
         if n1 != n2:
             raise ValueError("a paired t test needs the same number of values in both samples")
         if n1 < 2:
             raise ValueError(f"a paired t test needs at least 2 pairs; there are {n1}")
-        diff = x - y
-        estimate = float(np.mean(diff))
-        sd = float(np.std(diff, ddof=1))
-        se = sd / math.sqrt(n1)
-        df = float(n1 - 1)
-        d = estimate / sd
-        scale = 1 / math.sqrt(n1)
+        from ketastats.stats.ttests import paired_t_test
+
+        r = paired_t_test(x, y, conf_level=conf_level, alternative=alternative)
+        d, scale, d_df = r.effect_size, 1 / math.sqrt(n1), r.df
+        d_low, d_high = smd_interval(d, scale, d_df, conf_level)
+        j = hedges_correction(d_df)
+        return TTest(method, r.estimate, m1, m2, r.std_error, r.statistic, r.df, r.p_value, r.conf_low,
+                     r.conf_high, n1, n2, s1, s2, d, d_low, d_high, j * d, j * d_low, j * d_high)
     else:
         if n1 < 2 or n2 < 2 or (method == "welch" and (n1 < 2 or n2 < 2)):
             raise ValueError(f"a two-sample t test needs at least 2 values per group; there are {n1} and {n2}")
