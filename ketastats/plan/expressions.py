@@ -27,6 +27,7 @@ Example
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -39,7 +40,7 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., pd.Series]]] = {
     "abs": (1, lambda x: _numeric(x).abs()),
     "log": (1, lambda x: _finite(np.log(_numeric(x).where(_numeric(x) > 0)))),
     "log10": (1, lambda x: _finite(np.log10(_numeric(x).where(_numeric(x) > 0)))),
-    "exp": (1, lambda x: _finite(np.exp(_numeric(x)))),
+    "exp": (1, lambda x: _finite(_quiet(np.exp, _numeric(x)))),
     "sqrt": (1, lambda x: _finite(np.sqrt(_numeric(x).where(_numeric(x) >= 0)))),
     "as_number": (1, lambda x: _numeric(x)),
     "is_missing": (1, lambda x: pd.Series(pd.isna(x), index=x.index, dtype="boolean")),
@@ -86,7 +87,9 @@ def parse_expression(text: str) -> Expression:
     if len(text) > MAX_LENGTH:
         raise ExpressionError("expression-too-long", f"the expression is longer than {MAX_LENGTH} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval").body
+        with warnings.catch_warnings():  # Python's SyntaxWarnings ("invalid decimal literal") are not for users
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as exc:
         raise ExpressionError("expression-syntax", f"cannot parse expression {text!r}: {exc.msg}",
                               "Use column names, numbers, 'quoted text', < <= > >= == !=, and, or, not") from None
@@ -164,7 +167,9 @@ class _Checker(ast.NodeVisitor):
                     self.expression.level_comparisons.append((name.id, const.value))
         for position, operand in enumerate(operands):
             if isinstance(operand, (ast.List, ast.Tuple)):
-                continue
+                if position == len(node.ops) and isinstance(node.ops[-1], (ast.In, ast.NotIn)):
+                    continue  # the list of an 'in' at the end of the comparison
+                self.generic_visit(operand)  # a list compared with < or chained on ('x in [] < 0')
             if isinstance(operand, ast.Constant) and isinstance(operand.value, str):
                 beside = [node.ops[i] for i in (position - 1, position) if 0 <= i < len(node.ops)]
                 if all(isinstance(op, (ast.Eq, ast.NotEq)) for op in beside):
@@ -209,6 +214,12 @@ def _numeric(value: pd.Series) -> pd.Series:
     return value
 
 
+def _quiet(function, value):
+    """``function(value)`` without numpy's overflow warning (an overflow becomes missing via _finite)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return function(value)
+
+
 def _finite(value: pd.Series) -> pd.Series:
     return value.where(np.isfinite(value))
 
@@ -223,7 +234,9 @@ def _boolean(value) -> pd.Series:
         out = (numeric != 0).astype("boolean")
         out[numeric.isna()] = pd.NA
         return out
-    return value
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return pd.NA
+    return bool(value)  # a number used as a condition: nonzero is true (``madrs and 0``)
 
 
 class _Evaluator(ast.NodeVisitor):
@@ -243,7 +256,7 @@ class _Evaluator(ast.NodeVisitor):
 
     def visit_BinOp(self, node: ast.BinOp):
         left, right = _numeric(self.visit(node.left)), _numeric(self.visit(node.right))
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if isinstance(node.op, ast.Add):
                 result = left + right
             elif isinstance(node.op, ast.Sub):
