@@ -45,6 +45,11 @@ class AnalysisResult:
     notes: list[str] = field(default_factory=list)
     status: str = "ok"
     title: str | None = None
+    # The analysed table after population and ``where`` (before the analysis's own missing-value
+    # exclusions), and its columns (dictionary + derived: labels, units, levels); set by
+    # ``analyses.execute`` for figures, which draw participants' values but never refit.
+    data_used: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    columns: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -90,6 +95,7 @@ class PlanResult:
     warnings: list[Issue] = field(default_factory=list)
     output: Any = None
     families: dict[str, FamilyResult] = field(default_factory=dict)
+    figures: list[Any] = field(default_factory=list)   # ketastats.figures.RenderedFigure, set when written
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -108,4 +114,5 @@ class PlanResult:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.failed or any(not family.ok for family in self.families.values()) else 0
+        return 1 if self.failed or any(not family.ok for family in self.families.values()) \
+            or any(not figure.ok for figure in self.figures) else 0

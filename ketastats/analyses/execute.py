@@ -32,9 +32,20 @@ def execute(module, spec, ctx) -> AnalysisResult:
                 Issue("analysis-failed", f"{type(exc).__name__}: {exc}", location)]
             return AnalysisResult(spec.id, spec.type, issues=issues, status="failed", title=spec.title)
     result.title = spec.title
+    result.data_used, result.columns = data_used(ctx), ctx.columns
     for warning in caught:
         if issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)):
             continue
         result.issues.append(Issue("library-warning", f"{warning.category.__name__}: {warning.message}",
                                    location, severity="warning"))
     return result
+
+
+def data_used(ctx):
+    """The analysed table after population and ``where`` (the frame itself when neither filters)."""
+    keep = None
+    for selection in (ctx.population, ctx.where):
+        if selection is not None:
+            mask = selection[1].fillna(False).astype(bool)
+            keep = mask if keep is None else keep & mask
+    return ctx.frame if keep is None else ctx.frame[keep]

@@ -164,7 +164,25 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     return AnalysisResult(spec.id, spec.type, tidy=tidy, glance=glance, exclusions=exclusions, issues=issues,
                           notes=notes, extras={"emmeans": emm_extras, "terms": names,
                                                "fitted": X @ fit.beta, "observed": y,
-                                               "groups": list(group_labels)})
+                                               "groups": list(group_labels),
+                                               "fitted_conditional": _conditional_fitted(fit, X, Z, y, groups),
+                                               "row_groups": groups})
+
+
+def _conditional_fitted(fit, X: np.ndarray, Z: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """X β + Z b with b the conditional modes of the random effects (lme4 ``fitted(m)``):
+    b_i = Λ (I + Λ'Z_i'Z_iΛ)⁻¹ Λ'Z_i' (y_i − X_i β). Kept for the diagnostics figure (residuals vs fitted)."""
+    marginal = X @ fit.beta
+    fitted = marginal.copy()
+    Lambda = np.asarray(fit.Lambda, dtype=float)
+    q = Lambda.shape[0]
+    for g in np.unique(groups):
+        rows = groups == g
+        Zi = Z[rows]
+        LtZt = Lambda.T @ Zi.T
+        u = np.linalg.solve(np.eye(q) + LtZt @ LtZt.T, LtZt @ (y[rows] - marginal[rows]))
+        fitted[rows] += Zi @ (Lambda @ u)
+    return fitted
 
 
 TIDY_COLUMNS = ["effect", "term", "level", "contrast", "group", "df_method", "estimate", "std_error",

@@ -82,6 +82,10 @@ class _Resolver:
 
         for code, message, path, hint in member_issues(self.plan, self.catalog):
             self.add(code, message, path, hint)
+        from ketastats.figures import figure_issues  # figures name analyses, families and columns
+
+        for code, message, path, hint in figure_issues(self.plan, self.catalog):
+            self.add(code, message, path, hint)
 
     # --- helpers -------------------------------------------------------------------------------
     def table(self, name: str, path: PathKey) -> bool:

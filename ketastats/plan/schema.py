@@ -247,8 +247,11 @@ def plan_model() -> type[BaseModel]:
     """The Plan model, with the analysis union built from the registry."""
     from ketastats.analyses import REGISTRY
 
+    from ketastats.figures import REGISTRY as FIGURES
+
     specs = tuple(module.Spec for module in REGISTRY)
     analysis = Annotated[Union[specs], Field(discriminator="type")]  # type: ignore[valid-type]
+    figure = Annotated[Union[tuple(module.Spec for module in FIGURES)], Field(discriminator="type")]  # type: ignore
 
     class Plan(Strict):
         """A prespecified analysis plan."""
@@ -269,6 +272,9 @@ def plan_model() -> type[BaseModel]:
         analyses: list[analysis] = Field(min_length=1)  # type: ignore[valid-type]
         multiplicity: dict[Identifier, Family] = Field(
             default_factory=dict, description="multiplicity families: name → method, alpha, members")
+        figures: list[figure] = Field(  # type: ignore[valid-type]
+            default_factory=list, description="manuscript figures, each drawn from an analysis's results "
+                                              "(see docs/figures.md)")
 
     Plan.__module__ = __name__
     return Plan

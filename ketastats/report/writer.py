@@ -6,6 +6,7 @@ Layout (the output contract)::
     <out>/exclusions.csv            every row an analysis left out, and why
     <out>/adtte_<name>.csv          each derived time-to-event table (ADaM ADTTE shape), one row per subject
     <out>/multiplicity/<family>.csv each multiplicity family: raw and adjusted p, threshold, verdict
+    <out>/figures/<figure id>.png   each figure of the plan's figures: (also .svg and .pdf; ketastats.figures)
     <out>/results.json              everything at full precision, with notes and warnings
     <out>/manifest.json             provenance (hashes, versions, seed)
     <out>/report.html               one self-contained page
@@ -81,6 +82,7 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _write_all(result: PlanResult, folder: Path) -> None:
+    from ketastats.figures import render_figures
     from ketastats.report.html import render_html
 
     for analysis_id, analysis in result.results.items():
@@ -94,6 +96,7 @@ def _write_all(result: PlanResult, folder: Path) -> None:
     for name, family in result.families.items():
         if family.ok:
             _write_text(folder / "multiplicity" / f"{name}.csv", to_csv_text(family.table))
+    rendered = render_figures(result, folder)  # figures/<id>.png|svg|pdf; before results.json, which lists them
     _write_text(folder / "results.json", json.dumps(results_document(result), indent=1, ensure_ascii=False) + "\n")
     _write_text(folder / "manifest.json", json.dumps(result.manifest, indent=1, ensure_ascii=False) + "\n")
     _write_text(folder / "report.html", render_html(result))
@@ -136,4 +139,8 @@ def results_document(result: PlanResult) -> dict:
             "members": [{key: json_value(value) for key, value in row.items()}
                         for row in family.table.to_dict(orient="records")],
         } for family in result.families.values()],
+        "figures": [{"id": figure.id, "type": figure.type, "analysis": figure.analysis, "title": figure.title,
+                     "caption": figure.caption, "status": figure.status, "reason": figure.reason,
+                     "files": {kind: f"figures/{path.name}" for kind, path in figure.files.items()}}
+                    for figure in result.figures],
     }

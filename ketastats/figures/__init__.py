@@ -1,0 +1,133 @@
+"""Manuscript figures declared in the plan's ``figures:`` section.
+
+One module per figure type (the plan ``type``), each exporting ``Spec`` and ``draw``; the plan
+schema's figure union is built from :data:`REGISTRY`, as the analysis union is. Figures draw
+an analysis's results (tidy table, glance, extras, and ``data_used``: the analysed table after
+population and ``where``), never a new fit. :func:`render_figures` writes
+``<report>/figures/<id>.{png,svg,pdf}``; a figure that cannot be drawn is recorded as failed
+with its reason (the run then exits 1), and the other figures are still written.
+
+Example
+-------
+``rendered = render_figures(plan_result, Path("reports/siegel2021"))``
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+from ketastats.figures import (diagnostics, forest, group_bars, kaplan_meier, paired_change, scatter,
+                               trajectory)
+from ketastats.figures.base import FigureContext, FigureSpec, RenderedFigure
+
+REGISTRY = [trajectory, paired_change, group_bars, scatter, kaplan_meier, forest, diagnostics]
+BY_TYPE = {module.Spec.model_fields["type"].annotation.__args__[0]: module for module in REGISTRY}
+
+EXPECTED_FAILURES = (KeyError, ValueError, IndexError, TypeError, ZeroDivisionError, LookupError)
+
+
+def default_caption(spec: FigureSpec, analysis_title: str | None, synthetic: bool) -> str:
+    text = spec.caption or spec.title or analysis_title or spec.id
+    if synthetic and "synthetic" not in text.lower():
+        text = f"{text} (synthetic data)"
+    return text
+
+
+def draw_figure(result, spec: FigureSpec):
+    """The matplotlib Figure of one figure spec (call inside ``style.figure_style(spec.preset)``)."""
+    plan = result.plan
+    context = FigureContext(spec=spec, result=result,
+                            analysis=result.results.get(spec.analysis) if spec.analysis else None,
+                            analysis_spec=next((a for a in plan.analyses if a.id == spec.analysis), None),
+                            synthetic=bool(getattr(plan, "synthetic_data", False)))
+    return BY_TYPE[spec.type].draw(spec, context)
+
+
+def render_figures(result, folder: Path) -> list[RenderedFigure]:
+    """Draw every figure of ``result.plan`` into ``folder / "figures"``; failures are recorded, not raised."""
+    from ketastats.errors import Issue, Location
+    from ketastats.figures.style import figure_style, save
+
+    plan = result.plan
+    synthetic = bool(getattr(plan, "synthetic_data", False))
+    rendered: list[RenderedFigure] = []
+    for index, spec in enumerate(getattr(plan, "figures", None) or []):
+        analysis = result.results.get(spec.analysis) if spec.analysis else None
+        caption = default_caption(spec, getattr(analysis, "title", None), synthetic)
+        entry = RenderedFigure(spec.id, spec.title, caption, type=spec.type, analysis=spec.analysis)
+        needed = [analysis_id for _, analysis_id in spec.analysis_references() if analysis_id]
+        failed = [a for a in needed if a not in result.results or not result.results[a].ok]
+        if failed:
+            entry.status, entry.reason = "failed", f"analysis {', '.join(repr(a) for a in failed)} did not run successfully"
+        else:
+            try:
+                with figure_style(spec.preset), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    figure = draw_figure(result, spec)
+                    entry.files = save(figure, Path(folder) / "figures", spec.id)
+            except EXPECTED_FAILURES as exc:
+                entry.status, entry.reason = "failed", f"{type(exc).__name__}: {exc}"
+                for path in (Path(folder) / "figures").glob(f"{spec.id}.*"):
+                    path.unlink()
+                entry.files = {}
+        if not entry.ok:
+            result.warnings.append(Issue("figure-failed", f"figure '{spec.id}' was not drawn: {entry.reason}",
+                                         Location(path=f"figures[{index}]"), severity="warning"))
+        rendered.append(entry)
+    result.figures = rendered
+    return rendered
+
+
+__all__ = ["REGISTRY", "BY_TYPE", "RenderedFigure", "FigureSpec", "render_figures", "draw_figure", "figure_issues"]
+
+
+def figure_issues(plan, catalog) -> list[tuple[str, str, tuple, str | None]]:
+    """(code, message, YAML path, hint) for every figure name that cannot be right, before anything runs."""
+    from ketastats.errors import did_you_mean
+
+    analyses = {spec.id: spec for spec in plan.analyses}
+    families = getattr(plan, "multiplicity", {}) or {}
+    issues: list[tuple[str, str, tuple, str | None]] = []
+    seen: dict[str, int] = {}
+    for index, figure in enumerate(getattr(plan, "figures", None) or []):
+        path = ("figures", index)
+        if figure.id in seen:
+            issues.append(("duplicate-id", f"figure id '{figure.id}' is used twice (first at figures[{seen[figure.id]}])",
+                           path + ("id",), None))
+        seen.setdefault(figure.id, index)
+        family = getattr(figure, "family", None)
+        if family is not None and family not in families:
+            issues.append(("unknown-family", f"figure '{figure.id}': family '{family}' is not declared under "
+                           "multiplicity:", path + ("family",), did_you_mean(family, families)))
+        main = None
+        for position, (key, analysis_id) in enumerate(figure.analysis_references()):
+            if analysis_id is None:
+                continue
+            spec = analyses.get(analysis_id)
+            key_path = path + tuple(int(p) if p.isdigit() else p for p in key.replace("]", "").replace("[", ".").split("."))
+            if spec is None:
+                issues.append(("unknown-analysis", f"figure '{figure.id}': analysis '{analysis_id}' is not in analyses:",
+                               key_path, did_you_mean(analysis_id, analyses)))
+                continue
+            allowed = figure.ANALYSIS_TYPES if position == 0 else getattr(figure, "OTHER_TYPES", {}).get(key.split("[")[0])
+            if allowed and spec.type not in allowed:
+                issues.append(("figure-analysis-mismatch", f"figure '{figure.id}' ({figure.type}) cannot draw analysis "
+                               f"'{analysis_id}' of type {spec.type}", key_path,
+                               f"A {figure.type} figure draws analyses of type {', '.join(allowed)}"))
+                continue
+            if position == 0:
+                main = spec
+        if main is None:
+            continue
+        columns = catalog.columns.get(main.table, {})
+        for key, column in figure.column_references():
+            if column not in columns:
+                key_path = path + tuple(int(p) if p.isdigit() else p
+                                        for p in key.replace("]", "").replace("[", ".").split("."))
+                issues.append(("unknown-column", f"figure '{figure.id}': column '{column}' is not in table "
+                               f"'{main.table}' (analysed by '{main.id}')", key_path, did_you_mean(column, columns)))
+        for key, message in figure.check_analysis(main):
+            key_path = path + tuple(int(p) if p.isdigit() else p for p in key.replace("]", "").replace("[", ".").split("."))
+            issues.append(("figure-key-mismatch", f"figure '{figure.id}': {message}", key_path, None))
+    return issues

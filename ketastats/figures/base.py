@@ -1,0 +1,129 @@
+"""What every figure type shares: the plan keys, the drawing context and the name checks.
+
+A figure type is a module of :mod:`ketastats.figures` exporting a pydantic ``Spec`` (with
+``type: Literal["<type>"]`` and ``ANALYSIS_TYPES``, the analysis types it can draw) and
+``draw(spec, ctx) -> matplotlib Figure``. Figures draw only what an analysis produced: its
+``tidy`` table, ``glance``, ``extras`` and ``data_used`` (the analysed table after population
+and ``where``); they never call an analysis's ``run``.
+
+Example
+-------
+>>> spec = FigureSpec(id="f", analysis="a")
+>>> spec.preset
+'single_column'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
+
+from ketastats.plan.schema import Identifier, Strict, column_field
+
+Preset = Literal["single_column", "one_and_half_column", "double_column"]
+
+
+class FigureSpec(Strict):
+    """Keys every figure has. Subclasses add a ``type`` literal and their own keys."""
+
+    ANALYSIS_TYPES: ClassVar[tuple[str, ...]] = ()
+
+    id: Identifier = Field(description="figure id; the files are figures/<id>.png, .svg and .pdf")
+    analysis: Identifier = Field(description="the id of the analysis whose results are drawn")
+    title: str | None = Field(None, description="drawn above the figure and used in the report")
+    caption: str | None = Field(None, description="the figure legend (report and manuscript)")
+    preset: Preset = Field("single_column", description="journal width and font sizes: single_column (89 mm, "
+                                                        "7 pt), one_and_half_column (140 mm), double_column "
+                                                        "(183 mm, 8 pt)")
+    height_mm: float | None = Field(None, gt=10, le=250, description="figure height; default set by the type")
+    labels: dict[str, str] = Field(default_factory=dict,
+                                   description="axis / legend label per column, overriding the dictionary's "
+                                               "label and unit, e.g. {hippocampus_r_icv: Right hippocampus / ICV}")
+
+    def analysis_references(self) -> list[tuple[str, str | None]]:
+        """(key, analysis id) of every analysis the figure reads; the first is the main one."""
+        return [("analysis", self.analysis)]
+
+    def column_references(self) -> list[tuple[str, str]]:
+        """(key, column) of every key declared with ``column_field``; checked on the analysis's table."""
+        refs: list[tuple[str, str]] = []
+        for name, info in type(self).model_fields.items():
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            if extra.get("x-ketastats") != "column":
+                continue
+            value = getattr(self, name)
+            for index, column in enumerate(value if isinstance(value, list) else [value]):
+                if column is not None:
+                    refs.append((f"{name}[{index}]" if isinstance(value, list) else name, column))
+        return refs
+
+    def check_analysis(self, analysis) -> list[tuple[str, str]]:
+        """(key, message) for keys that do not fit the analysis spec (e.g. an outcome it does not analyse)."""
+        return []
+
+
+@dataclass
+class FigureContext:
+    """What ``draw`` may read: the plan result, the figure's analysis results and the table's columns."""
+
+    spec: FigureSpec
+    result: Any                       # ketastats.results.PlanResult
+    analysis: Any                     # the main AnalysisResult
+    analysis_spec: Any                # its plan spec
+    synthetic: bool = False
+
+    def other(self, analysis_id: str):
+        return self.result.results[analysis_id]
+
+    def other_spec(self, analysis_id: str):
+        return next(a for a in self.result.plan.analyses if a.id == analysis_id)
+
+    def label(self, column: str, analysis=None) -> str:
+        """The axis label of ``column``: the figure's ``labels``, else the dictionary's label (unit)."""
+        if column in self.spec.labels:
+            return self.spec.labels[column]
+        columns = getattr(analysis or self.analysis, "columns", None) or {}
+        found = columns.get(column)
+        return found.display_name(column) if found is not None else column
+
+    def short_label(self, column: str, analysis=None) -> str:
+        """The dictionary label without its unit (legend entries, panel titles)."""
+        if column in self.spec.labels:
+            return self.spec.labels[column]
+        columns = getattr(analysis or self.analysis, "columns", None) or {}
+        found = columns.get(column)
+        return (found.label or column) if found is not None else column
+
+    def levels(self, column: str, values, analysis=None) -> list:
+        """Observed values of ``column`` in dictionary level order (then sorted)."""
+        columns = getattr(analysis or self.analysis, "columns", None) or {}
+        found = columns.get(column)
+        present = [v for v in dict.fromkeys(values) if v is not None and v == v]
+        if found is not None and found.levels:
+            order = {level: i for i, level in enumerate(found.levels)}
+            return sorted(present, key=lambda v: (order.get(str(v), len(order)), str(v)))
+        return sorted(present, key=lambda v: (str(type(v)), v))
+
+
+@dataclass
+class RenderedFigure:
+    """One figure of the report: its files (``png``, ``svg``, ``pdf``), or why it failed."""
+
+    id: str
+    title: str | None
+    caption: str | None
+    files: dict[str, Path] = field(default_factory=dict)
+    type: str = ""
+    analysis: str | None = None
+    status: str = "ok"
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+__all__ = ["FigureSpec", "FigureContext", "RenderedFigure", "Preset", "column_field"]

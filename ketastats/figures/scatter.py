@@ -1,0 +1,100 @@
+"""``scatter``: x versus y with the least-squares line, r and p annotated (Siegel et al. 2021, Fig. 5).
+
+Points: the rows the ``correlation`` analysis used for the pair (``data_used`` with x, y and any
+covariates present: its complete cases per pair). The annotation (r, its CI, p and n) is the
+analysis's tidy row for the pair (``estimate``, ``conf_low``, ``conf_high``, ``p_value``, ``n``);
+the line is the ordinary least-squares fit of y on x over the same points (a drawing aid; for
+a partial correlation the annotation is the partial r and the line is still the plain fit).
+
+Plan keys: ``x`` (one of the analysis's x columns), ``y`` (default: its single outcome),
+``method`` (pearson | spearman, when the analysis ran both; default the first).
+
+Example
+-------
+``{id: fig5_hippocampus, type: scatter, analysis: volumes_vs_madrs_change, x: hippocampus_r_icv}``
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ketastats.figures.base import FigureContext, FigureSpec, column_field
+
+
+class Spec(FigureSpec):
+    """x vs y with the fitted line; r and p from the correlation analysis."""
+
+    ANALYSIS_TYPES: ClassVar[tuple[str, ...]] = ("correlation",)
+
+    type: Literal["scatter"]
+    x: str = column_field("the x column (one of the analysis's x)")
+    y: str | None = column_field("the y column (default: the analysis's outcome)", default=None)
+    method: Literal["pearson", "spearman"] | None = Field(None, description="which correlation, when several ran")
+
+    def check_analysis(self, analysis):
+        problems = []
+        if self.x not in analysis.x:
+            problems.append(("x", f"'{self.x}' is not an x of analysis '{analysis.id}' ({', '.join(analysis.x)})"))
+        if self.y is not None and self.y not in analysis.outcome:
+            problems.append(("y", f"'{self.y}' is not an outcome of analysis '{analysis.id}'"))
+        if self.y is None and len(analysis.outcome) != 1:
+            problems.append(("y", f"analysis '{analysis.id}' has several outcomes; name one with y:"))
+        return problems
+
+
+def correlation_row(spec: Spec, ctx: FigureContext):
+    y = spec.y or ctx.analysis_spec.outcome[0]
+    tidy = ctx.analysis.tidy
+    rows = tidy[(tidy["term"] == spec.x) & (tidy["outcome"] == y)]
+    if spec.method is not None:
+        rows = rows[rows["method"] == spec.method]
+    if rows.empty:
+        raise ValueError(f"analysis '{ctx.analysis.analysis_id}' has no row for {spec.x} ~ {y}")
+    return rows.iloc[0]
+
+
+def annotation_text(row) -> str:
+    from ketastats.figures.style import p_text
+
+    symbol = "r" if row["method"] == "pearson" else "ρ"
+    partial = " (partial)" if isinstance(row.get("covariates"), str) and row.get("covariates") else ""
+    ci = ""
+    if row.get("conf_low") == row.get("conf_low") and row.get("conf_low") is not None:
+        ci = f" [{row['conf_low']:.2f}, {row['conf_high']:.2f}]"
+    return f"{symbol}{partial} = {row['estimate']:.2f}{ci}\n{p_text(float(row['p_value']))}, n = {int(row['n'])}"
+
+
+def draw(spec: Spec, ctx: FigureContext):
+    import numpy as np
+
+    from ketastats.figures.style import PALETTE, add_title, mark_synthetic, new_figure
+
+    y = spec.y or ctx.analysis_spec.outcome[0]
+    row = correlation_row(spec, ctx)
+    needed = list(dict.fromkeys([spec.x, y, *ctx.analysis_spec.covariates]))
+    data = ctx.analysis.data_used
+    data = data[data[needed].notna().all(axis=1)]
+    xs, ys = data[spec.x].to_numpy(dtype=float), data[y].to_numpy(dtype=float)
+    if len(xs) != int(row["n"]):
+        raise ValueError(f"{len(xs)} complete pairs in the analysed rows, but the analysis reports n = {row['n']}")
+    height = spec.height_mm or 72
+    figure = new_figure(spec.preset, height)
+    points = height / 25.4 * 72
+    top = add_title(figure, spec) - 4 / points
+    ax = figure.add_axes((0.17, 34 / points, 0.79, top - 34 / points))
+    points = ax.scatter(xs, ys, s=12, color=PALETTE[0], edgecolor="white", linewidths=0.3, zorder=3)
+    points.set_gid("points")
+    slope, intercept = np.polyfit(xs, ys, 1)
+    grid = np.linspace(xs.min(), xs.max(), 2)
+    (line,) = ax.plot(grid, intercept + slope * grid, color="black", lw=1.0)
+    line.set_gid("fit")
+    text = ax.text(0.03, 0.97, annotation_text(row), transform=ax.transAxes, ha="left", va="top", fontsize=6.5)
+    text.set_gid("annotation")
+    ax.set_xlabel(ctx.label(spec.x))
+    ax.set_ylabel(ctx.label(y))
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-3, 4), useMathText=True)
+    if ctx.synthetic:
+        mark_synthetic(figure)
+    return figure
