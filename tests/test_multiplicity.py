@@ -145,7 +145,7 @@ def test_family_files_report_and_drift_check(siegel):
     from ketastats.report.check import compare_reports
 
     _, out = siegel
-    files = sorted(p.name for p in (out / "multiplicity").iterdir())
+    files = sorted(p.name for p in (out / "multiplicity").glob("*.csv"))
     assert files == ["limbic_volumes.csv", "patients_vs_controls.csv", "primary_outcomes.csv"]
     header = (out / "multiplicity" / "primary_outcomes.csv").read_text().splitlines()[0]
     assert header.split(",")[-4:] == ["alpha", "threshold", "p_adjusted", "significant"]

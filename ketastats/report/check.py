@@ -1,12 +1,14 @@
 """Drift check: re-run a plan and compare its tables with the committed report.
 
-Compared: every CSV under ``tables/`` and ``multiplicity/``, and ``exclusions.csv``. A file present on one side
-only, a different header or row count, text cells that differ, or numbers that differ by more
-than the tolerance is drift. Numbers are compared with a relative tolerance of
-:data:`RELATIVE_TOLERANCE` (committed tables hold 6 significant digits, so one unit in the
-last digit is at most 1e-5 relative; the tolerance is two such units) plus an absolute floor
-of :data:`ABSOLUTE_TOLERANCE` for values near zero. results.json, manifest.json and
-report.html are not compared (the manifest records versions, which may legitimately differ).
+Compared: every CSV under ``tables/`` and ``multiplicity/``, ``exclusions.csv`` and the derived
+time-to-event tables ``adtte_*.csv`` (the LaTeX and Word copies of the tables are not compared: they
+are rendered from the same numbers). A file present on one side only, a different header or row
+count, text cells that differ, or numbers that differ by more than the tolerance is drift. Numbers
+are compared with a relative tolerance of :data:`RELATIVE_TOLERANCE` (committed tables hold 6
+significant digits, so one unit in the last digit is at most 1e-5 relative; the tolerance is two
+such units) plus an absolute floor of :data:`ABSOLUTE_TOLERANCE` for values near zero. results.json,
+manifest.json and report.html are not compared (the manifest records versions, which may
+legitimately differ).
 
 Example
 -------
@@ -43,6 +45,8 @@ def _files(folder: Path) -> set[str]:
         found |= {p.relative_to(folder).as_posix() for p in (folder / "multiplicity").glob("*.csv")}
     if (folder / "exclusions.csv").is_file():
         found.add("exclusions.csv")
+    if folder.is_dir():   # derived time-to-event tables (ADTTE shape)
+        found |= {p.name for p in folder.glob("adtte_*.csv") if p.is_file()}
     return found
 
 
@@ -87,6 +91,7 @@ def compare_reports(committed: Path, current: Path) -> list[Difference]:
                 if not cells_match(a, b):
                     label = ", ".join(f"{h}={v}" for h, v in zip(header, row_old)
                                       if h in ("outcome", "term", "visit", "group", "ci_method", "analysis_id", "member")
+                                      or (name.startswith("adtte_") and h in (header[0], "PARAMCD"))
                                       and v)
                     where = f"row {index}" + (f" ({label})" if label else "") + f", column {column}"
                     differences.append(Difference(name, where, a, b))

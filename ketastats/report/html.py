@@ -1,97 +1,466 @@
-"""``report.html``: one self-contained page (no scripts, no network) with every table.
+"""``report.html``: the whole analysis on one self-contained page.
 
-Contents list, the plan's title and a synthetic-data banner when the plan says so, each
-analysis (notes, warnings, failures, its table), each multiplicity family (its verdicts in words
-and its table), the exclusions summary and the manifest.
+One file that opens offline: CSS inline, figures embedded (inline SVG, or PNG as a data URI), no
+scripts, no fonts or anything else fetched from the network. In order:
+
+1. the plan's title and description, a synthetic-data banner (also in the page title and footer)
+   when the plan says ``synthetic_data: true``, and the prespecification status (plan file and its
+   SHA-256, plan language version, seed, what the plan declares);
+2. a contents list linking every section below;
+3. the run status: one row per analysis and family (ok / failed, warnings, rows excluded);
+4. run warnings (derivations and other plan-level issues);
+5. every analysis: what it is (type, table, population, filter), its warnings, its failure with the
+   reason, its results table rendered by great_tables from :mod:`ketastats.report.display`
+   (labels and units from the data dictionaries, p-values as "< 0.001", one CI column) and its
+   notes (the conventions in force) under the table;
+6. every multiplicity family: its verdicts in words (``FamilyResult.summary``) and its table;
+7. figures (``RenderedFigure``-like objects: ``id``, ``title``, ``caption``, ``files`` with 'svg' /
+   'png' paths), each with its title and caption;
+8. exclusions: counts per analysis and reason, and every excluded row in a collapsible list;
+9. the manifest: plan, inputs with their SHA-256, seeds, software versions (and the raw JSON).
+
+The page is a pure function of the run: no timestamps, no absolute paths, no random ids (great_tables
+is given an id per table, and inline SVG ids are prefixed with the figure id so figures cannot
+clash), so the same plan and data give identical bytes.
 
 Example
 -------
-``render_html(plan_result)`` returns the page as text.
+``render_html(plan_result, figures=rendered)`` returns the page as text.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from ketastats.report.format import format_frame
+import pandas as pd
+
+from ketastats.report.display import DisplayTable, analysis_table, display_table, family_table
+
+SYNTHETIC_TEXT = ("SYNTHETIC DATA: every number and figure in this report comes from simulated data calibrated "
+                  "to published summaries, not from real participants. Do not cite these results as findings.")
 
 STYLE = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:70rem;color:#1a1a1a;
-line-height:1.45;padding:0 1rem}
-h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ccc}
-.banner{background:#fff3cd;border:1px solid #e0c36c;padding:.5rem .8rem;margin:1rem 0;font-weight:600}
-table{border-collapse:collapse;font-size:.86rem;margin:.6rem 0;display:block;overflow-x:auto}
-th,td{padding:.2rem .55rem;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
-th{border-bottom:2px solid #555;background:#f7f7f7}td:first-child,th:first-child{text-align:left}
-.note{color:#555;font-size:.85rem}.failed{color:#a00;font-weight:600}.warning{color:#8a5a00}
-pre{background:#f7f7f7;padding:.6rem;overflow-x:auto;font-size:.8rem}
+:root{--ink:#1b1f24;--muted:#59636e;--rule:#d0d7de;--accent:#0b5cad;--bad:#b42318;--warn:#8a5a00}
+*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif;color:var(--ink);
+line-height:1.5;margin:0 auto;max-width:72rem;padding:1rem 1.5rem 3rem}
+h1{font-size:1.7rem;line-height:1.25;margin:1.2rem 0 .3rem}
+h2{font-size:1.3rem;margin:2.6rem 0 .6rem;padding-bottom:.2rem;border-bottom:2px solid var(--rule)}
+h3{font-size:1.08rem;margin:2rem 0 .3rem}
+a{color:var(--accent)}
+code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.88em;background:#f3f4f6;
+padding:0 .2em;border-radius:3px;overflow-wrap:anywhere}
+.banner{background:#fff4ce;border:2px solid #d4a72c;border-radius:6px;padding:.7rem 1rem;margin:1rem 0;
+font-weight:650}
+.lead{font-size:1.02rem;max-width:60rem}
+.meta{color:var(--muted);font-size:.88rem;margin:.2rem 0}
+.box{border:1px solid var(--rule);border-radius:6px;padding:.6rem 1rem;margin:.8rem 0;background:#fafbfc}
+.box p{margin:.3rem 0}
+.failed{color:var(--bad);font-weight:650}
+.failure{border:2px solid var(--bad);background:#fff1f0;border-radius:6px;padding:.6rem 1rem;margin:.6rem 0}
+.warning{color:var(--warn)}
+ul.issues{margin:.3rem 0;padding-left:1.2rem}
+nav ol{padding-left:1.4rem;margin:.3rem 0}nav li{margin:.1rem 0}nav ol ol{font-size:.94rem}
+.words{max-width:62rem}
+.notes{color:var(--muted);font-size:.84rem;margin:.1rem 0 .8rem;padding-left:.3rem;list-style:none;max-width:62rem}
+.table-wrap{max-width:100%;overflow-x:auto}
+table.plain{border-collapse:collapse;font-size:.85rem;margin:.4rem 0}
+table.plain th,table.plain td{border-bottom:1px solid var(--rule);border-style:none none solid;padding:.2rem .6rem;
+text-align:left;vertical-align:top}
+table.plain th{border-bottom:2px solid #333}
+table.plain td code{white-space:nowrap}
+.ks-gt{overflow-x:auto;max-width:100%}
+.ks-gt .gt_table td,.ks-gt .gt_table th{white-space:nowrap;font-variant-numeric:tabular-nums}
+.ks-gt .gt_sourcenote{white-space:normal}
+figure{margin:1.4rem 0;padding:0}
+figure .graphic{max-width:100%;overflow-x:auto}
+figure svg,figure img{max-width:100%;height:auto;display:block}
+figcaption{font-size:.9rem;color:var(--ink);max-width:62rem;margin-top:.4rem}
+details{margin:.6rem 0}summary{cursor:pointer;color:var(--accent)}
+pre{background:#f6f8fa;border:1px solid var(--rule);border-radius:6px;padding:.6rem;overflow-x:auto;font-size:.78rem}
+footer{margin-top:3rem;border-top:1px solid var(--rule);padding-top:.6rem;color:var(--muted);font-size:.82rem}
+@media print{details{display:block}.ks-gt,.table-wrap{overflow:visible}}
 """
 
+GT_OPTIONS = dict(table_font_size="13px", table_margin_left="0px", table_margin_right="0px",
+                  column_labels_font_weight="bold", data_row_padding="3px", source_notes_font_size="12px",
+                  table_border_top_color="#333333", column_labels_border_bottom_color="#333333",
+                  table_body_border_bottom_color="#333333", table_border_bottom_color="#ffffff",
+                  container_padding_y="4px")
 
-def _e(text) -> str:
+
+def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _table(frame) -> str:
-    shown = format_frame(frame)
-    head = "".join(f"<th>{_e(c)}</th>" for c in shown.columns)
-    body = "".join("<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>"
-                   for row in shown.itertuples(index=False))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _anchor(kind: str, name: str) -> str:
+    return f"{kind}-" + re.sub(r"[^A-Za-z0-9_.-]", "-", str(name))
 
 
-def render_html(result) -> str:
-    plan = result.plan
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(plan.title)}</title>"
-             f"<style>{STYLE}</style></head><body>",
-             f"<h1>{_e(plan.title)}</h1><p class='note'>Plan <code>{_e(plan.id)}</code> · "
-             f"ketastats {_e(result.manifest['software']['ketastats'])}</p>"]
-    if plan.synthetic_data:
-        parts.append("<p class='banner'>SYNTHETIC DATA: these results come from simulated data calibrated to "
-                     "published summaries, not from real participants.</p>")
-    if plan.description:
-        parts.append(f"<p>{_e(plan.description)}</p>")
-    parts.append("<h2 id='contents'>Contents</h2><ol>")
-    for analysis in result.results.values():
-        status = "" if analysis.ok else " <span class='failed'>(failed)</span>"
-        parts.append(f"<li><a href='#{_e(analysis.analysis_id)}'>{_e(analysis.title or analysis.analysis_id)}</a>"
-                     f"{status}</li>")
-    for name, family in result.families.items():
-        status = "" if family.ok else " <span class='failed'>(failed)</span>"
-        parts.append(f"<li><a href='#family-{_e(name)}'>Multiplicity: {_e(family.title or name)}</a>{status}</li>")
-    parts.append("<li><a href='#exclusions'>Exclusions</a></li><li><a href='#manifest'>Manifest</a></li></ol>")
-    if result.warnings:
-        parts.append("<h2>Warnings</h2><ul>" + "".join(f"<li class='warning'>{_e(w)}</li>" for w in result.warnings)
-                     + "</ul>")
-    for analysis in result.results.values():
-        parts.append(f"<h2 id='{_e(analysis.analysis_id)}'>{_e(analysis.title or analysis.analysis_id)}</h2>"
-                     f"<p class='note'>Analysis <code>{_e(analysis.analysis_id)}</code>, type "
-                     f"<code>{_e(analysis.type)}</code>; {len(analysis.exclusions)} row(s) excluded.</p>")
-        for issue in analysis.issues:
-            css = "failed" if issue.severity == "error" else "warning"
-            parts.append(f"<p class='{css}'>{_e(issue.severity)}: {_e(issue.message)} ({_e(issue.code)})</p>")
-        if analysis.ok:
-            parts.append(_table(analysis.tidy))
-        for note in analysis.notes:
-            parts.append(f"<p class='note'>{_e(note)}</p>")
-    for name, family in result.families.items():
-        parts.append(f"<h2 id='family-{_e(name)}'>Multiplicity: {_e(family.title or name)}</h2>"
-                     f"<p class='note'>Family <code>{_e(name)}</code>, method <code>{_e(family.method)}</code>, "
-                     f"α = {family.alpha:g}.</p>")
-        for issue in family.issues:
-            parts.append(f"<p class='failed'>{_e(issue.severity)}: {_e(issue.message)} ({_e(issue.code)})</p>")
-        if family.ok:
-            parts.append(f"<p>{_e(family.summary)}</p>")
-            parts.append(_table(family.table))
-    exclusions = result.exclusions
-    parts.append("<h2 id='exclusions'>Exclusions</h2>")
-    if len(exclusions):
-        summary = exclusions.groupby(["analysis_id", "reason", "detail"], sort=True).size().reset_index(name="n")
-        parts.append("<p class='note'>Every row each analysis left out is listed in exclusions.csv; counts:</p>")
-        parts.append(_table(summary))
+# --- tables ---------------------------------------------------------------------------------------
+
+class _Styles:
+    """great_tables writes the same CSS, scoped by the table's id, before every table; the page keeps
+    one copy scoped by the class ``ks-gt`` instead."""
+
+    def __init__(self) -> None:
+        self.css: str | None = None
+
+    def take(self, fragment: str, table_id: str) -> str:
+        match = re.search(r"<style>(.*?)</style>", fragment, flags=re.S)
+        if not match:
+            return fragment
+        css = match.group(1).replace(f"#{table_id}", ".ks-gt")
+        if self.css is None:
+            self.css = css
+        elif css != self.css:   # different options: keep this table's own CSS
+            return fragment
+        return fragment[:match.start()] + fragment[match.end():]
+
+
+def _gt_html(table: DisplayTable, table_id: str, styles: _Styles) -> str:
+    import great_tables as gt
+
+    if not table.columns:
+        return "<p class='meta'>(no rows)</p>"
+    keys = [f"c{i}" for i in range(len(table.columns))]
+    frame = pd.DataFrame(table.rows, columns=keys, dtype=object) if table.rows else \
+        pd.DataFrame({k: pd.Series([], dtype=object) for k in keys})
+    tbl = gt.GT(frame, id=table_id).cols_label(**dict(zip(keys, table.columns)))
+    right = [k for k, a in zip(keys, table.align) if a == "right"]
+    if right:
+        tbl = tbl.cols_align(align="right", columns=right)
+    left = [k for k, a in zip(keys, table.align) if a != "right"]
+    if left:
+        tbl = tbl.cols_align(align="left", columns=left)
+    tbl = tbl.tab_options(**GT_OPTIONS)
+    fragment = tbl.as_raw_html()
+    fragment = styles.take(fragment, table_id)
+    fragment = fragment.replace(f'<div id="{table_id}" style="', f'<div id="{table_id}" class="ks-gt" style="', 1)
+    if table.notes:   # under the table, outside its scrolling box, so that long notes wrap to the page
+        fragment += "<ul class='notes'>" + "".join(f"<li>{_e(note)}</li>" for note in table.notes) + "</ul>"
+    return fragment
+
+
+def _simple_table(header: list[str], rows: list[list[str]], raw: set[int] | None = None) -> str:
+    """A small key/value table of the page's own (already formatted text; ``raw`` columns are HTML)."""
+    raw = raw or set()
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell if i in raw else _e(cell)}</td>" for i, cell in enumerate(row))
+                   + "</tr>" for row in rows)
+    return f"<div class='table-wrap'><table class='plain'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+
+
+# --- figures --------------------------------------------------------------------------------------
+
+_SVG_DROP = [r"<\?xml[^>]*\?>", r"<!DOCTYPE[^>]*>", r"<!--.*?-->", r"<metadata>.*?</metadata>",
+             r"\s+xmlns(:\w+)?=\"[^\"]*\"", r"\s+xmlns(:\w+)?='[^']*'"]
+
+
+def inline_svg(text: str, prefix: str) -> str:
+    """SVG file content made fit to inline: no prolog, doctype, comments, metadata or namespace URLs;
+    ``xlink:href`` as ``href``; every id (and reference to it) prefixed so figures cannot clash."""
+    for pattern in _SVG_DROP:
+        text = re.sub(pattern, "", text, flags=re.S)
+    text = text.replace("xlink:href=", "href=")
+    ids = re.findall(r"\sid=\"([^\"]+)\"", text)
+    for name in sorted(set(ids), key=len, reverse=True):
+        new = f"{prefix}-{name}"
+        text = text.replace(f' id="{name}"', f' id="{new}"').replace(f'url(#{name})', f'url(#{new})') \
+            .replace(f'href="#{name}"', f'href="#{new}"')
+    return text.strip()
+
+
+SCREEN_SCALE = 1.6
+"""Figures are drawn at print size (e.g. 89 mm for one journal column); on screen they are shown larger."""
+
+
+def _screen_width(svg: str) -> str:
+    match = re.search(r"<svg\b[^>]*?\swidth=\"([0-9.]+)(pt|px)?\"", svg)
+    if not match:
+        return ""
+    pixels = float(match.group(1)) * (4 / 3 if match.group(2) in (None, "pt") else 1) * SCREEN_SCALE
+    return f" style='width:{pixels:.0f}px'"
+
+
+def _figure_html(figure: Any) -> str:
+    figure_id = str(getattr(figure, "id"))
+    title = getattr(figure, "title", None) or figure_id
+    caption = getattr(figure, "caption", None) or ""
+    files = getattr(figure, "files", None) or {}
+    anchor = _anchor("figure", figure_id)
+    svg, png = files.get("svg"), files.get("png")
+    status = getattr(figure, "status", "ok")
+    if status != "ok":
+        reason = getattr(figure, "reason", None) or "no reason was recorded"
+        graphic = (f"<div class='failure'><p class='failed'>This figure could not be drawn.</p><p><strong>Reason:</strong> "
+                   f"{_e(reason)}</p></div>")
+    elif svg is not None and Path(svg).is_file():
+        graphic = inline_svg(Path(svg).read_text(encoding="utf-8"), anchor)
+        graphic = re.sub(r"<svg\b", f"<svg role='img' aria-label='{_e(title)}'{_screen_width(graphic)}", graphic,
+                         count=1)
+    elif png is not None and Path(png).is_file():
+        data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
+        graphic = f"<img src='data:image/png;base64,{data}' alt='{_e(title)}'>"
     else:
-        parts.append("<p>No rows were excluded.</p>")
-    parts.append("<h2 id='manifest'>Manifest</h2><pre>" + _e(json.dumps(result.manifest, indent=1)) + "</pre>")
-    parts.append("</body></html>\n")
+        graphic = "<p class='failed'>The figure's file was not produced.</p>"
+    downloads = ", ".join(f"<code>figures/{_e(figure_id)}.{_e(kind)}</code>" for kind in sorted(files))
+    analysis = getattr(figure, "analysis", None)
+    if analysis:
+        caption = caption.rstrip()
+        caption = (caption + ("" if caption.endswith((".", "!", "?")) else ".") + " " if caption else "") + "From analysis "
+        source = f"<a href='#{_anchor('analysis', analysis)}'><code>{_e(analysis)}</code></a>."
+    else:
+        source = ""
+    return (f"<figure id='{anchor}'><div class='graphic'>{graphic}</div><figcaption><strong>{_e(title)}.</strong> "
+            f"{_e(caption)}{source}" + (f" <span class='meta'>Files: {downloads}.</span>" if downloads else "")
+            + "</figcaption></figure>")
+
+
+# --- sections -------------------------------------------------------------------------------------
+
+def _issues_html(issues) -> str:
+    if not issues:
+        return ""
+    items = []
+    for issue in issues:
+        css = "failed" if issue.severity == "error" else "warning"
+        hint = f" {_e(issue.hint)}" if getattr(issue, "hint", None) else ""
+        items.append(f"<li class='{css}'>{_e(issue.severity)}: {_e(issue.message)} (<code>{_e(issue.code)}</code>)"
+                     f"{hint}</li>")
+    return "<ul class='issues'>" + "".join(items) + "</ul>"
+
+
+def _spec_of(plan, analysis_id: str):
+    return next((spec for spec in getattr(plan, "analyses", []) if spec.id == analysis_id), None)
+
+
+def _analysis_section(analysis, plan, styles: _Styles) -> str:
+    anchor = _anchor("analysis", analysis.analysis_id)
+    spec = _spec_of(plan, analysis.analysis_id)
+    title = analysis.title or analysis.analysis_id
+    what = [f"Analysis <code>{_e(analysis.analysis_id)}</code>", f"type <code>{_e(analysis.type)}</code>"]
+    if spec is not None:
+        what.append(f"table <code>{_e(spec.table)}</code>")
+        if spec.population:
+            what.append(f"population <code>{_e(spec.population)}</code>")
+        if spec.where:
+            what.append(f"where <code>{_e(spec.where)}</code>")
+    what.append(f"{len(analysis.exclusions)} row(s) excluded")
+    parts = [f"<section id='{anchor}'><h3>{_e(title)}"
+             + (" <span class='failed'>(failed)</span>" if not analysis.ok else "") + "</h3>",
+             "<p class='meta'>" + "; ".join(what) + ".</p>"]
+    if spec is not None and spec.description:
+        parts.append(f"<p>{_e(spec.description)}</p>")
+    if analysis.ok:
+        parts.append(_issues_html(analysis.issues))
+        parts.append(_gt_html(analysis_table(analysis), _anchor("table", analysis.analysis_id), styles))
+    else:
+        errors = [i for i in analysis.issues if i.severity == "error"] or analysis.issues
+        reasons = "".join(f"<p><strong>Reason:</strong> {_e(i.message)} (<code>{_e(i.code)}</code>)"
+                          + (f" {_e(i.hint)}" if i.hint else "") + "</p>" for i in errors)
+        parts.append(f"<div class='failure'><p class='failed'>This analysis failed; it has no results table. The "
+                     f"other analyses ran.</p>{reasons or '<p>No reason was recorded.</p>'}</div>")
+        parts.append(_issues_html([i for i in analysis.issues if i not in errors]))
+        if analysis.notes:
+            parts.append("<ul class='notes'>" + "".join(f"<li>{_e(n)}</li>" for n in analysis.notes) + "</ul>")
+    parts.append("</section>")
     return "".join(parts)
+
+
+def _family_section(name: str, family, plan, styles: _Styles) -> str:
+    declared = getattr(plan, "multiplicity", {}).get(name)
+    parts = [f"<section id='family-{_e(name)}'><h3>{_e(family.title or name)}"
+             + (" <span class='failed'>(failed)</span>" if not family.ok else "") + "</h3>",
+             f"<p class='meta'>Family <code>{_e(name)}</code>; method <code>{_e(family.method)}</code>; "
+             f"α = {family.alpha:g}"
+             + (f"; {len(declared.members)} member(s) declared" if declared is not None else "") + ".</p>"]
+    if declared is not None and declared.description:
+        parts.append(f"<p>{_e(declared.description)}</p>")
+    if family.ok:
+        parts.append(f"<p class='words'>{_e(family.summary)}</p>")
+        parts.append(_gt_html(family_table(family), _anchor("family-table", name), styles))
+    else:
+        parts.append("<div class='failure'><p class='failed'>This family could not be adjusted.</p>"
+                     + _issues_html(family.issues) + "</div>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _status_rows(result) -> list[list[str]]:
+    rows = []
+    for analysis in result.results.values():
+        warnings = sum(1 for i in analysis.issues if i.severity != "error")
+        status = "ok" if analysis.ok else "<span class='failed'>failed</span>"
+        rows.append([f"<a href='#{_anchor('analysis', analysis.analysis_id)}'>{_e(analysis.title or analysis.analysis_id)}</a>",
+                     f"<code>{_e(analysis.type)}</code>", status, str(len(analysis.tidy)) if analysis.ok else "",
+                     str(warnings), str(len(analysis.exclusions))])
+    for name, family in result.families.items():
+        status = "ok" if family.ok else "<span class='failed'>failed</span>"
+        rows.append([f"<a href='#family-{_e(name)}'>{_e(family.title or name)}</a>", "multiplicity family", status,
+                     str(len(family.table)) if family.ok else "", "0", ""])
+    return rows
+
+
+def _prespecification(result) -> str:
+    plan, manifest = result.plan, result.manifest
+    plan_info = manifest.get("plan", {}) if isinstance(manifest, dict) else {}
+    n_analyses, n_families = len(result.results), len(result.families)
+    n_figures = len(getattr(plan, "figures", None) or [])
+    declared = [f"{n_analyses} analys{'is' if n_analyses == 1 else 'es'}",
+                f"{n_families} multiplicity famil{'y' if n_families == 1 else 'ies'}"]
+    if n_figures:
+        declared.append(f"{n_figures} figure{'s' if n_figures != 1 else ''}")
+    declared.append(f"{len(getattr(plan, 'populations', {}) or {})} population(s)")
+    declared.append(f"{len(getattr(plan, 'derive', []) or [])} derivation(s)")
+    text = (f"<p><strong>Prespecified plan.</strong> Every analysis, population, derivation and multiplicity family "
+            f"below was declared in the plan file <code>{_e(plan_info.get('file', ''))}</code> (plan language "
+            f"version {_e(getattr(plan, 'ketastats', 1))}) before this run; the report shows them in the plan's order "
+            f"and adds nothing. The plan declares {', '.join(declared)}.</p>"
+            f"<p>Plan SHA-256 <code>{_e(plan_info.get('sha256', ''))}</code> — compare it with the registered or "
+            f"time-stamped copy of the plan to confirm that this is the prespecified version. Random seed "
+            f"{_e(getattr(plan, 'seed', ''))}.</p>")
+    failed = result.failed
+    if failed:
+        text += (f"<p class='failed'>{len(failed)} analys{'is' if len(failed) == 1 else 'es'} failed: "
+                 + ", ".join(f"<a href='#{_anchor('analysis', a)}'>{_e(a)}</a>" for a in failed) + ".</p>")
+    else:
+        text += "<p>Every planned analysis ran.</p>"
+    return f"<div class='box' id='prespecification'>{text}</div>"
+
+
+EXCLUSION_REASONS = {
+    "population": "not in the analysis's population",
+    "where": "the analysis's own filter is false or missing",
+    "missing-value": "a value the analysis needs is missing",
+    "other-level": "a row at a level the comparison does not use",
+    "incomplete-pair": "the subject lacks one of the paired levels",
+    "incomplete-subject": "the subject lacks a level the analysis needs (complete cases)",
+    "invalid-value": "a value the analysis cannot use",
+}
+
+
+def _exclusions_section(result, styles: _Styles) -> str:
+    exclusions = result.exclusions
+    parts = ["<section id='exclusions'><h2>Exclusions</h2>"]
+    if not len(exclusions):
+        parts.append("<p>No rows were excluded from any analysis.</p></section>")
+        return "".join(parts)
+    exclusions = exclusions.sort_values(["analysis_id", "row", "reason"], kind="mergesort").reset_index(drop=True)
+    counts = exclusions.groupby(["analysis_id", "reason"], sort=True).agg(
+        n=("row", "size"), n_subjects=("subject", "nunique")).reset_index()
+    present = [reason for reason in EXCLUSION_REASONS if reason in set(exclusions["reason"])]
+    explained = "; ".join(f"<code>{_e(r)}</code>: {_e(EXCLUSION_REASONS[r])}" for r in present)
+    parts.append(f"<p>{len(exclusions)} row(s) were left out of analyses (a row can be left out of several). "
+                 f"Counts per analysis and reason" + (f" ({explained})" if explained else "") + ":</p>")
+    parts.append(_gt_html(display_table(counts, id="exclusion_counts"), "table-exclusion-counts", styles))
+    parts.append(f"<details><summary>All {len(exclusions)} excluded rows (also in <code>exclusions.csv</code>)"
+                 "</summary>")
+    parts.append(_gt_html(display_table(exclusions, id="exclusions"), "table-exclusions", styles))
+    parts.append("</details></section>")
+    return "".join(parts)
+
+
+def _manifest_section(manifest: dict) -> str:
+    parts = ["<section id='manifest'><h2>Manifest</h2><p>What produced this report (also in "
+             "<code>manifest.json</code>).</p>"]
+    plan = manifest.get("plan", {})
+    rows = [[key, str(value)] for key, value in plan.items()]
+    for key in ("synthetic_data", "seeds", "platform"):
+        if key in manifest:
+            value = manifest[key]
+            rows.append([key, json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value)])
+    parts.append("<h3>Plan</h3>" + _simple_table(["item", "value"], rows))
+    inputs = manifest.get("inputs", {})
+    if inputs:
+        parts.append("<h3>Inputs</h3>" + _simple_table(
+            ["table", "source", "format", "rows", "SHA-256", "dictionary", "dictionary SHA-256"],
+            [[name, str(i.get("source", "")), str(i.get("format", "")), str(i.get("rows", "")),
+              str(i.get("sha256", "")), str(i.get("dictionary", "")), str(i.get("dictionary_sha256", ""))]
+             for name, i in inputs.items()]))
+    software = manifest.get("software", {})
+    if software:
+        parts.append("<h3>Software</h3>" + _simple_table(["package", "version"],
+                                                         [[k, str(v)] for k, v in software.items()]))
+    parts.append("<details><summary>manifest.json</summary><pre>"
+                 + _e(json.dumps(manifest, indent=1, ensure_ascii=False)) + "</pre></details></section>")
+    return "".join(parts)
+
+
+def render_html(result, figures: Sequence[Any] | None = None) -> str:
+    """The report page for a :class:`~ketastats.results.PlanResult` and its rendered figures."""
+    plan = result.plan
+    figures = list(figures or [])
+    synthetic = bool(getattr(plan, "synthetic_data", False))
+    styles = _Styles()
+    version = result.manifest.get("software", {}).get("ketastats", "") if isinstance(result.manifest, dict) else ""
+
+    contents = ["<li><a href='#prespecification'>Prespecification</a></li>",
+                "<li><a href='#status'>Run status</a></li>"]
+    if result.warnings:
+        contents.append("<li><a href='#warnings'>Warnings</a></li>")
+    contents.append("<li><a href='#analyses'>Analyses</a><ol>" + "".join(
+        f"<li><a href='#{_anchor('analysis', a.analysis_id)}'>{_e(a.title or a.analysis_id)}</a>"
+        + (" <span class='failed'>(failed)</span>" if not a.ok else "") + "</li>"
+        for a in result.results.values()) + "</ol></li>")
+    if result.families:
+        contents.append("<li><a href='#multiplicity'>Multiplicity families</a><ol>" + "".join(
+            f"<li><a href='#family-{_e(name)}'>{_e(f.title or name)}</a>"
+            + (" <span class='failed'>(failed)</span>" if not f.ok else "") + "</li>"
+            for name, f in result.families.items()) + "</ol></li>")
+    if figures:
+        contents.append("<li><a href='#figures'>Figures</a><ol>" + "".join(
+            f"<li><a href='#{_anchor('figure', f.id)}'>{_e(getattr(f, 'title', None) or f.id)}</a>"
+            + (" <span class='failed'>(failed)</span>" if getattr(f, "status", "ok") != "ok" else "") + "</li>"
+            for f in figures) + "</ol></li>")
+    contents.append("<li><a href='#exclusions'>Exclusions</a></li><li><a href='#manifest'>Manifest</a></li>")
+
+    body = []
+    body.append(f"<header><h1>{_e(plan.title)}</h1><p class='meta'>Plan <code>{_e(plan.id)}</code> · "
+                f"ketastats {_e(version)}</p>")
+    if synthetic:
+        body.append(f"<p class='banner' role='note' id='synthetic'>{_e(SYNTHETIC_TEXT)}</p>")
+    if getattr(plan, "description", None):
+        body.append(f"<p class='lead'>{_e(plan.description)}</p>")
+    body.append(_prespecification(result) + "</header>")
+    body.append("<nav id='contents' aria-label='Contents'><h2>Contents</h2><ol>" + "".join(contents) + "</ol></nav>")
+    body.append("<section id='status'><h2>Run status</h2>" + _simple_table(
+        ["analysis", "type", "status", "table rows", "warnings", "rows excluded"], _status_rows(result),
+        raw={0, 1, 2}) + "</section>")
+    if result.warnings:
+        body.append("<section id='warnings'><h2>Warnings</h2><p>Issues raised while deriving endpoints or preparing "
+                    "the data; the analyses ran.</p><ul class='issues'>"
+                    + "".join(f"<li class='warning'>{_e(w)}</li>" for w in result.warnings) + "</ul></section>")
+    body.append("<section id='analyses'><h2>Analyses</h2>"
+                "<p class='meta'>Numbers are rounded for reading; <code>tables/&lt;id&gt;.csv</code> keeps six "
+                "significant digits and <code>results.json</code> full precision. CI: confidence interval.</p>")
+    for analysis in result.results.values():
+        body.append(_analysis_section(analysis, plan, styles))
+    body.append("</section>")
+    if result.families:
+        body.append("<section id='multiplicity'><h2>Multiplicity families</h2><p>Each family's p-values are adjusted "
+                    "together, as the plan prespecifies; the sentence says which tests pass and why.</p>")
+        for name, family in result.families.items():
+            body.append(_family_section(name, family, plan, styles))
+        body.append("</section>")
+    if figures:
+        body.append("<section id='figures'><h2>Figures</h2>" + "".join(_figure_html(f) for f in figures)
+                    + "</section>")
+    body.append(_exclusions_section(result, styles))
+    body.append(_manifest_section(result.manifest if isinstance(result.manifest, dict) else {}))
+    footer = f"{_e(plan.title)} · plan <code>{_e(plan.id)}</code> · written by ketastats {_e(version)}"
+    if synthetic:
+        footer = "<strong>SYNTHETIC DATA — not real participants.</strong> " + footer
+    body.append(f"<footer>{footer}</footer>")
+
+    title = ("[SYNTHETIC DATA] " if synthetic else "") + str(plan.title)
+    head = (f"<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'>\n<title>{_e(title)}</title>\n"
+            f"<style>{STYLE}{styles.css or ''}</style>\n</head>\n<body>\n")
+    return head + "\n".join(body) + "\n</body>\n</html>\n"

@@ -17,7 +17,7 @@ import platform
 from importlib import metadata
 
 PACKAGES = ["numpy", "scipy", "pandas", "statsmodels", "patsy", "pingouin", "lifelines", "pandera",
-            "pydantic", "pyyaml", "matplotlib"]
+            "pydantic", "pyyaml", "matplotlib", "great_tables", "python-docx"]
 
 
 def _sha256(path) -> str:

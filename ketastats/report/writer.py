@@ -3,6 +3,8 @@
 Layout (the output contract)::
 
     <out>/tables/<analysis id>.csv   tidy results, rounded by report.format
+    <out>/tables/<analysis id>.tex   the same table for manuscripts: LaTeX (booktabs) and Word (.docx),
+    <out>/tables/<analysis id>.docx  as report.html shows it (report.exports); also multiplicity/<family>.tex|.docx
     <out>/exclusions.csv            every row an analysis left out, and why
     <out>/adtte_<name>.csv          each derived time-to-event table (ADaM ADTTE shape), one row per subject
     <out>/multiplicity/<family>.csv each multiplicity family: raw and adjusted p, threshold, verdict
@@ -73,6 +75,8 @@ def write_report(result: PlanResult, target: Path) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    for figure in result.figures:  # the files now live in target, not in the staging folder
+        figure.files = {kind: target / "figures" / path.name for kind, path in figure.files.items()}
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -83,6 +87,7 @@ def _write_text(path: Path, text: str) -> None:
 
 def _write_all(result: PlanResult, folder: Path) -> None:
     from ketastats.figures import render_figures
+    from ketastats.report.exports import write_exports
     from ketastats.report.html import render_html
 
     for analysis_id, analysis in result.results.items():
@@ -99,7 +104,8 @@ def _write_all(result: PlanResult, folder: Path) -> None:
     rendered = render_figures(result, folder)  # figures/<id>.png|svg|pdf; before results.json, which lists them
     _write_text(folder / "results.json", json.dumps(results_document(result), indent=1, ensure_ascii=False) + "\n")
     _write_text(folder / "manifest.json", json.dumps(result.manifest, indent=1, ensure_ascii=False) + "\n")
-    _write_text(folder / "report.html", render_html(result))
+    write_exports(result, folder)   # tables/<id>.tex|.docx and multiplicity/<family>.tex|.docx (manuscripts)
+    _write_text(folder / "report.html", render_html(result, figures=rendered))
 
 
 def _time_to_event_tables(result: PlanResult) -> list[str]:

@@ -92,8 +92,9 @@ def test_exclusions_account_for_every_row(siegel):
 
 def test_report_files(siegel):
     result, out = siegel
-    assert sorted(p.name for p in (out / "tables").iterdir()) == sorted(
-        f"{analysis_id}.csv" for analysis_id, analysis in result.results.items() if analysis.ok)
+    assert sorted(p.name for p in (out / "tables").iterdir()) == sorted(   # CSV + manuscript copies (.tex, .docx)
+        f"{analysis_id}.{kind}" for analysis_id, analysis in result.results.items() if analysis.ok
+        for kind in ("csv", "docx", "tex"))
     assert {"madrs_by_visit.csv", "response_rates.csv", "fc_sgacc_dmn.csv"} <= {p.name for p in (out / "tables").iterdir()}
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["synthetic_data"] is True
@@ -102,7 +103,7 @@ def test_report_files(siegel):
     html = (out / "report.html").read_text()
     assert "SYNTHETIC DATA" in html and "http://" not in html and "https://" not in html
     for path in (out / "tables").iterdir():
-        assert str(ROOT) not in path.read_text()
+        assert str(ROOT).encode() not in path.read_bytes()   # .docx: see tests/report/test_exports.py
 
 
 def test_two_runs_are_byte_identical_and_check_detects_drift(tmp_path):

@@ -1,0 +1,320 @@
+"""Results tables as a reader sees them: the one presentation shared by report.html, LaTeX and Word.
+
+The CSV tables (``report.format``) keep every tidy column at 6 significant digits for drift
+checks; the *display* table is for people. From a tidy frame it
+
+- drops columns that are empty in every row;
+- joins each pair ``X_conf_low`` / ``X_conf_high`` into one "95% CI" column (``low to high``);
+- moves *settings* that are the same in every row (``conf_level``, ``ci_method``, ``alternative``,
+  ``df_method``, ``method``, ...) out of the table into a note under it;
+- writes ``outcome`` / ``term`` cells with the data dictionary's label and unit where the analysis
+  recorded one (``AnalysisResult.extras["labels"]``);
+- formats numbers: counts as integers; p-values with three decimals, or "< 0.001"; other numbers
+  with one number of decimals per column, chosen to give the column's typical value three
+  significant digits (0–4 decimals), falling back to two significant digits in scientific form
+  for values too small for that; a true minus sign (U+2212); missing values as empty cells;
+- names columns in words ("Std. error", "p", "n subjects"), from :data:`COLUMN_LABELS`.
+
+Everything here is a pure function of the frame, so the three renderings agree cell for cell
+and are deterministic.
+
+Example
+-------
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"term": ["x"], "estimate": [0.1234], "conf_low": [0.01], "conf_high": [0.25],
+...                       "conf_level": [0.95], "p_value": [0.00002], "n": [40]})
+>>> table = display_table(frame)
+>>> table.columns, table.rows
+(['Term', 'Estimate', '95% CI', 'p', 'n'], [['x', '0.123', '0.010 to 0.250', '< 0.001', '40']])
+>>> table.notes
+['Confidence level: 0.95.']
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MINUS = "\u2212"
+
+COLUMN_LABELS = {
+    "analysis_id": "Analysis", "outcome": "Outcome", "term": "Term", "contrast": "Contrast", "group": "Group",
+    "level": "Level", "visit": "Visit", "time": "Time", "strata": "Stratum", "effect": "Effect",
+    "covariates": "Covariates", "estimate": "Estimate", "std_error": "Std. error", "conf_level": "Confidence level",
+    "ci_method": "CI method", "percent": "%", "estimate1": "Estimate (1)", "estimate2": "Estimate (2)",
+    "sd1": "SD (1)", "sd2": "SD (2)", "odds_ratio": "Odds ratio", "statistic": "Statistic",
+    "statistic_type": "Statistic type", "df": "df", "df_denominator": "df (denominator)", "df_method": "df method",
+    "p_value": "p", "alternative": "Alternative", "method": "Method", "lrt_statistic": "LRT χ²", "lrt_df": "LRT df",
+    "lrt_p_value": "LRT p", "p_adjusted": "Adjusted p", "adjust_method": "Adjustment", "p_bonferroni": "Bonferroni p",
+    "family": "Family", "order": "Order", "member": "Test", "selector": "Row", "alpha": "α", "m": "m",
+    "threshold": "Threshold", "significant": "Significant", "effect_size": "Effect size",
+    "effect_size_type": "Effect size type", "hedges_g": "Hedges' g", "eta_sq_partial": "η²p",
+    "eta_sq_generalized": "η²G", "sum_sq": "SS", "sum_sq_error": "SS error", "correction": "Sphericity correction",
+    "df_corrected": "df (corrected)", "df_denominator_corrected": "df denominator (corrected)",
+    "p_value_corrected": "p (corrected)", "epsilon_gg": "ε GG", "epsilon_hf": "ε HF", "mauchly_w": "Mauchly's W",
+    "mauchly_p": "Mauchly p", "mean": "Mean", "sd": "SD", "median": "Median", "q1": "Q1", "q3": "Q3", "min": "Min",
+    "max": "Max", "expected": "Expected events", "hazard_ratio": "Hazard ratio", "n": "n", "count": "Count",
+    "n_missing": "n missing", "n_obs": "n observations", "n_subjects": "n subjects", "n_events": "n events",
+    "n_at_risk": "n at risk", "n_censored": "n censored", "n_excluded": "n excluded", "n1": "n (1)", "n2": "n (2)",
+    "count1": "Count (1)", "count2": "Count (2)", "reason": "Reason", "detail": "Detail", "table": "Table",
+    "row": "Row", "subject": "Subject", "key": "Key",
+}
+
+SETTINGS = ["conf_level", "ci_method", "alternative", "df_method", "adjust_method", "method", "statistic_type",
+            "effect_size_type", "correction", "estimation", "epsilon_method", "alpha", "m", "family"]
+"""Columns describing how a number was computed: moved to a note when the same in every row."""
+
+STATISTIC_SYMBOLS = {"t": "t", "z": "z", "F": "F", "chi2": "χ²", "S": "S"}
+"""Header of the statistic column when every row has the same kind of statistic."""
+
+EFFECT_SIZE_NAMES = {"cohen_dz": "Cohen's dz", "cohen_d": "Cohen's d", "hedges_g": "Hedges' g",
+                     "eta_sq_partial": "η²p", "eta_sq_generalized": "η²G"}
+
+MAX_ROWS = 60
+"""Longer tables (mass analyses) show their MAX_ROWS rows with the smallest p-values; the CSV has all."""
+
+LABELLED = ["outcome", "term"]
+"""Columns whose cells are column names, shown with their dictionary label where known."""
+
+COUNT_PREFIXES = ("n_",)
+COUNTS = {"n", "count", "n1", "n2", "count1", "count2", "order", "m", "row"}
+P_VALUES = {"p_value", "p_adjusted", "p_bonferroni", "p_value_corrected", "lrt_p_value", "mauchly_p"}
+PERCENTS = {"percent"}
+
+
+@dataclass
+class DisplayTable:
+    """Cells as text (Unicode), column labels, alignment and the notes printed under the table."""
+
+    id: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    align: list[str]                       # "left" or "right", one per column
+    notes: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)   # the tidy column(s) behind each displayed column
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.rows), len(self.columns)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and math.isnan(value))
+
+
+def _numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _minus(text: str) -> str:
+    return text.replace("-", MINUS) if text.startswith("-") or "e-" in text else text
+
+
+def format_p(value: Any) -> str:
+    """A p-value as a paper prints it: ``< 0.001``, else three decimals."""
+    if _missing(value):
+        return ""
+    value = float(value)
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def column_decimals(values) -> int:
+    """Decimals giving the column's median absolute (non-zero) value three significant digits, in 0–4."""
+    finite = np.abs(np.asarray([float(v) for v in values if not _missing(v)], dtype=float))
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    if not len(finite):
+        return 0
+    if np.all(finite == np.round(finite)):
+        return 0
+    magnitude = math.floor(math.log10(float(np.median(finite))))
+    return int(min(4, max(0, 2 - magnitude)))
+
+
+def format_number(value: Any, decimals: int) -> str:
+    """``value`` with the column's ``decimals``; a value that would keep fewer than two significant
+    digits gets three (plain down to 1e-4, then two in scientific form)."""
+    if _missing(value):
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    value = float(value)
+    if math.isinf(value):
+        return "∞" if value > 0 else MINUS + "∞"
+    if value != 0 and abs(value) < 10.0 ** (1 - decimals) and abs(value - round(value, decimals)) > 1e-12 * abs(value):
+        if abs(value) < 1e-4:
+            mantissa, exponent = f"{value:.1e}".split("e")
+            return _minus(mantissa) + " × 10" + _superscript(int(exponent))
+        decimals = 2 - math.floor(math.log10(abs(value)))
+    text = f"{value:.{decimals}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")
+    return _minus(text)
+
+
+def _superscript(exponent: int) -> str:
+    table = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+    return str(exponent).translate(table)
+
+
+def _format_column(name: str, series: pd.Series, decimals: int | None = None) -> list[str]:
+    if pd.api.types.is_bool_dtype(series) or (series.dtype == object and all(
+            isinstance(v, (bool, np.bool_)) for v in series if not _missing(v)) and series.notna().any()):
+        return ["" if _missing(v) else ("yes" if v else "no") for v in series]
+    if not _numeric(series):
+        return ["" if _missing(v) else str(v) for v in series]
+    if name in P_VALUES:
+        return [format_p(v) for v in series]
+    if name in COUNTS or name.startswith(COUNT_PREFIXES) or pd.api.types.is_integer_dtype(series):
+        if all(_missing(v) or float(v) == round(float(v)) for v in series):
+            return [format_number(v, 0) for v in series]
+    if name in PERCENTS:
+        return [format_number(v, 1) for v in series]
+    return [format_number(v, column_decimals(series) if decimals is None else decimals) for v in series]
+
+
+def _label(name: str) -> str:
+    if name in COLUMN_LABELS:
+        return COLUMN_LABELS[name]
+    text = name.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):g}"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _labelled(series: pd.Series, labels: dict[str, str]) -> list[str]:
+    """Cells naming columns, shown by label; where two names share a label, the name is added."""
+    codes = sorted({str(v) for v in series if not _missing(v)})
+    shown = {code: labels.get(code, code) for code in codes}
+    counts: dict[str, int] = {}
+    for text in shown.values():
+        counts[text] = counts.get(text, 0) + 1
+    shown = {code: (f"{text} [{code}]" if counts[text] > 1 and text != code else text) for code, text in shown.items()}
+    return ["" if _missing(v) else shown[str(v)] for v in series]
+
+
+def _interval(low: str, high: str) -> str:
+    if not low and not high:
+        return ""
+    return f"{low or '—'} to {high or '—'}"
+
+
+def _confidence_pairs(columns: list[str]) -> list[tuple[str, str, str]]:
+    """(prefix, low column, high column) for every ``*conf_low`` with its ``*conf_high``."""
+    pairs = []
+    for column in columns:
+        if column.endswith("conf_low"):
+            prefix = column[: -len("conf_low")]
+            if prefix + "conf_high" in columns:
+                pairs.append((prefix, column, prefix + "conf_high"))
+    return pairs
+
+
+def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, id: str = "table",
+                  title: str = "", notes: list[str] | None = None) -> DisplayTable:
+    """The display form of a tidy results table (see the module docstring)."""
+    labels = labels or {}
+    frame = frame.reset_index(drop=True)
+    columns = [c for c in frame.columns if frame[c].notna().any() and not (
+        frame[c].dtype == object and all(_missing(v) or v == "" for v in frame[c]))]
+    out_notes: list[str] = []
+    statistic_symbol = None
+    if "statistic_type" in columns and "statistic" in columns:
+        types = {str(v) for v in frame["statistic_type"] if not _missing(v) and v != ""}
+        if len(types) == 1 and next(iter(types)) in STATISTIC_SYMBOLS:
+            statistic_symbol = STATISTIC_SYMBOLS[types.pop()]
+            columns.remove("statistic_type")
+    effect_name = None
+    if "effect_size_type" in columns and "effect_size" in columns:
+        kinds = {str(v) for v in frame["effect_size_type"] if not _missing(v) and v != ""}
+        if len(kinds) == 1:
+            kind = kinds.pop()
+            effect_name = EFFECT_SIZE_NAMES.get(kind, kind.replace("_", " "))
+            columns.remove("effect_size_type")
+    for name in SETTINGS:
+        if name in columns:
+            values = [v for v in frame[name] if not _missing(v) and v != ""]
+            if len({_setting_text(v) for v in values}) == 1:
+                out_notes.append(f"{_label(name)}: {_setting_text(values[0])}.")
+                columns.remove(name)
+    level = None
+    if "conf_level" in frame.columns:
+        levels = {float(v) for v in frame["conf_level"] if not _missing(v)}
+        if len(levels) == 1:
+            level = levels.pop()
+    ci_label = f"{100 * level:g}% CI" if level is not None else "CI"
+    pairs = _confidence_pairs(columns)
+    merged: dict[str, tuple[str, str, str]] = {low: (prefix, low, high) for prefix, low, high in pairs}
+    highs = {high for _, _, high in pairs}
+
+    header: list[str] = []
+    keys: list[str] = []
+    cells: list[list[str]] = []
+    align: list[str] = []
+    for name in columns:
+        if name in highs:
+            continue
+        if name in merged:
+            prefix, low, high = merged[name]
+            both = pd.concat([frame[low], frame[high]], ignore_index=True)
+            decimals = column_decimals(both)
+            lows, highs_text = _format_column(low, frame[low], decimals), _format_column(high, frame[high], decimals)
+            cells.append([_interval(a, b) for a, b in zip(lows, highs_text)])
+            owner = prefix.rstrip("_")
+            owner_label = effect_name if owner == "effect_size" and effect_name else _label(owner)
+            header.append(f"{owner_label} {ci_label}" if owner else ci_label)
+            keys.append(f"{low},{high}")
+            align.append("right")
+            continue
+        series = frame[name]
+        if name in LABELLED and not _numeric(series):
+            cells.append(_labelled(series, labels))
+        else:
+            cells.append(_format_column(name, series))
+        if name == "statistic" and statistic_symbol:
+            header.append(statistic_symbol)
+        elif name == "effect_size" and effect_name:
+            header.append(effect_name)
+        else:
+            header.append(_label(name))
+        keys.append(name)
+        align.append("right" if _numeric(series) and not pd.api.types.is_bool_dtype(series) else "left")
+    rows = [list(row) for row in zip(*cells)] if cells else []
+    return DisplayTable(id=id, title=title, columns=header, rows=rows, align=align,
+                        notes=out_notes + list(notes or []), keys=keys)
+
+
+def shown_rows(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """At most :data:`MAX_ROWS` rows (smallest p-values first when there are more), and a note saying so."""
+    if len(frame) <= MAX_ROWS:
+        return frame, []
+    if "p_value" in frame.columns:
+        order = np.argsort(frame["p_value"].astype(float).fillna(np.inf).to_numpy(), kind="stable")[:MAX_ROWS]
+        return frame.iloc[order], [f"Showing the {MAX_ROWS} rows with the smallest p-values of {len(frame)}; "
+                                   f"every row is in tables/{name}.csv."]
+    return frame.iloc[:MAX_ROWS], [f"Showing the first {MAX_ROWS} rows of {len(frame)}; every row is in "
+                                   f"tables/{name}.csv."]
+
+
+def analysis_table(analysis) -> DisplayTable:
+    """The display table of an :class:`~ketastats.results.AnalysisResult` (labels from its extras)."""
+    labels = analysis.extras.get("labels") if isinstance(analysis.extras, dict) else None
+    frame, cut = shown_rows(analysis.tidy, analysis.analysis_id)
+    return display_table(frame, labels if isinstance(labels, dict) else None, id=analysis.analysis_id,
+                         title=analysis.title or analysis.analysis_id, notes=cut + list(analysis.notes))
+
+
+def family_table(family) -> DisplayTable:
+    """The display table of a multiplicity family (columns that only repeat the family dropped)."""
+    frame = family.table.drop(columns=[c for c in ("family", "analysis_id", "selector") if c in family.table.columns])
+    return display_table(frame, id=f"multiplicity_{family.family}", title=family.title or family.family)
