@@ -256,6 +256,14 @@ class _Resolver:
         if derivation.where is not None:
             self.expression(derivation.where, source, path + ("where",), index)
         columns: dict[str, Column] = {}
+        named = [("by", position, name) for position, name in enumerate(derivation.by)] + \
+            [("mean", position, name) for position, name in enumerate(derivation.mean)]
+        seen: set[str] = set()
+        for key, position, name in named:  # each column once: by and mean become the new table's columns
+            if name in seen or name == "n_rows":
+                self.add("duplicate-column", f"column '{name}' appears twice in the summarised table",
+                         path + (key, position), "Name each column once under by: and mean: (n_rows is added)")
+            seen.add(name)
         for position, name in enumerate(derivation.by):
             spec = self.column(source, name, path + ("by", position), index)
             if spec is not None:
