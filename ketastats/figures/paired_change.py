@@ -150,7 +150,7 @@ def draw(spec: Spec, ctx: FigureContext):
             ax.tick_params(labelleft=False)
         ax.set_xlabel(ctx.short_label(time))
     change = frame["post"] - frame["pre"]
-    estimates = _model_changes(ctx, a_spec, time, group, groups)
+    estimates = _model_changes(ctx, a_spec, time, group, groups, levels)
     for k, level in enumerate(groups):
         values = change if level is None else change[frame["group"] == level]
         colour = PALETTE[k % len(PALETTE)]
@@ -196,13 +196,17 @@ def _first_df_method(tidy):
     return None
 
 
-def _model_changes(ctx: FigureContext, a_spec, time: str, group: str | None, groups: list) -> dict:
+def _model_changes(ctx: FigureContext, a_spec, time: str, group: str | None, groups: list, levels) -> dict:
     """group level → (estimate, conf_low, conf_high) of post − pre, as the analysis estimated it."""
     tidy = ctx.analysis.tidy
     if a_spec.type == "paired_ttest":
+        if groups != [None] or len(tidy) != 1:
+            return {}
         row = tidy.iloc[0]
-        sign = 1.0  # paired_ttest estimates levels[0] − levels[1], i.e. post − pre with the default levels
-        return {None: (sign * row["estimate"], row["conf_low"], row["conf_high"])} if groups == [None] else {}
+        estimate, low, high = float(row["estimate"]), float(row["conf_low"]), float(row["conf_high"])
+        if _same(levels[1], a_spec.levels[0]):   # the analysis estimates levels[0] − levels[1] = post − pre
+            return {None: (estimate, low, high)}
+        return {None: (-estimate, -high, -low)}
     rows = tidy[(tidy["effect"] == "contrast") & (tidy["term"] == time)]
     method = _first_df_method(tidy)
     if method is not None:

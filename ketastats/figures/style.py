@@ -9,7 +9,10 @@ string ``ketastats``, SVG ids come from a fixed ``svg.hashsalt``, and the PNG ca
 
 Example
 -------
-``with figure_style("single_column"): fig = new_figure("single_column", 60)``
+>>> with figure_style("single_column"):
+...     figure = new_figure("single_column", 60)
+>>> round(figure.get_figwidth() * 25.4)
+89
 """
 
 from __future__ import annotations
@@ -56,16 +59,17 @@ def rc_params(preset: str) -> dict:
 
 @contextlib.contextmanager
 def figure_style(preset: str):
-    """A fixed rc context (defaults first, so a user's matplotlibrc changes nothing) on the Agg backend."""
-    import matplotlib
+    """A fixed rc context (matplotlib's defaults first, so a user's matplotlibrc changes nothing).
 
-    matplotlib.use("Agg", force=False) if matplotlib.get_backend().lower() != "agg" else None
-    import matplotlib.pyplot as plt
+    Figures are drawn on their own Agg canvas (:func:`new_figure`), never through pyplot, so the
+    session's backend is left alone."""
+    import matplotlib
+    import matplotlib.style
     from cycler import cycler
 
     params = rc_params(preset)
     params["axes.prop_cycle"] = cycler(color=PALETTE)
-    with plt.style.context("default"), matplotlib.rc_context(params):
+    with matplotlib.style.context("default"), matplotlib.rc_context(params):
         yield
 
 
@@ -99,7 +103,7 @@ def save(figure, folder: Path, name: str) -> dict[str, Path]:
 
 
 def p_text(p: float | None, symbol: str = "p") -> str:
-    """p as printed on figures: 3 significant digits, ``p < 0.001`` below 0.001."""
+    """p as printed on figures: ``p < 0.001``, 3 decimals below 0.1, else 2 (``p = 0.016``, ``p = 0.54``)."""
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return f"{symbol} = n/a"
     if p < 0.001:

@@ -61,6 +61,18 @@ class Spec(FigureSpec):
             problems.append(("analysis", f"analysis '{analysis.id}' has no by column to put on the x axis"))
         return problems
 
+    def check_others(self, analysis, others: dict) -> list[tuple[str, str]]:
+        """The proportions analysis must be by the same visit column (its outcomes as named)."""
+        x = self.x or (analysis.by[0] if analysis.by else None)
+        spec = others.get(self.proportions) if self.proportions else None
+        problems = []
+        if spec is not None and spec.type == "proportions":
+            if x not in spec.by:
+                problems.append(("proportions", f"analysis '{spec.id}' is not by '{x}'"))
+            problems += [(f"proportion_outcomes[{i}]", f"'{o}' is not an outcome of analysis '{spec.id}'")
+                         for i, o in enumerate(self.proportion_outcomes) if o not in spec.outcome]
+        return problems
+
 
 def draw(spec: Spec, ctx: FigureContext):
     import numpy as np

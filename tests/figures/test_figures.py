@@ -95,6 +95,14 @@ def test_paired_change_from_a_paired_ttest(siegel):
     assert len(by_gid(figure, "participant-")) == int(row["n"])
     (annotation,) = by_gid(figure, "p-values")
     assert p_text(row["p_value"]) in annotation.get_text()
+    (diamond,) = [c for c in figure.axes[-1].get_lines() if c.get_marker() == "D"]
+    assert diamond.get_ydata()[0] == pytest.approx(row["estimate"])          # day1 − baseline, as the analysis
+    (change,) = by_gid(figure, "change-None")
+    assert change.get_height() == pytest.approx(row["estimate"])              # mean change of the same pairs
+    with figure_style(spec.preset):                                             # levels reversed: sign flips
+        reversed_figure = draw_figure(siegel, spec.model_copy(update={"levels": ["day1", "baseline"]}))
+    (diamond,) = [c for c in reversed_figure.axes[-1].get_lines() if c.get_marker() == "D"]
+    assert diamond.get_ydata()[0] == pytest.approx(-row["estimate"])
 
 
 # --- group_bars (Fig. 4) -------------------------------------------------------------------------

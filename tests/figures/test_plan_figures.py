@@ -18,6 +18,8 @@ figures:
   - {id: f_x, type: scatter, analysis: volumes_vs_madrs_change, x: amygdala_l}
   - {id: f_family, type: forest, family: primary_outcome}
   - {id: f_ok, type: diagnostics, analysis: fc_dmn}
+  - {id: f_panels, type: trajectory, analysis: madrs_by_visit, proportions: response_rates,
+     proportion_outcomes: [responders]}
 """
 
 
@@ -46,6 +48,7 @@ def test_figure_names_are_checked_with_locations(project):
     assert ("figure-key-mismatch", "figures[4].x") in found          # a column, but not an x of the analysis
     assert found[("unknown-family", "figures[5].family")].hint == "Did you mean 'primary_outcomes'?"
     assert ("duplicate-id", "figures[6].id") in found
+    assert ("figure-key-mismatch", "figures[7].proportion_outcomes[0]") in found
     assert not any(i.location.path and i.location.path.startswith("figures[0]") for i in issues)
 
 

@@ -87,5 +87,7 @@ def test_run_writes_figures_and_lists_them_in_results_json(tmp_path):
                                      "figures/relapse_km_figure.svg"]),
         ("relapse_cox_forest", "ok", ["figures/relapse_cox_forest.pdf", "figures/relapse_cox_forest.png",
                                       "figures/relapse_cox_forest.svg"])]
+    assert all(path.is_file() and path.parent == tmp_path / "report" / "figures"
+               for figure in result.figures for path in figure.files.values())
     assert sorted(p.name for p in (tmp_path / "report" / "figures").iterdir()) == sorted(
         f"{name}.{kind}" for name in ("relapse_km_figure", "relapse_cox_forest") for kind in ("png", "svg", "pdf"))
