@@ -10,9 +10,10 @@ checks; the *display* table is for people. From a tidy frame it
 - writes ``outcome`` / ``term`` cells with the data dictionary's label and unit where the analysis
   recorded one (``AnalysisResult.extras["labels"]``);
 - formats numbers: counts as integers; p-values with three decimals, or "< 0.001"; other numbers
-  with one number of decimals per column, chosen to give the column's typical value three
-  significant digits (0–4 decimals), falling back to two significant digits in scientific form
-  for values too small for that; a true minus sign (U+2212); missing values as empty cells;
+  with one number of decimals per column (per column and ``effect`` in model tables that mix kinds
+  of rows), chosen to give the typical value three significant digits (0–4 decimals); a value that
+  would keep fewer than two significant digits gets three (scientific form below 1e-4); a true
+  minus sign (U+2212); missing values as empty cells;
 - names columns in words ("Std. error", "p", "n subjects"), from :data:`COLUMN_LABELS`.
 
 Everything here is a pure function of the frame, so the three renderings agree cell for cell
@@ -161,7 +162,20 @@ def _superscript(exponent: int) -> str:
     return str(exponent).translate(table)
 
 
-def _format_column(name: str, series: pd.Series, decimals: int | None = None) -> list[str]:
+def row_decimals(columns: list[pd.Series], groups: pd.Series | None) -> list[int]:
+    """Decimals per row: :func:`column_decimals` over ``columns``, within each group of rows (e.g. each
+    ``effect`` of a model table, whose medians in days and survival probabilities differ in scale)."""
+    n = len(columns[0])
+    if groups is None:
+        return [column_decimals(pd.concat(columns, ignore_index=True))] * n
+    keys = ["" if _missing(g) else str(g) for g in groups]
+    by_group = {key: column_decimals(pd.concat([c[[k == key for k in keys]] for c in columns], ignore_index=True))
+                for key in sorted(set(keys))}
+    return [by_group[key] for key in keys]
+
+
+def _format_column(name: str, series: pd.Series, decimals: list[int] | None = None,
+                   groups: pd.Series | None = None) -> list[str]:
     if pd.api.types.is_bool_dtype(series) or (series.dtype == object and all(
             isinstance(v, (bool, np.bool_)) for v in series if not _missing(v)) and series.notna().any()):
         return ["" if _missing(v) else ("yes" if v else "no") for v in series]
@@ -174,7 +188,8 @@ def _format_column(name: str, series: pd.Series, decimals: int | None = None) ->
             return [format_number(v, 0) for v in series]
     if name in PERCENTS:
         return [format_number(v, 1) for v in series]
-    return [format_number(v, column_decimals(series) if decimals is None else decimals) for v in series]
+    decimals = row_decimals([series], groups) if decimals is None else decimals
+    return [format_number(v, d) for v, d in zip(series, decimals)]
 
 
 def _label(name: str) -> str:
@@ -257,6 +272,7 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
     merged: dict[str, tuple[str, str, str]] = {low: (prefix, low, high) for prefix, low, high in pairs}
     highs = {high for _, _, high in pairs}
 
+    groups = frame["effect"] if "effect" in frame.columns and frame["effect"].nunique() > 1 else None
     header: list[str] = []
     keys: list[str] = []
     cells: list[list[str]] = []
@@ -266,8 +282,7 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
             continue
         if name in merged:
             prefix, low, high = merged[name]
-            both = pd.concat([frame[low], frame[high]], ignore_index=True)
-            decimals = column_decimals(both)
+            decimals = row_decimals([frame[low], frame[high]], groups)
             lows, highs_text = _format_column(low, frame[low], decimals), _format_column(high, frame[high], decimals)
             cells.append([_interval(a, b) for a, b in zip(lows, highs_text)])
             owner = prefix.rstrip("_")
@@ -280,7 +295,7 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
         if name in LABELLED and not _numeric(series):
             cells.append(_labelled(series, labels))
         else:
-            cells.append(_format_column(name, series))
+            cells.append(_format_column(name, series, groups=groups))
         if name == "statistic" and statistic_symbol:
             header.append(statistic_symbol)
         elif name == "effect_size" and effect_name:

@@ -70,7 +70,8 @@ def latex_table(table: DisplayTable, source: str = "") -> str:
     lines += ["\\bottomrule", "\\end{tabular}"]
     if table.notes:
         lines.append("\\par\\smallskip")
-        lines.append("{\\footnotesize " + " \\\\\n".join(latex_escape(note) for note in table.notes) + "\\par}")
+        lines.append("{\\footnotesize\\raggedright " + " \\\\\n".join(latex_escape(note) for note in table.notes)
+                     + "\\par}")
     lines.append("\\end{table}")
     return "\n".join(lines) + "\n"
 

@@ -375,7 +375,7 @@ def _manifest_section(manifest: dict) -> str:
     for key in ("synthetic_data", "seeds", "platform"):
         if key in manifest:
             value = manifest[key]
-            rows.append([key, json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value)])
+            rows.append([key, value if isinstance(value, str) else json.dumps(value, sort_keys=True)])
     parts.append("<h3>Plan</h3>" + _simple_table(["item", "value"], rows))
     inputs = manifest.get("inputs", {})
     if inputs:

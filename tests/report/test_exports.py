@@ -120,3 +120,20 @@ def test_a_real_run_writes_identical_manuscript_tables_twice(plan, rct_result, t
     assert {f.suffix for f in files} == {".tex", ".docx"}
     ok = [a for a, r in rct_result.results.items() if r.ok]
     assert sorted(f.stem for f in files if f.parent.name == "tables" and f.suffix == ".tex") == sorted(ok)
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_latex_tables_compile_with_pdflatex(rct_result, fake_result, tmp_path):
+    import subprocess
+
+    write_exports(rct_result, tmp_path / "rct")
+    write_exports(fake_result, tmp_path / "fake")
+    inputs = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.tex"))
+    (tmp_path / "all.tex").write_text(
+        "\\documentclass{article}\\usepackage[T1]{fontenc}\\usepackage{booktabs}\\begin{document}\n"
+        + "\n".join(f"\\input{{{name}}}\\clearpage" for name in inputs) + "\n\\end{document}\n")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "all.tex"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    log = (tmp_path / "all.log").read_text(errors="replace")
+    assert run.returncode == 0, log[-3000:]
+    assert "Missing character" not in log and "Undefined control sequence" not in log
