@@ -91,3 +91,23 @@ def test_run_writes_figures_and_lists_them_in_results_json(tmp_path):
                for figure in result.figures for path in figure.files.values())
     assert sorted(p.name for p in (tmp_path / "report" / "figures").iterdir()) == sorted(
         f"{name}.{kind}" for name in ("relapse_km_figure", "relapse_cox_forest") for kind in ("png", "svg", "pdf"))
+
+
+def test_a_users_matplotlib_settings_do_not_change_the_files(rct, tmp_path):
+    import matplotlib
+
+    plain = render_figures(rct, tmp_path / "plain")
+    with matplotlib.rc_context({"lines.linewidth": 4, "font.size": 20, "axes.prop_cycle":
+                                matplotlib.cycler(color=["red"]), "svg.hashsalt": None}):
+        styled = render_figures(rct, tmp_path / "styled")
+    for a, b in zip(plain, styled):
+        for kind in ("png", "svg", "pdf"):
+            assert a.files[kind].read_bytes() == b.files[kind].read_bytes()
+
+
+def test_presets_set_the_journal_width(rct):
+    from .conftest import draw
+
+    widths = {preset: round(draw(rct, "relapse_km_figure", preset=preset).get_figwidth() * 25.4, 6)
+              for preset in ("single_column", "one_and_half_column", "double_column")}
+    assert widths == {"single_column": 89.0, "one_and_half_column": 140.0, "double_column": 183.0}
