@@ -88,6 +88,22 @@ def _record(ctx: AnalysisInput, row: int, reason: str, detail: str) -> dict[str,
             "subject": None if pd.isna(subject) else str(subject), "key": key, "reason": reason, "detail": detail}
 
 
+def kernel_failure(exc: Exception, what: str, analysis_id: str):
+    """An :class:`AnalysisError` for a numerical kernel's ``ValueError`` (too few values, constant data).
+
+    The code says why: ``zero-variance`` (the data are constant), ``too-few-observations`` (fewer
+    values than the test needs) or ``analysis-failed``; the message names the outcome / contrast.
+    """
+    from ketastats.errors import AnalysisError, Issue, Location
+
+    text = str(exc)
+    code = "zero-variance" if "constant" in text else "too-few-observations" if "at least" in text else \
+        "analysis-failed"
+    hint = {"zero-variance": "Check the population and filters: the analysed values do not vary",
+            "too-few-observations": "Check the population, filters and missing values of the analysed rows"}.get(code)
+    return AnalysisError(Issue(code, f"{what}: {text}", Location(path=f"analyses[{analysis_id}]"), hint=hint))
+
+
 def group_levels(frame: pd.DataFrame, by: list[str]) -> list[tuple]:
     """The observed combinations of the ``by`` columns, in category-level order (deterministic)."""
     if not by:

@@ -52,7 +52,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field
 
-from ketastats.analyses.base import AnalysisInput, _record, select_rows
+from ketastats.analyses.base import AnalysisInput, _record, kernel_failure, select_rows
 from ketastats.plan.schema import AnalysisSpec, Names, as_list, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 
@@ -105,9 +105,12 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
             excluded.append(pd.DataFrame(records, columns=EXCLUSION_COLUMNS))
             data = base.loc[~incomplete, needed].astype(float)
             for method in spec.method:
-                res = correlation_test(data[x].to_numpy(), data[y].to_numpy(), method,
-                                       data[spec.covariates].to_numpy() if spec.covariates else None,
-                                       spec.conf_level, spec.alternative)
+                try:
+                    res = correlation_test(data[x].to_numpy(), data[y].to_numpy(), method,
+                                           data[spec.covariates].to_numpy() if spec.covariates else None,
+                                           spec.conf_level, spec.alternative)
+                except (ValueError, ZeroDivisionError) as exc:
+                    raise kernel_failure(exc, f"{y} with {x} ({method})", spec.id) from None
                 rows.append({"outcome": y, "term": x, "method": method, "covariates": covariates, "n": res.n,
                              "estimate": res.estimate, "conf_low": res.conf_low, "conf_high": res.conf_high,
                              "conf_level": spec.conf_level if res.conf_low is not None else None,

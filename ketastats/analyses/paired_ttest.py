@@ -67,7 +67,7 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses.base import AnalysisInput, _record, group_frame, group_levels, plain, select_rows
+from ketastats.analyses.base import AnalysisInput, _record, group_frame, group_levels, kernel_failure, plain, select_rows
 from ketastats.analyses.rm_anova import _error, cell_text, wide_cells
 from ketastats.errors import Issue, Location
 from ketastats.plan.schema import AnalysisSpec, Names, column_field
@@ -134,7 +134,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
             raise _error("by-not-constant", f"'{column}' takes several values for participant {who}; paired "
                          "groups must be constant within a participant", spec)
     contrast = f"{spec.levels[0]} - {spec.levels[1]}"
-    rows, issues = [], []
+    rows, issues, failures = [], [], []
     for outcome in spec.outcome:
         for group in group_levels(base, spec.by):
             frame = group_frame(base, spec.by, group)
@@ -153,11 +153,14 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                 where = f" ({cell_text(spec.by, group)})" if group else ""
                 issues.append(Issue("test-not-computed", f"{outcome}, {contrast}{where}: {exc}",
                                     Location(path=f"analyses[{spec.id}]"), severity="warning"))
+                failures.append((exc, f"{outcome}, {contrast}{where}"))
             else:
                 row.update({"estimate": t.estimate, "std_error": t.std_error, "conf_low": t.conf_low,
                             "conf_high": t.conf_high, "statistic": t.statistic, "df": t.df, "p_value": t.p_value,
                             "effect_size": t.effect_size})
             rows.append(row)
+    if rows and len(failures) == len(rows):  # no test at all: the analysis failed (R's t.test stops)
+        raise kernel_failure(failures[0][0], failures[0][1], spec.id)
     columns = ["outcome", *spec.by, "contrast", "method", "n", "n_subjects", "estimate", "std_error", "conf_low",
                "conf_high", "conf_level", "statistic_type", "statistic", "df", "p_value", "alternative",
                "effect_size", "effect_size_type"]

@@ -59,6 +59,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -160,6 +161,10 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     names = list(design.columns)
     y = data[response].astype(float).to_numpy()
     location = Location(path=f"analyses[{spec.id}]")
+    if spec.family == "gaussian" and len(y) > 0 and np.ptp(y) == 0:  # a perfect fit: t and p would be noise
+        raise AnalysisError(Issue("zero-variance", f"the outcome '{response}' has no variance in the {len(y)} "
+                                  "analysed rows", location,
+                                  hint="Check the population and filters: the analysed values do not vary"))
     try:
         fit = glm.logistic(X, y) if spec.family == "binomial" else glm.ols(X, y)
     except ValueError as exc:

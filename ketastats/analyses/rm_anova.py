@@ -327,11 +327,16 @@ def _anova_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFram
         raise _error("too-few-subjects", f"{n_subjects} complete participant(s) for {outcome}; the design needs more "
                      f"than {n_params}", spec)
     terms = rm_anova(wide.to_numpy(), within_sizes, codes, between_sizes)
+    values = wide.to_numpy(dtype=float)
+    total = float(((values - values.mean()) ** 2).sum())
     rows, extras, issues = [], {}, []
     for term in terms:
         if term.is_intercept:
             continue
         name = ":".join([spec.between[i] for i in term.between] + [spec.within[i] for i in term.within])
+        if not term.sum_sq_error > 1e-10 * total:  # rounding noise would give a huge F and a tiny p
+            raise _error("zero-variance", f"{outcome}, {name}: the error variation is essentially zero (every "
+                         "participant changes by the same amount), so F is not defined", spec)
         within_df = int(np.prod([within_sizes[i] - 1 for i in term.within])) if term.within else 0
         correction, epsilon = _correction(spec.sphericity, term, within_df)
         if within_df >= 2 and np.isnan(term.epsilon_gg):

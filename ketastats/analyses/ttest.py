@@ -72,7 +72,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses.base import AnalysisInput, _record, missing_exclusions, select_rows
+from ketastats.analyses.base import AnalysisInput, _record, kernel_failure, missing_exclusions, select_rows
 from ketastats.errors import AnalysisError, Issue, Location
 from ketastats.plan.schema import AnalysisSpec, Names, Scalar, as_list, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
@@ -190,7 +190,10 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     for outcome in spec.outcome:
         (x, used_x), (y, used_y) = samples(outcome)
         for method in spec.method:
-            res = t_test(x, y, method, spec.conf_level, spec.alternative)
+            try:
+                res = t_test(x, y, method, spec.conf_level, spec.alternative)
+            except (ValueError, ZeroDivisionError) as exc:
+                raise kernel_failure(exc, f"{outcome}, {label} ({method})", spec.id) from None
             rows.append({"outcome": outcome, "contrast": label, "method": method, "n": used_x + used_y,
                          "n1": res.n1, "n2": res.n2, "estimate1": res.estimate1, "estimate2": res.estimate2,
                          "sd1": res.sd1, "sd2": res.sd2, "estimate": res.estimate, "std_error": res.std_error,

@@ -89,6 +89,8 @@ def t_test(x, y, method: str = "welch", conf_level: float = 0.95, alternative: s
             raise ValueError(f"a two-sample t test needs at least 2 values per group; there are {n1} and {n2}")
         estimate = m1 - m2
         pooled = math.sqrt(((n1 - 1) * s1 ** 2 + (n2 - 1) * s2 ** 2) / (n1 + n2 - 2))
+        if pooled == 0:  # as R's t.test: "data are essentially constant" (Welch's df would divide by 0)
+            raise ValueError("the data are essentially constant: neither group varies")
         if method == "student":
             se = pooled * math.sqrt(1 / n1 + 1 / n2)
             df = float(n1 + n2 - 2)

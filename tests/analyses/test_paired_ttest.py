@@ -111,13 +111,24 @@ def test_missing_value_and_missing_row_make_incomplete_pairs():
     assert result.tidy.at[0, "estimate"] == pytest.approx(expected.estimate)
 
 
-def test_constant_differences_give_a_warning_not_a_crash():
+def test_constant_differences_fail_when_no_test_remains():
+    """As R's t.test ("data are essentially constant"): no test at all → the analysis fails with its reason."""
     frame = pd.DataFrame({"pid": list("aabb"), "visit": ["pre", "post"] * 2, "y": [20.0, 10, 25, 15]},
                          index=range(1, 5))
     spec = paired_ttest.Spec(id="p", type="paired_ttest", table="t", outcome="y", pair_by="visit",
                              levels=["post", "pre"])
     result = execute(paired_ttest, spec, AnalysisInput("p", "t", frame, "pid", ["pid", "visit"]))
-    assert result.ok and pd.isna(result.tidy.at[0, "p_value"])
+    assert result.status == "failed" and [i.code for i in result.issues] == ["zero-variance"]
+    assert "essentially constant" in result.issues[0].message
+
+
+def test_constant_differences_in_one_group_are_a_warning():
+    frame = pd.DataFrame({"pid": list("aabbccddee"), "visit": ["pre", "post"] * 5, "arm": list("xxxxyyyyyy"),
+                          "y": [20.0, 10, 25, 15, 20, 11, 25, 12, 30, 22]}, index=range(1, 11))
+    spec = paired_ttest.Spec(id="p", type="paired_ttest", table="t", outcome="y", pair_by="visit",
+                             levels=["post", "pre"], by="arm")
+    result = execute(paired_ttest, spec, AnalysisInput("p", "t", frame, "pid", ["pid", "visit"]))
+    assert result.ok and pd.isna(result.tidy.at[0, "p_value"]) and pd.notna(result.tidy.at[1, "p_value"])
     assert [i.code for i in result.issues] == ["test-not-computed"]
 
 
