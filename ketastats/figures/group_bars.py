@@ -10,7 +10,8 @@ has p below 0.05 / 0.01 / 0.001 (``p_column``, default the raw ``p_value``; the 
 uncorrected p).
 
 Plan keys: ``also`` (more ttest analyses against the same reference), ``outcomes`` (default:
-all of the analysis's outcomes), ``bar_labels`` ([reference, analysis, also...]),
+all of the analysis's outcomes), ``bar_labels`` ([reference, analysis, also...]; default from the
+tidy ``contrast``, "first - second"),
 ``method`` (which t-test row when the analysis ran several; default the first).
 
 Example
@@ -59,6 +60,15 @@ def _rows(tidy, outcomes, method):
     return rows.drop_duplicates(subset=["outcome"]).set_index("outcome")
 
 
+def _default_labels(tables, outcome: str, ids: list[str]) -> list[str]:
+    """From the tidy ``contrast`` ("first - second"): the reference, then each analysis's first sample
+    (with the analysis id when two analyses name their first sample alike)."""
+    parts = [str(table.loc[outcome]["contrast"]).split(" - ", 1) for table in tables]
+    firsts = [p[0] for p in parts]
+    return [parts[0][-1]] + [f"{first} ({analysis_id})" if firsts.count(first) > 1 else first
+                             for first, analysis_id in zip(firsts, ids)]
+
+
 def draw(spec: Spec, ctx: FigureContext):
     import numpy as np
 
@@ -71,7 +81,7 @@ def draw(spec: Spec, ctx: FigureContext):
         missing = [o for o in outcomes if o not in table.index]
         if missing:
             raise ValueError(f"analysis '{analysis_id}' has no row for {', '.join(missing)}")
-    labels = spec.bar_labels or [ctx.analysis_spec.versus_table or "group 2", *ids]
+    labels = spec.bar_labels or _default_labels(tables, outcomes[0], ids)
     if len(labels) != len(ids) + 1:
         raise ValueError(f"bar_labels needs {len(ids) + 1} entries (reference, then one per analysis)")
     colours = [OKABE_ITO["yellow"], OKABE_ITO["sky_blue"], OKABE_ITO["blue"], OKABE_ITO["bluish_green"],

@@ -126,6 +126,9 @@ def test_group_bars_heights_and_significance_marks(siegel):
     assert "Fisher z" in figure.axes[0].get_ylabel()
     assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == ["DMN FC", "sgACC-DMN FC", "Limbic FC",
                                                                         "Visual FC"]
+    default = draw(siegel, "fig4_patients_vs_controls", bar_labels=None)
+    assert [t.get_text().split(" (n = ")[0] for t in default.axes[0].get_legend().get_texts()] == [
+        "controls", "imaging (fc_patients_vs_controls_pre)", "imaging (fc_patients_vs_controls_post)"]
 
 
 # --- scatter (Fig. 5) ----------------------------------------------------------------------------
@@ -231,3 +234,17 @@ def test_diagnostics_residuals_are_conditional_on_the_random_intercepts(siegel):
     (qq,) = by_gid(figure, "qq")
     assert len(qq.get_offsets()) == 40
     assert figure.axes[0].get_ylabel() == "Residual" and figure.axes[1].get_xlabel() == "Normal quantile"
+
+
+def test_figures_never_run_an_analysis(siegel, rct, monkeypatch):
+    """Design convention 5: figures draw results; they never call an analysis's run."""
+    from ketastats.analyses import REGISTRY
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a figure called an analysis's run")
+
+    for module in REGISTRY:
+        monkeypatch.setattr(module, "run", forbidden)
+    for result in (siegel, rct):
+        for spec in result.plan.figures:
+            assert draw(result, spec.id).axes, spec.id
