@@ -76,7 +76,8 @@ EFFECT_SIZE_NAMES = {"cohen_dz": "Cohen's dz", "cohen_d": "Cohen's d", "hedges_g
                      "eta_sq_partial": "η²p", "eta_sq_generalized": "η²G"}
 
 MAX_ROWS = 60
-"""Longer tables (mass analyses) show their MAX_ROWS rows with the smallest p-values; the CSV has all."""
+"""Longer tables (mass analyses) show their MAX_ROWS rows with the smallest p-values (intercepts last);
+the CSV has all."""
 
 LABELLED = ["outcome", "term"]
 """Columns whose cells are column names, shown with their dictionary label where known."""
@@ -314,9 +315,11 @@ def shown_rows(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]
     if len(frame) <= MAX_ROWS:
         return frame, []
     if "p_value" in frame.columns:
-        order = np.argsort(frame["p_value"].astype(float).fillna(np.inf).to_numpy(), kind="stable")[:MAX_ROWS]
-        return frame.iloc[order], [f"Showing the {MAX_ROWS} rows with the smallest p-values of {len(frame)}; "
-                                   f"every row is in tables/{name}.csv."]
+        p = frame["p_value"].astype(float).fillna(np.inf).to_numpy()
+        intercept = (frame["term"] == "Intercept").to_numpy() if "term" in frame.columns else np.zeros(len(p), bool)
+        order = np.lexsort((np.arange(len(p)), p, intercept))[:MAX_ROWS]   # intercepts last: rarely the question
+        return frame.iloc[order], [f"Showing the {MAX_ROWS} rows with the smallest p-values of {len(frame)} "
+                                   "(intercepts last); every row is in " f"tables/{name}.csv."]
     return frame.iloc[:MAX_ROWS], [f"Showing the first {MAX_ROWS} rows of {len(frame)}; every row is in "
                                    f"tables/{name}.csv."]
 

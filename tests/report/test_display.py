@@ -61,3 +61,10 @@ def test_long_tables_show_the_smallest_p_values():
     assert [row[0] for row in table.rows[:3]] == ["e000", "e050", "e100"]
     assert "Showing the 60 rows with the smallest p-values of 150" in table.notes[0]
     assert "tables/mass.csv" in table.notes[0]
+
+
+def test_long_tables_put_intercepts_last():
+    frame = pd.DataFrame({"outcome": [f"e{k // 2:03d}" for k in range(200)],
+                          "term": ["Intercept", "time"] * 100, "p_value": [1e-20, 0.5] * 100})
+    table = analysis_table(AnalysisResult("mass", "mass_mixed_model", tidy=frame))
+    assert {row[1] for row in table.rows} == {"time"}
