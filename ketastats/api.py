@@ -86,7 +86,7 @@ def validate_plan(path: str | Path, progress: Progress | None = None, allow_outs
                        if i.code in ("file-not-found", "bad-package-source", "unknown-format") else i
                        for i in exc.issues]
             continue
-        typed, table_issues = validate_table(raw[name].frame, dictionaries[name], raw[name].display_name)
+        typed, table_issues = validate_table(raw[name].frame, dictionaries[name], raw[name].display_name, say)
         issues += table_issues
         tables[name] = typed
     if name_issues:  # plan and data problems are reported together

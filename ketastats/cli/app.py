@@ -64,10 +64,21 @@ def _handled(debug: bool, title: str):
 
 @contextmanager
 def _progress(quiet: bool):
+    """A status line on a terminal; elsewhere (a log, CI) only the progress of large tables, as lines.
+
+    Progress goes to stderr only, never into the tables or the JSON on stdout.
+    """
     if quiet:
         yield lambda message: None
         return
     console = _console()
+    if not console.is_terminal:
+        def line(message: str) -> None:
+            if message.startswith("validating "):  # validate_table's steps for tables of 100,000+ rows
+                console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+        yield line
+        return
     with console.status("starting") as status:
         yield lambda message: status.update(message)
 
@@ -118,14 +129,15 @@ def validate(plan: Path = PlanArgument,
 
     if format == "json":
         try:
-            validate_plan(plan, allow_outside=allow_outside_paths)
+            with _progress(False) as progress:
+                validate_plan(plan, progress=progress, allow_outside=allow_outside_paths)
             issues, code = [], 0
         except KetastatsError as exc:
             issues, code = exc.issues, exc.exit_code
         typer.echo(json.dumps({"valid": code == 0, "issues": [i.to_dict() for i in issues]}, indent=1))
         raise typer.Exit(code)
-    with _handled(debug, "invalid input"):
-        prepared = validate_plan(plan, allow_outside=allow_outside_paths)
+    with _handled(debug, "invalid input"), _progress(False) as progress:
+        prepared = validate_plan(plan, progress=progress, allow_outside=allow_outside_paths)
     rows = sum(len(frame) for frame in prepared.tables.values())
     _console().print(f"valid: plan '{prepared.plan.id}', {len(prepared.tables)} tables, {rows} rows, "
                      f"{len(prepared.plan.analyses)} analyses", markup=False)

@@ -24,6 +24,7 @@ Example
 from __future__ import annotations
 
 import re
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -35,11 +36,21 @@ TRUE_TEXT = {"true", "t", "yes", "y", "1"}
 FALSE_TEXT = {"false", "f", "no", "n", "0"}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_ISSUES_PER_RULE = 50
+LARGE_TABLE_ROWS = 100_000
+"""Tables at least this long report progress while they are validated (see ``validate_table``)."""
 
 
-def validate_table(frame: pd.DataFrame, dictionary: Dictionary, file: str) -> tuple[pd.DataFrame, list[Issue]]:
-    """Type ``frame`` by ``dictionary`` and check it; returns the typed frame and all issues."""
+def validate_table(frame: pd.DataFrame, dictionary: Dictionary, file: str,
+                   progress: Callable[[str], None] | None = None) -> tuple[pd.DataFrame, list[Issue]]:
+    """Type ``frame`` by ``dictionary`` and check it; returns the typed frame and all issues.
+
+    For a table of :data:`LARGE_TABLE_ROWS` rows or more, ``progress`` (if given) receives a
+    line per step, each starting ``validating <table>: <n> rows`` (the CLI prints these on stderr).
+    """
     issues: list[Issue] = []
+    large = progress is not None and len(frame) >= LARGE_TABLE_ROWS
+    say = (lambda step: progress(f"validating {dictionary.table}: {len(frame):,} rows — {step}")) if large else \
+        (lambda step: None)
     if len(frame) == 0:
         issues.append(Issue("empty-table", f"table '{dictionary.table}' has no data rows",
                             Location(file=file), hint="The file holds only a header"))
@@ -51,7 +62,8 @@ def validate_table(frame: pd.DataFrame, dictionary: Dictionary, file: str) -> tu
                                 hint=did_you_mean(column, dictionary.columns) or
                                 "Add it to the dictionary or set extra_columns: allow"))
     typed = pd.DataFrame(index=frame.index)
-    for name, spec in dictionary.columns.items():
+    for position, (name, spec) in enumerate(dictionary.columns.items(), start=1):
+        say(f"typing column {name} ({position}/{len(dictionary.columns)})")
         if name not in frame.columns:
             if spec.required:
                 issues.append(Issue("missing-column", f"required column '{name}' is missing",
@@ -65,6 +77,7 @@ def validate_table(frame: pd.DataFrame, dictionary: Dictionary, file: str) -> tu
         if column not in dictionary.columns and dictionary.extra_columns == "allow":
             typed[column] = frame[column]
     reported = {(i.location.row, i.location.column) for i in issues}
+    say("checking ranges, levels, required values and the key")
     issues += [i for i in _pandera_checks(typed, dictionary, file, [i for i in issues if i.code == "missing-column"])
                if (i.location.row, i.location.column) not in reported]
     order = {name: index for index, name in enumerate([*dictionary.columns, *present])}
