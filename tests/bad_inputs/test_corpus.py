@@ -7,8 +7,8 @@ plan.yaml --format json`` or ``python -m ketastats run plan.yaml -q`` — in a s
 traceback or an unexpected exit code is seen exactly as a user would see it. The subprocesses
 run in parallel once per session; each parametrised test then checks its own case.
 
-``python tests/bad_inputs/test_corpus.py`` prints the corpus as a table (case, exit code, the
-message each case gets), as quoted in docs/safety.md.
+``python tests/bad_inputs/list_cases.py`` writes docs/bad_inputs.md: the corpus as a table (case,
+exit code, the exact message each case gets).
 """
 
 from __future__ import annotations
