@@ -111,7 +111,8 @@ def test_two_runs_are_byte_identical_and_check_detects_drift(tmp_path):
     first, second = tmp_path / "a", tmp_path / "b"
     assert ketastats("run", str(plan), "--out", str(first), "-q", cwd=tmp_path).returncode == 0
     assert ketastats("run", str(plan), "--out", str(second), "-q", cwd=tmp_path).returncode == 0
-    for path in sorted((first / "tables").iterdir()) + [first / "exclusions.csv", first / "results.json"]:
+    for path in sorted((first / "tables").iterdir()) + sorted((first / "multiplicity").iterdir()) + [
+            first / "exclusions.csv", first / "results.json", first / "report.html"]:   # incl. .tex and .docx
         assert path.read_bytes() == (second / path.relative_to(first)).read_bytes(), path.name
     ok = ketastats("check", str(plan), "--reports", str(first), cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr
