@@ -116,7 +116,10 @@ def _coerce(values: pd.Series, name: str, spec: Column, file: str) -> tuple[pd.S
             numeric = numeric.astype("Float64")
         numeric = numeric.astype(float)
         not_number = numeric.isna() & ~missing
-        comma = not_number & text.astype(str).str.fullmatch(r"-?\d+,\d+")
+        comma = pd.Series(False, index=values.index, dtype=bool)
+        if not_number.any():  # only the cells that failed (a regex over every cell of a large table is slow)
+            matched = text[not_number].astype(str).str.fullmatch(r"-?\d+,\d+")
+            comma = comma | matched.reindex(values.index).eq(True)
         bad(comma, "decimal-comma", f"in column '{name}' uses a decimal comma", "Write decimals with a point: 1.5")
         bad(not_number & ~comma, "not-a-number", f"in column '{name}' is not a number",
             "Leave the cell empty (or NA) if the value is missing")
@@ -150,8 +153,12 @@ def _coerce(values: pd.Series, name: str, spec: Column, file: str) -> tuple[pd.S
         bad(invalid, "not-a-date", f"in column '{name}' is not a date in the form YYYY-MM-DD",
             "Write dates as ISO 8601 (2021-03-31); mixed formats are ambiguous")
         return parsed.where(~invalid), issues
-    text = values.astype(object).where(~missing).map(lambda v: v if v is None or isinstance(v, str) else
-                                                     (str(v) if not (isinstance(v, float) and np.isnan(v)) else None))
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):  # already text (CSV): no per-cell work
+        text = values.astype(object).where(~missing, None)
+    else:
+        text = values.astype(object).where(~missing).map(
+            lambda v: v if v is None or isinstance(v, str) else
+            (str(v) if not (isinstance(v, float) and np.isnan(v)) else None))
     if spec.type == "category":
         return text, issues  # levels are checked by pandera, then made categorical in finalize_types
     return text, issues
