@@ -72,19 +72,27 @@ class _Resolver:
         for name, population in self.plan.populations.items():
             self.population(name, population)
         seen: dict[str, int] = {}
+        broken: set[str] = set()  # analyses with issues of their own
         for index, analysis in enumerate(self.plan.analyses):
             if analysis.id in seen:
                 self.add("duplicate-id", f"analysis id '{analysis.id}' is used twice (first at analyses[{seen[analysis.id]}])",
                          ("analyses", index, "id"))
             seen.setdefault(analysis.id, index)
+            before = len(self.issues)
             self.analysis(index, analysis)
+            if len(self.issues) > before:
+                broken.add(analysis.id)
         from ketastats.multiplicity import member_issues  # families name analyses and rows of their tables
 
         for code, message, path, hint in member_issues(self.plan, self.catalog):
             self.add(code, message, path, hint)
         from ketastats.figures import figure_issues  # figures name analyses, families and columns
 
+        figures = getattr(self.plan, "figures", None) or []
         for code, message, path, hint in figure_issues(self.plan, self.catalog):
+            if code == "figure-key-mismatch" and isinstance(path[1], int) and path[1] < len(figures) and any(
+                    ref in broken for _key, ref in figures[path[1]].analysis_references()):
+                continue  # it only echoes the analysis's own issue (e.g. by: vist), reported above
             self.add(code, message, path, hint)
 
     # --- helpers -------------------------------------------------------------------------------
