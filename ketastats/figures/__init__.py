@@ -128,7 +128,7 @@ def figure_issues(plan, catalog) -> list[tuple[str, str, tuple, str | None]]:
                 issues.append(("unknown-column", f"figure '{figure.id}': column '{column}' is not in table "
                                f"'{main.table}' (analysed by '{main.id}')", key_path, did_you_mean(column, columns)))
         others = getattr(figure, "check_others", None)
-        checks = figure.check_analysis(main) + (others(main, analyses) if others is not None else [])
+        checks = figure.check_analysis(main) + (others(main, analyses, catalog) if others is not None else [])
         for key, message in checks:
             key_path = path + tuple(int(p) if p.isdigit() else p for p in key.replace("]", "").replace("[", ".").split("."))
             issues.append(("figure-key-mismatch", f"figure '{figure.id}': {message}", key_path, None))

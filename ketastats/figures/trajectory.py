@@ -61,12 +61,14 @@ class Spec(FigureSpec):
             problems.append(("analysis", f"analysis '{analysis.id}' has no by column to put on the x axis"))
         return problems
 
-    def check_others(self, analysis, others: dict) -> list[tuple[str, str]]:
-        """The proportions analysis must be by the same visit column (its outcomes as named)."""
+    def check_others(self, analysis, others: dict, catalog) -> list[tuple[str, str]]:
+        """The proportions analysis must be by the same visit column (its outcomes as named).
+        Nothing is said when that analysis names an unknown column: its own error is reported."""
         x = self.x or (analysis.by[0] if analysis.by else None)
         spec = others.get(self.proportions) if self.proportions else None
         problems = []
-        if spec is not None and spec.type == "proportions":
+        known = catalog.columns.get(spec.table, {}) if spec is not None else {}
+        if spec is not None and spec.type == "proportions" and all(c in known for c in [*spec.by, *spec.outcome]):
             if x not in spec.by:
                 problems.append(("proportions", f"analysis '{spec.id}' is not by '{x}'"))
             problems += [(f"proportion_outcomes[{i}]", f"'{o}' is not an outcome of analysis '{spec.id}'")
