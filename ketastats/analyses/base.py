@@ -139,3 +139,17 @@ def plain(value: Any) -> Any:
     if isinstance(value, np.floating):
         return float(value)
     return value if isinstance(value, (int, float, str)) else str(value)
+
+
+def reference_level_problems(reference: dict, columns) -> list[tuple[str, str]]:
+    """(key, message) for each declared reference level that is not a level of its column.
+
+    >>> reference_level_problems({"arm": "saline"}, {})
+    []
+    """
+    problems = []
+    for name, level in reference.items():
+        spec = columns.get(name)
+        if spec is not None and spec.levels is not None and str(level) not in spec.levels:
+            problems.append((f"reference.{name}", f"'{level}' is not a level of '{name}'"))
+    return problems

@@ -68,7 +68,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses.base import AnalysisInput, select_rows
+from ketastats.analyses.base import AnalysisInput, reference_level_problems, select_rows
 from ketastats.errors import AnalysisError, Issue, Location
 from ketastats.plan.formulas import FormulaError, design_matrices, parse_formula, parse_random
 from ketastats.plan.schema import AnalysisSpec, as_list, column_field
@@ -149,10 +149,7 @@ class Spec(AnalysisSpec):
                     break
         if self.value in columns and columns[self.value].type not in ("integer", "number"):
             problems.append(("value", f"'{self.value}' is {columns[self.value].type}, not numeric"))
-        for name, level in self.reference.items():
-            spec = columns.get(name)
-            if spec is not None and spec.levels is not None and str(level) not in spec.levels:
-                problems.append((f"reference.{name}", f"'{level}' is not a level of '{name}'"))
+        problems += reference_level_problems(self.reference, columns)
         return problems
 
 

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses.base import AnalysisInput, plain, select_rows
+from ketastats.analyses.base import AnalysisInput, plain, reference_level_problems, select_rows
 from ketastats.errors import AnalysisError, Issue, Location
 from ketastats.plan.formulas import FormulaError, design_matrices, parse_formula, parse_random
 from ketastats.plan.schema import AnalysisSpec, Strict, as_list
@@ -118,10 +118,7 @@ class Spec(AnalysisSpec):
         response = parse_formula(self.formula).response
         if response in columns and columns[response].type not in ("integer", "number"):
             problems.append(("formula", f"the outcome '{response}' is {columns[response].type}, not numeric"))
-        for name, level in self.reference.items():
-            spec = columns.get(name)
-            if spec is not None and spec.levels is not None and str(level) not in spec.levels:
-                problems.append((f"reference.{name}", f"'{level}' is not a level of '{name}'"))
+        problems += reference_level_problems(self.reference, columns)
         return problems
 
 

@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses.base import AnalysisInput, select_rows
+from ketastats.analyses.base import AnalysisInput, reference_level_problems, select_rows
 from ketastats.errors import AnalysisError, Issue, Location
 from ketastats.plan.formulas import FormulaError, design_matrices, parse_formula
 from ketastats.plan.schema import AnalysisSpec, Scalar, as_list
@@ -118,10 +118,7 @@ class Spec(AnalysisSpec):
             if spec is not None and spec.type in ("string", "date"):
                 problems.append(("formula", f"predictor '{name}' is {spec.type}; use a numeric, boolean or "
                                             "category column"))
-        for name, level in self.reference.items():
-            spec = columns.get(name)
-            if spec is not None and spec.levels is not None and str(level) not in spec.levels:
-                problems.append((f"reference.{name}", f"'{level}' is not a level of '{name}'"))
+        problems += reference_level_problems(self.reference, columns)
         return problems
 
     def planned_rows(self, columns) -> list[dict[str, Any]] | None:

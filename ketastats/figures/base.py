@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ketastats.plan.schema import Identifier, Strict, column_field
+from ketastats.plan.schema import Identifier, Strict, column_field, declared_column_references
 
 Preset = Literal["single_column", "one_and_half_column", "double_column"]
 
@@ -49,16 +49,7 @@ class FigureSpec(Strict):
 
     def column_references(self) -> list[tuple[str, str]]:
         """(key, column) of every key declared with ``column_field``; checked on the analysis's table."""
-        refs: list[tuple[str, str]] = []
-        for name, info in type(self).model_fields.items():
-            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-            if extra.get("x-ketastats") != "column":
-                continue
-            value = getattr(self, name)
-            for index, column in enumerate(value if isinstance(value, list) else [value]):
-                if column is not None:
-                    refs.append((f"{name}[{index}]" if isinstance(value, list) else name, column))
-        return refs
+        return declared_column_references(self)
 
     def check_analysis(self, analysis) -> list[tuple[str, str]]:
         """(key, message) for keys that do not fit the analysis spec (e.g. an outcome it does not analyse)."""

@@ -211,6 +211,23 @@ class Family(Strict):
 
 # --- analyses ---------------------------------------------------------------------------------
 
+def declared_column_references(model: BaseModel) -> list[tuple[str, str]]:
+    """(key, column) pairs of every key of ``model`` declared with :func:`column_field`.
+
+    A list-valued key gives ``key[i]``; empty values are skipped.
+    """
+    refs: list[tuple[str, str]] = []
+    for name, info in type(model).model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if extra.get("x-ketastats") != "column":
+            continue
+        value = getattr(model, name)
+        for index, column in enumerate(value if isinstance(value, list) else [value]):
+            if column is not None:
+                refs.append((f"{name}[{index}]" if isinstance(value, list) else name, column))
+    return refs
+
+
 def column_field(description: str, **kwargs: Any) -> Any:
     """A spec field that names data columns (checked against the dictionaries)."""
     return Field(description=description, json_schema_extra={"x-ketastats": "column"}, **kwargs)
@@ -228,16 +245,7 @@ class AnalysisSpec(Strict):
 
     def column_references(self) -> list[tuple[str, str]]:
         """(key, column) pairs of every key declared with :func:`column_field`."""
-        refs: list[tuple[str, str]] = []
-        for name, info in type(self).model_fields.items():
-            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-            if extra.get("x-ketastats") != "column":
-                continue
-            value = getattr(self, name)
-            for index, column in enumerate(value if isinstance(value, list) else [value]):
-                if column is not None:
-                    refs.append((f"{name}[{index}]" if isinstance(value, list) else name, column))
-        return refs
+        return declared_column_references(self)
 
 
 
