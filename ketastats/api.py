@@ -121,6 +121,9 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
         raise PlanError(Issue("unknown-engine", f"unknown engine '{engine}'", hint=f"Choose one of {', '.join(ENGINES)}"))
     prepared = validate_plan(path, progress, allow_outside=allow_outside)
     plan = prepared.plan
+    engine_issues = _engine_issues(prepared.loaded, engine, address)
+    if engine_issues:
+        raise PlanError(engine_issues)
     say("deriving endpoints")
     try:
         tables, warnings = apply_derivations(plan, prepared.tables, prepared.catalog)
@@ -154,6 +157,25 @@ def _with_engine(spec, engine: str | None, address: str | None):
     update = {key: value for key, value in (("engine", engine), ("address", address))
               if value is not None and key in fields}
     return spec.model_copy(update=update) if update else spec
+
+
+def _engine_issues(loaded: LoadedPlan, engine: str | None, address: str | None) -> list[Issue]:
+    """``missing-optional-dependency`` for analyses that would run on Dask when it is not installed."""
+    from ketastats.engines import DASK_INSTALL, dask_available
+
+    wanting = [(index, spec) for index, spec in enumerate(loaded.plan.analyses)
+               if getattr(_with_engine(spec, engine, address), "engine", None) == "dask"]
+    if not wanting or dask_available():
+        return []
+    issues = []
+    for index, spec in wanting:
+        where = "--engine dask" if engine == "dask" else "engine: dask"
+        key = ("analyses", index) if engine == "dask" else ("analyses", index, "engine")
+        issues.append(Issue("missing-optional-dependency",
+                            f"analysis '{spec.id}' runs on the Dask engine ({where}), but dask[distributed] "
+                            f"is not installed: {DASK_INSTALL}", loaded.document.location(key),
+                            hint=f"Install the optional engine with {DASK_INSTALL}, or run with --engine local"))
+    return issues
 
 
 def _outside_paths(loaded: LoadedPlan) -> list[Issue]:

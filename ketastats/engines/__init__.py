@@ -13,6 +13,10 @@ positional arguments of a top-level (importable, picklable) function.
   ``2 x threads`` tasks are in flight at once, so memory stays bounded however many tasks there
   are; results are collected as they finish and put back in order.
 
+``dask`` is optional: ``pip install "ketastats[dask]"`` installs ``dask[distributed]``;
+:func:`dask_available` says whether it is there (``run_plan`` refuses, exit 2, a plan that
+needs it when it is not).
+
 Progress: every finished task is logged on the ``ketastats.engines`` logger (INFO) and passed
 to the optional ``progress(done, total)`` callback.
 
@@ -28,10 +32,24 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["map_tasks", "ENGINES"]
+__all__ = ["map_tasks", "ENGINES", "DASK_INSTALL", "dask_available"]
 
 ENGINES = ("local", "dask")
 LOGGER = logging.getLogger("ketastats.engines")
+DASK_INSTALL = 'pip install "ketastats[dask]"'
+
+
+def dask_available() -> bool:
+    """Whether ``dask`` and ``distributed`` can be imported (found without importing them)."""
+    import importlib.util
+
+    for name in ("dask", "distributed"):
+        try:
+            if importlib.util.find_spec(name) is None:
+                return False
+        except (ImportError, ValueError):
+            return False
+    return True
 
 
 def map_tasks(function: Callable, tasks: Sequence[tuple], engine: str = "local", address: str | None = None,
@@ -44,6 +62,8 @@ def map_tasks(function: Callable, tasks: Sequence[tuple], engine: str = "local",
             _report(index + 1, len(tasks), progress, "local")
         return results
     if engine == "dask":
+        if not dask_available():
+            raise ImportError(f"engine 'dask' needs dask[distributed], which is not installed: {DASK_INSTALL}")
         from ketastats.engines.dask_engine import map_tasks_dask
 
         return map_tasks_dask(function, tasks, address=address, workers=workers,

@@ -65,7 +65,7 @@ def figure_style(preset: str):
     session's backend is left alone."""
     import matplotlib
     import matplotlib.style
-    from cycler import cycler
+    from matplotlib import cycler  # matplotlib re-exports cycler (its own dependency)
 
     params = rc_params(preset)
     params["axes.prop_cycle"] = cycler(color=PALETTE)

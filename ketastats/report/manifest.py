@@ -16,8 +16,10 @@ import hashlib
 import platform
 from importlib import metadata
 
-PACKAGES = ["numpy", "scipy", "pandas", "statsmodels", "patsy", "pingouin", "lifelines", "pandera",
-            "pydantic", "pyyaml", "matplotlib", "great_tables", "python-docx"]
+# the runtime dependencies that shape a report's numbers, figures and files (pyproject.toml);
+# `ketastats check` notes any that differ from the committed manifest (report/check.py)
+PACKAGES = ["numpy", "scipy", "pandas", "statsmodels", "patsy", "pandera", "pydantic", "pyyaml", "matplotlib",
+            "great_tables", "python-docx", "pyarrow", "pyreadstat"]
 
 
 def _sha256(path) -> str:
