@@ -10,6 +10,13 @@ such units) plus an absolute floor of :data:`ABSOLUTE_TOLERANCE` for values near
 manifest.json and report.html are not compared (the manifest records versions, which may
 legitimately differ).
 
+Versions: when the software versions recorded in the fresh run's manifest differ from the committed
+manifest's (a package both record), :func:`compare_reports` logs one note on the
+``ketastats.check`` logger (level WARNING, so without any logging set up it is printed on stderr by
+``ketastats check``); it is a note, not drift. :func:`version_notes` returns the differences.
+CI installs the versions the reports were produced with (``constraints/reports.txt``;
+docs/dependencies.md), so it sees none.
+
 Example
 -------
 ``differences = compare_reports(Path("reports/siegel2021"), Path("/tmp/new"))``
@@ -19,12 +26,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 RELATIVE_TOLERANCE = 2e-5
 ABSOLUTE_TOLERANCE = 1e-12
+LOGGER = logging.getLogger("ketastats.check")
 
 
 @dataclass
@@ -70,7 +80,30 @@ def cells_match(committed: str, current: str) -> bool:
     return abs(a - b) <= ABSOLUTE_TOLERANCE + RELATIVE_TOLERANCE * max(abs(a), abs(b))
 
 
+def _software(folder: Path) -> dict[str, str]:
+    try:
+        software = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("software", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {str(k): str(v) for k, v in software.items()} if isinstance(software, dict) else {}
+
+
+def version_notes(committed: Path, current: Path) -> list[str]:
+    """``"pandas 2.3.3 -> 3.1.1"`` for every package whose recorded version differs (manifest order).
+
+    Only packages both manifests record are compared (the recorded set may change between
+    ketastats versions); a missing or unreadable manifest gives no notes.
+    """
+    old, new = _software(committed), _software(current)
+    return [f"{name} {old[name]} -> {new[name]}" for name in old if name in new and old[name] != new[name]]
+
+
 def compare_reports(committed: Path, current: Path) -> list[Difference]:
+    notes = version_notes(committed, current)
+    if notes:
+        LOGGER.warning("note: installed versions differ from %s: %s (not drift: the tables are compared; "
+                       "the committed reports were made with constraints/reports.txt, see docs/dependencies.md)",
+                       (committed / "manifest.json").as_posix(), "; ".join(notes))
     differences: list[Difference] = []
     old_files, new_files = _files(committed), _files(current)
     for name in sorted(old_files - new_files):
