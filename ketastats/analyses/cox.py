@@ -186,7 +186,9 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     for key, value in (("lr", fit.lr_test), ("wald", fit.wald_test), ("score", fit.score_test)):
         rows.append({**common, "effect": "joint", "statistic": float(value), "statistic_type": "chi2", "df": df,
                      "p_value": float(chi2.sf(value, df)), "method": METHOD_NAMES[key]})
-    c = concordance(time, event, fit.linear_predictor, strata)
+    # ties of the linear predictor are judged relative to the size of its terms, not by exact == (BLAS rounding)
+    scale = float(np.max(np.abs(xk - xk.mean(axis=0)) @ np.abs(fit.coef), initial=0.0))
+    c = concordance(time, event, fit.linear_predictor, strata, scale=scale)
     rows.append({**common, "effect": "concordance", "estimate": nan_to_none(c["concordance"]),
                  "std_error": nan_to_none(c["std_error"]), "method": "Harrell's C, as R concordance()"})
     kept_terms = [[position[j] for j in cols if j in position] for cols in terms]

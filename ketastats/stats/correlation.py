@@ -107,6 +107,8 @@ def correlation_test(x, y, method: str = "pearson", covariates=None, conf_level:
 
 
 def _pearson_r(x: np.ndarray, y: np.ndarray) -> float:
+    if np.ptp(x) == 0 or np.ptp(y) == 0:  # a constant variable (judged on the data: x - mean(x) may be rounding noise)
+        return math.nan
     xc, yc = x - x.mean(), y - y.mean()
     denominator = math.sqrt(float(xc @ xc) * float(yc @ yc))
     if denominator == 0:

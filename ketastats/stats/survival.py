@@ -472,15 +472,47 @@ def cox_zph(time, event, x, strata, fit: CoxResult, ties: str = "efron", transfo
 
 # --- concordance -------------------------------------------------------------------------------
 
-def concordance(time, event, lp, strata=None) -> dict[str, float]:
+TIE_TOLERANCE = 1e-9
+"""Relative tolerance under which two linear-predictor values are tied (see :func:`tie_ranks`)."""
+
+
+def tie_ranks(values: np.ndarray, scale: float | None = None, tolerance: float = TIE_TOLERANCE) -> np.ndarray:
+    """Dense ranks (0, 1, ...) of ``values`` where values closer than ``tolerance × scale`` share a rank.
+
+    A linear predictor ``x @ beta`` is computed by BLAS, whose kernels (chosen by CPU type at run
+    time) may round two identical covariate rows differently by a few units in the last place; an
+    exact ``==`` would then count the pair as concordant or discordant instead of tied, and C would
+    depend on the machine. Sorted values are grouped while consecutive gaps are at most the
+    tolerance; ``scale`` defaults to the largest absolute value (1 if all are 0). The tolerance
+    (1e-9) is far above rounding noise (~1e-16 relative) and far below any real difference.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.size == 0:
+        return np.zeros(0)
+    finite = np.isfinite(values)
+    if scale is None:
+        scale = float(np.max(np.abs(values[finite]), initial=0.0))
+    limit = tolerance * (scale if scale > 0 else 1.0)
+    order = np.argsort(values, kind="mergesort")
+    ordered = values[order]
+    gaps = np.diff(ordered)
+    new_group = ~(gaps <= limit)  # NaN gaps (non-finite values) start a new group
+    ranks = np.empty(values.size)
+    ranks[order] = np.concatenate(([0], np.cumsum(new_group)))
+    return ranks
+
+
+def concordance(time, event, lp, strata=None, scale: float | None = None) -> dict[str, float]:
     """Harrell's C of a Cox linear predictor, as R ``concordance(fit)`` (``timewt = "n"``).
 
     Returns ``concordance, std_error, concordant, discordant, tied_x, tied_y, tied_xy``.
+    Two linear-predictor values are tied when they differ by at most 1e-9 × ``scale`` (default:
+    the largest absolute value; :func:`tie_ranks`), so C does not depend on BLAS rounding.
     O(n²) memory per stratum; intended for trial-sized data.
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float) > 0
-    lp = np.asarray(lp, dtype=float)
+    lp = tie_ranks(np.asarray(lp, dtype=float), scale)  # ties decided with a tolerance, never by exact ==
     strata = np.zeros(len(time), dtype=int) if strata is None else np.asarray(strata, dtype=int)
     n = len(time)
     influence = np.zeros((n, 3))  # concordant, discordant, tied.x pairs each subject is in

@@ -89,7 +89,9 @@ def t_test(x, y, method: str = "welch", conf_level: float = 0.95, alternative: s
             raise ValueError(f"a two-sample t test needs at least 2 values per group; there are {n1} and {n2}")
         estimate = m1 - m2
         pooled = math.sqrt(((n1 - 1) * s1 ** 2 + (n2 - 1) * s2 ** 2) / (n1 + n2 - 2))
-        if pooled == 0:  # as R's t.test: "data are essentially constant" (Welch's df would divide by 0)
+        # as R's t.test: "data are essentially constant" (Welch's df would divide by 0). Judged with R's
+        # tolerance, not pooled == 0: the mean of identical values can differ from them in the last bit
+        if pooled * math.sqrt(1 / n1 + 1 / n2) < 10 * np.finfo(float).eps * max(abs(m1), abs(m2)) or pooled == 0:
             raise ValueError("the data are essentially constant: neither group varies")
         if method == "student":
             se = pooled * math.sqrt(1 / n1 + 1 / n2)
@@ -102,7 +104,7 @@ def t_test(x, y, method: str = "welch", conf_level: float = 0.95, alternative: s
             raise ValueError(f"unknown t test method {method!r}")
         d = estimate / pooled
         scale = math.sqrt(1 / n1 + 1 / n2)
-    if se == 0:
+    if se == 0 or se < 10 * np.finfo(float).eps * max(abs(m1), abs(m2)):  # R: stderr < 10 * eps * max(|mx|, |my|)
         raise ValueError("the data are essentially constant: the standard error is 0")
     t = estimate / se
     if alternative == "less":
