@@ -59,10 +59,14 @@ def validate_plan(path: str | Path, progress: Progress | None = None, allow_outs
     say("loading plan")
     loaded = load_plan(path)
     plan = loaded.plan
-    if not allow_outside:
-        path_issues = _outside_paths(loaded)
-        if path_issues:
-            raise PlanError(path_issues)
+    path_issues = _outside_paths(loaded) if not allow_outside else []
+    if plan.output and not path_issues:  # the report folder may not hold the plan's inputs (it is replaced)
+        from ketastats.report.writer import location_issues, output_folder
+
+        path_issues = [dataclasses.replace(i, location=loaded.document.location(("output",)))
+                       for i in location_issues(output_folder(loaded, None), protected_paths(loaded))]
+    if path_issues:
+        raise PlanError(path_issues)
     dictionaries: dict[str, Dictionary] = {}
     issues: list[Issue] = []
     for name, source in plan.data.items():
@@ -121,6 +125,14 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
         raise PlanError(Issue("unknown-engine", f"unknown engine '{engine}'", hint=f"Choose one of {', '.join(ENGINES)}"))
     prepared = validate_plan(path, progress, allow_outside=allow_outside)
     plan = prepared.plan
+    if write:  # before any analysis runs: a folder that may not be replaced is refused now, not after an hour
+        from ketastats.errors import OutputError
+        from ketastats.report.writer import location_issues, target_issues
+
+        target = output_folder(prepared.loaded, out)
+        output_issues = location_issues(target, protected_paths(prepared.loaded)) + target_issues(target)
+        if output_issues:
+            raise OutputError(output_issues)
     engine_issues = _engine_issues(prepared.loaded, engine, address)
     if engine_issues:
         raise PlanError(engine_issues)
@@ -144,9 +156,8 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
         say("adjusting multiplicity families")
         result.families = apply_families(plan, results)
     if write:
-        target = output_folder(prepared.loaded, out)
         say(f"writing report to {target}")
-        write_report(result, target)
+        write_report(result, target, protected_paths(prepared.loaded))
         result.output = target
     return result
 
@@ -176,6 +187,20 @@ def _engine_issues(loaded: LoadedPlan, engine: str | None, address: str | None) 
                             f"is not installed: {DASK_INSTALL}", loaded.document.location(key),
                             hint=f"Install the optional engine with {DASK_INSTALL}, or run with --engine local"))
     return issues
+
+
+def protected_paths(loaded: LoadedPlan) -> list[tuple[Path, str]]:
+    """What a report folder may never be or contain: the project root, the plan's folder, the plan, its inputs."""
+    from ketastats.data.io import PACKAGE_PREFIX, SIMULATE_PREFIX
+    from ketastats.paths import project_root
+
+    protected = [(project_root(loaded.path), "the project root"), (Path(loaded.base), "the plan's folder"),
+                 (Path(loaded.path), "the plan")]
+    for name, source in loaded.plan.data.items():
+        if not source.source.startswith((PACKAGE_PREFIX, SIMULATE_PREFIX)):
+            protected.append((Path(loaded.base) / source.source, f"the data source of table '{name}'"))
+        protected.append((Path(loaded.base) / source.dictionary, f"the dictionary of table '{name}'"))
+    return protected
 
 
 def _outside_paths(loaded: LoadedPlan) -> list[Issue]:

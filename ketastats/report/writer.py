@@ -13,9 +13,18 @@ Layout (the output contract)::
     <out>/manifest.json             provenance (hashes, versions, seed)
     <out>/report.html               one self-contained page
 
-Everything is written into a temporary sibling folder, which then replaces ``<out>`` by
-rename; a failed run leaves the previous report untouched. An existing ``<out>`` that is
-not a ketastats report (no manifest.json) is never replaced.
+    <out>/.ketastats-report         the marker: this folder is a ketastats report, and the files the run wrote
+
+Everything is written into a temporary sibling folder (``.tmp-<out>-*``), which then replaces
+``<out>`` by rename; a failed run leaves the previous report untouched. Only a ketastats report is
+ever replaced: an existing ``<out>`` must be empty or carry the marker (reports written before the
+marker existed are recognised by their ``manifest.json`` *and* ``results.json``, both ketastats's),
+and must hold nothing but the files ketastats wrote there — a file or folder the user added
+(``NOTES.md``, ``review/``) is never deleted: the run is refused (exit 2) naming it, before any
+analysis runs. Writers of the same parent folder take an exclusive lock (``flock`` on the parent
+folder itself, so no lock file is left behind): concurrent runs into one output take turns, and
+each, holding the lock, first removes staging folders of crashed runs (``.tmp-<out>-*`` that carry
+ketastats's staging marker) and puts back a report a crash left renamed to ``.old-<out>-*``.
 
 Example
 -------
@@ -28,6 +37,7 @@ import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from ketastats.errors import Issue, Location, OutputError
@@ -44,22 +54,194 @@ def output_folder(loaded, out) -> Path:
     return Path("reports") / loaded.plan.id
 
 
-def write_report(result: PlanResult, target: Path) -> None:
+MARKER = ".ketastats-report"
+"""The report marker file: JSON ``{"ketastats_report": 1, "files": [every file the run wrote]}``."""
+STAGING_MARKER = ".ketastats-staging"
+"""Written first into a staging folder, so a crashed run's folder can be recognised and removed."""
+MAX_LISTED = 20
+
+
+def _lexists(path: Path) -> bool:
+    return os.path.lexists(path)
+
+
+def report_files(folder: Path) -> set[str] | None:
+    """The files (relative POSIX paths) ketastats wrote in ``folder``, or ``None`` if it is not a ketastats report."""
+    marker = folder / MARKER
+    if _lexists(marker):
+        try:
+            document = json.loads(marker.read_text(encoding="utf-8")) if not marker.is_symlink() else None
+        except (OSError, ValueError):
+            return None
+        if isinstance(document, dict) and document.get("ketastats_report") == 1 and \
+                isinstance(document.get("files"), list) and all(isinstance(f, str) for f in document["files"]):
+            return set(document["files"]) | {MARKER}
+        return None
+    return _legacy_report_files(folder)
+
+
+def _legacy_report_files(folder: Path) -> set[str] | None:
+    """A report written before the marker: ketastats's manifest.json and results.json, and the files they imply."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not (isinstance(manifest, dict) and manifest.get("ketastats_manifest") == 1 and isinstance(results, dict)
+            and results.get("ketastats_results") == 1):
+        return None
+    files = {"manifest.json", "results.json", "report.html", "exclusions.csv"}
+    try:
+        for analysis in results.get("analyses") or []:
+            files |= {f"tables/{analysis['id']}.{ext}" for ext in ("csv", "tex", "docx")}
+        for family in results.get("multiplicity") or []:
+            files |= {f"multiplicity/{family['family']}.{ext}" for ext in ("csv", "tex", "docx")}
+        for figure in results.get("figures") or []:
+            files |= {str(path) for path in (figure.get("files") or {}).values()}
+    except (TypeError, KeyError, AttributeError):
+        return None
+    files |= {p.name for p in folder.glob("adtte_*.csv")}
+    return files
+
+
+def foreign_entries(folder: Path, ours: set[str]) -> list[str]:
+    """Files and folders under ``folder`` that ketastats did not write (folders shown once, with a trailing /)."""
+    found: list[str] = []
+    keep_dirs = {part for name in ours for part in _parents(name)}
+    for here, dirs, files in os.walk(folder, followlinks=False):
+        relative = Path(here).relative_to(folder).as_posix()
+        prefix = "" if relative == "." else relative + "/"
+        for name in sorted(dirs):
+            path = prefix + name
+            if path not in keep_dirs or os.path.islink(Path(here) / name):
+                found.append(path + "/")
+        dirs[:] = [d for d in dirs if prefix + d in keep_dirs and not os.path.islink(Path(here) / d)]
+        found += [prefix + name for name in sorted(files) if prefix + name not in ours]
+    return sorted(found)
+
+
+def _parents(name: str) -> list[str]:
+    parts = name.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def target_issues(target: Path) -> list[Issue]:
+    """Why ``target`` may not be replaced by a report (empty if it may): a link, a file, a foreign folder."""
     target = Path(target)
+    location = Location(file=str(target))
     if target.is_symlink():  # never follow a link to replace (and delete) a folder elsewhere
-        raise OutputError(Issue("output-is-a-link", f"'{target}' is a symbolic link", Location(file=str(target)),
-                                hint="Give the real folder with --out, or remove the link yourself"))
-    if target.exists() and (not target.is_dir() or (any(target.iterdir()) and not (target / "manifest.json").is_file())):
-        raise OutputError(Issue("output-not-a-report", f"'{target}' exists and is not a ketastats report folder",
-                                Location(file=str(target)),
-                                hint="Choose another folder with --out, or remove it yourself"))
-    target.parent.mkdir(parents=True, exist_ok=True)
+        return [Issue("output-is-a-link", f"'{target}' is a symbolic link", location,
+                      hint="Give the real folder with --out, or remove the link yourself")]
+    if not target.exists():
+        return []
+    if not target.is_dir():
+        return [Issue("output-not-a-report", f"'{target}' exists and is not a folder", location,
+                      hint="Choose another folder with --out, or remove it yourself")]
+    try:
+        if not any(target.iterdir()):
+            return []
+        ours = report_files(target)
+    except OSError as exc:
+        return [Issue("output-not-writable", f"cannot read the output folder '{target}': {exc.strerror}", location)]
+    if ours is None:
+        return [Issue("output-not-a-report", f"'{target}' exists and is not a ketastats report folder", location,
+                      hint="Choose another folder with --out, or remove it yourself. A report folder carries "
+                           f"the marker file {MARKER} (or a ketastats manifest.json and results.json)")]
+    foreign = foreign_entries(target, ours)
+    if foreign:
+        shown = ", ".join(foreign[:MAX_LISTED]) + (f" and {len(foreign) - MAX_LISTED} more" if len(foreign) > MAX_LISTED else "")
+        return [Issue("output-holds-other-files",
+                      f"the report folder '{target}' holds {len(foreign)} file(s) or folder(s) ketastats did not "
+                      f"write: {shown}", location,
+                      hint="A report folder is replaced as a whole on every run, and ketastats never deletes what "
+                           "it did not write: move these elsewhere (or choose another folder with --out)")]
+    return []
+
+
+def location_issues(target: Path, protected: list[tuple[Path, str]]) -> list[Issue]:
+    """``output-holds-inputs`` if the report folder is, or contains, one of ``protected`` (the project root,
+    the plan's folder, the plan, its data files and dictionaries): replacing it would delete them."""
+    resolved = Path(os.path.realpath(target))
+    for path, what in protected:
+        real = Path(os.path.realpath(path))
+        if real == resolved or real.is_relative_to(resolved):
+            return [Issue("output-holds-inputs", f"the output folder '{target}' is or contains {what} "
+                          f"('{path}')", Location(file=str(target)),
+                          hint="The report folder is replaced as a whole on every run: it may not be the project "
+                               "root, the plan's folder or a folder holding the plan's inputs. Choose a folder of "
+                               "its own, e.g. reports/<plan id>")]
+    return []
+
+
+@contextmanager
+def _locked(folder: Path):
+    """An exclusive ``flock`` on ``folder`` (a directory): writers of reports in the same folder take turns."""
+    import fcntl
+
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks (some network mounts): write without one
+            pass
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _clean_stale(target: Path) -> None:
+    """Holding the lock: remove staging folders of crashed runs; put back a report a crash left aside."""
+    parent, name = target.parent, target.name
+    for staging in parent.glob(f".tmp-{name}-*"):   # every writer holds the lock while it stages: these are stale
+        if staging.is_dir() and not staging.is_symlink() and \
+                (_lexists(staging / STAGING_MARKER) or _lexists(staging / MARKER)):
+            shutil.rmtree(staging, ignore_errors=True)
+    backups = sorted((p for p in parent.glob(f".old-{name}-*") if p.is_dir() and not p.is_symlink()
+                      and report_files(p) is not None), key=lambda p: p.stat().st_mtime)
+    for backup in backups:
+        if not _lexists(target):
+            backup.rename(target)   # a crash between the two renames: the previous report comes back
+        elif not foreign_entries(backup, report_files(backup) or set()):
+            shutil.rmtree(backup, ignore_errors=True)
+
+
+
+def write_report(result: PlanResult, target: Path, protected: list[tuple[Path, str]] = ()) -> None:
+    """Write the report into ``target`` (atomically, under a lock); raises :class:`OutputError` (exit 2)."""
+    target = Path(os.path.abspath(target))
+    issues = target_issues(target) if target.is_symlink() else \
+        location_issues(target, list(protected)) + target_issues(target)
+    if issues:
+        raise OutputError(issues)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(target.parent):
+            _clean_stale(target)
+            issues = target_issues(target)   # again, holding the lock: another run may have written meanwhile
+            if issues:
+                raise OutputError(issues)
+            _replace(result, target)
+    except OSError as exc:
+        where = exc.filename or target
+        raise OutputError(Issue("output-not-writable", f"cannot write the report to '{target}': "
+                                f"{exc.strerror or exc} ('{where}')", Location(file=str(target)),
+                                hint="Check that the folder (and its parent) is writable and the disk is not full, "
+                                     "or choose another folder with --out")) from None
+    for figure in result.figures:  # the files now live in target, not in the staging folder
+        figure.files = {kind: target / "figures" / path.name for kind, path in figure.files.items()}
+
+
+def _replace(result: PlanResult, target: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{target.name}-", dir=target.parent))
+    (staging / STAGING_MARKER).write_text("", encoding="utf-8")
     umask = os.umask(0)
     os.umask(umask)
     staging.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the report gets the user's usual permissions
     try:
         _write_all(result, staging)
+        (staging / STAGING_MARKER).unlink()
+        files = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
+        _write_text(staging / MARKER, json.dumps({"ketastats_report": 1, "files": files}, indent=1) + "\n")
         if target.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".old-{target.name}-", dir=target.parent))
             backup.rmdir()
@@ -75,8 +257,6 @@ def write_report(result: PlanResult, target: Path) -> None:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    for figure in result.figures:  # the files now live in target, not in the staging folder
-        figure.files = {kind: target / "figures" / path.name for kind, path in figure.files.items()}
 
 
 def _write_text(path: Path, text: str) -> None:
