@@ -61,6 +61,8 @@ def apply_derivations(plan, tables: dict[str, pd.DataFrame], catalog) -> tuple[d
                     frame[derivation.name] = frame[plan.subject].map(values)
                     if str(values.dtype) == "boolean":
                         frame[derivation.name] = frame[derivation.name].astype("boolean")
+                    elif values.dtype == object:  # text stays object (pandas 3's map infers its str dtype)
+                        frame[derivation.name] = frame[derivation.name].astype(object)
             continue
         frame = out[derivation.table]
         if isinstance(derivation, (ChangeFromBaseline, PercentChangeFromBaseline)):

@@ -38,6 +38,8 @@ def subject_level_values(frame: pd.DataFrame, subject: str, spec, path) -> tuple
                                hint="Add an 'at' selector that picks one row per subject")
                          for key, count in inconsistent.items()])
     first = values.groupby(rows[subject].to_numpy()).first()
+    if values.dtype == object and first.dtype != object:  # pandas 3 infers its str dtype here; keep text as object
+        first = first.astype(object)
     if str(frame[spec.subject_level].dtype) == "boolean":
         first = first.astype("boolean")
     return first, []
