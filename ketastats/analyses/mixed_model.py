@@ -25,9 +25,9 @@ effect (``fixed`` coefficient, ``joint`` F test of a term, ``ran_pars`` variance
 std_error, statistic, statistic_type (t or F), df, df_denominator, p_value, p_adjusted,
 adjust_method, conf_low, conf_high, conf_level, n_obs, n_subjects.
 
-Joint tests are Wald F tests of all coefficients of a term computed with sum-to-zero coding of
-every factor (the type-III hypotheses of SAS PROC MIXED and ``lmerTest::anova(type = 3)``;
-coding does not change the fit). Missing-data policy: rows with a missing outcome, covariate or
+Joint tests are the type-III F tests of ``lmerTest::anova(m, type = 3)`` (SAS PROC MIXED's type-III
+hypotheses), with lmerTest's own contrast matrices (:mod:`ketastats.analyses._type3`): the
+Satterthwaite df of a multi-df F test depend on the basis of the hypothesis, not only on it. Missing-data policy: rows with a missing outcome, covariate or
 grouping value are excluded and listed (complete cases, as ``lmer``'s default ``na.omit``).
 
 Example
@@ -143,7 +143,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     fit = lmm.fit_lmm(y, X, Z, groups, reml=spec.estimation == "reml")
     issues = _fit_issues(fit, spec)
     rows = _fixed_rows(fit, names, spec)
-    rows += _joint_rows(formula, data, spec, fit, Z, groups, y)
+    rows += _joint_rows(design, data, spec, fit)
     rows += _variance_rows(fit, random, slopes)
     emm_rows, emm_extras = _contrast_rows(spec, formula, data, design, fit)
     rows += emm_rows
@@ -157,7 +157,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
               "optimizer": fit.message}
     notes = [f"{spec.estimation.upper()} fit; standard errors from σ²(X'V⁻¹X)⁻¹ as lme4",
              "df: " + ", ".join(DF_NOTES[m] for m in spec.df_method),
-             "joint F tests: all coefficients of the term, sum-to-zero coding (type III)"]
+             "joint F tests: type III, lmerTest's contrasts"]
     return AnalysisResult(spec.id, spec.type, tidy=tidy, glance=glance, exclusions=exclusions, issues=issues,
                           notes=notes, extras={"emmeans": emm_extras, "terms": names,
                                                "fitted": X @ fit.beta, "observed": y,
@@ -317,22 +317,17 @@ def _fixed_rows(fit, names: list[str], spec: Spec) -> list[dict]:
     return rows
 
 
-def _joint_rows(formula, data, spec, fit, Z, groups, y) -> list[dict]:
-    """Type-III F test of every term (sum-to-zero coding; the fit itself does not depend on the coding)."""
-    design = design_matrices(formula, data, coding="sum")
-    info = design.design_info
-    multi = [(term.name(), info.slice(term)) for term in info.terms if term.name() != "Intercept"]
-    if not multi:
-        return []
-    from ketastats.stats import lmm
+def _joint_rows(design, data, spec, fit) -> list[dict]:
+    """Type-III F test of every term, with lmerTest's contrast matrices (see ``_type3``)."""
+    from ketastats.analyses._type3 import type3_contrasts
 
-    fit_sum = lmm.fit_lmm(y, design.to_numpy(dtype=float), Z, groups, reml=spec.estimation == "reml",
-                          start=getattr(fit, "theta", None))
     rows = []
+    contrasts = type3_contrasts(design, data)
     for method in spec.df_method:
-        for name, columns in multi:
-            L = np.eye(design.shape[1])[columns]
-            F, df_num, df_den, p = _joint(fit_sum, L, method)
+        for name, L in contrasts:
+            if L.shape[0] == 0:
+                continue
+            F, df_num, df_den, p = _joint(fit, L, method)
             rows.append({"effect": "joint", "term": _patsy_term_name(name), "df_method": method, "statistic": F,
                          "statistic_type": "F", "df": df_num, "df_denominator": df_den, "p_value": p})
     return rows

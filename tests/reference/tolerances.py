@@ -124,3 +124,15 @@ MASS_LMM_SATTERTHWAITE_DF_RTOL = 1e-3
 MASS_LMM_THETA_ATOL = 1e-6
 MASS_LMM_P_RTOL = 1e-4
 MASS_LMM_P_ATOL = 1e-8
+
+# --- Generated designs (tests/reference/mixed_model_designs: lme4's best of three tight fits) ---
+# The issue's acceptance: ketastats' logLik >= lme4's best - 1e-6 |logLik| (one-sided: ketastats may
+# be *better* than R, never worse); estimates and SEs 1e-5 relative to max(|value|, SE), sigma 1e-5
+# relative; Satterthwaite df 1e-3 and Kenward-Roger df 1e-2 relative (as for the named references).
+# Looser than LMM_ESTIMATE_RTOL (1e-6) because on these designs R's best fit itself stops further
+# from the optimum (derivative-free optimisers on flat, near-singular criteria); observed maxima are
+# in the README of that folder.
+LMM_DESIGN_LOGLIK_RTOL = 1e-6
+LMM_DESIGN_ESTIMATE_RTOL = 1e-5
+LMM_DESIGN_SATTERTHWAITE_DF_RTOL = 1e-3
+LMM_DESIGN_KENWARD_ROGER_DF_RTOL = 1e-2
