@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ketastats.errors import DataError, Issue, Location
@@ -35,6 +36,11 @@ from ketastats.errors import DataError, Issue, Location
 PACKAGE_PREFIX = "ketastats:"
 SIMULATE_PREFIX = "simulate:"
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".xpt": "xpt"}
+MAX_FILE_BYTES = 2 * 2 ** 30
+"""Largest data file read (2 GiB): tables are read into memory (a 1,000,000-row outcome table is 20 MB)."""
+MAX_NUL_ISSUES = 20
+NUL_SCAN_BYTES = 16 * 2 ** 20
+"""NUL bytes are located in the first 16 MiB after the first one (a 2 GiB hole is not read to its end)."""
 
 
 @dataclass
@@ -79,6 +85,14 @@ def read_table(source: str, base: Path | None, name: str, format: str | None = N
     if kind is None:
         raise DataError(Issue("unknown-format", f"cannot tell the format of '{display}'", location,
                               hint="Use a .csv, .parquet or .xpt file, or set format: in the plan"))
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise DataError(Issue("file-too-large", f"the file is {size / 2 ** 30:.1f} GiB; ketastats reads a table into "
+                              f"memory and accepts files up to {MAX_FILE_BYTES / 2 ** 30:.0f} GiB", location,
+                              hint="Check that this is the intended file; split a larger table, or select the "
+                                   "columns and rows the plan needs"))
+    if kind == "csv":
+        _refuse_nul_bytes(path, display)   # before reading: a NUL would silently cut a cell short
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     missing = missing_values if missing_values is not None else ["", "NA"]
@@ -117,6 +131,56 @@ def _frame_sha256(frame: pd.DataFrame) -> str:
     return hashlib.sha256(sink.getvalue()).hexdigest()
 
 
+def _refuse_nul_bytes(path: Path, display: str) -> None:
+    """``nul-byte`` (located: data row and column) for NUL bytes in a CSV file.
+
+    pandas' C parser ends a cell at a NUL (``5\\x002`` is read as ``5``, subject ``p\\x003`` as ``p``),
+    silently; a NUL is never part of a valid text table. The file is searched without reading it
+    into memory (a 2 GiB file that is mostly a NUL hole is refused at once).
+    """
+    import mmap
+
+    if path.stat().st_size == 0:
+        return
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        first = view.find(b"\x00")
+        if first < 0:
+            return
+        header_end = view.find(b"\n")
+        header = _fields(bytes(view[: header_end if header_end >= 0 else min(len(view), 1 << 20)]))
+        issues, count, position = [], 0, first
+        end = min(len(view), first + NUL_SCAN_BYTES)   # a hole of NULs is not read to its end
+        while position >= 0:
+            count += 1
+            if len(issues) < MAX_NUL_ISSUES:
+                line_start = view.rfind(b"\n", 0, position) + 1
+                line = view[:line_start].count(b"\n") + 1 if line_start < (1 << 26) else None
+                field = len(_fields(bytes(view[line_start:position]) + b"x")) - 1
+                column = header[field] if 0 <= field < len(header) else None
+                row = line - 1 if line is not None and line > 1 else None
+                where = f"line {line}" if line is not None else f"byte {position}"
+                issues.append(Issue("nul-byte", f"a NUL byte (\\x00) in a cell ({where}); it would cut the value "
+                                    "short", Location(file=display, row=row, column=column if row else None),
+                                    hint="NUL is not text: the file is damaged or not a CSV export. Remove the NUL "
+                                         "bytes (or re-export the file)"))
+            next_line = view.find(b"\n", position, end)
+            position = view.find(b"\x00", next_line, end) if next_line >= 0 else -1
+        searched = "" if end >= len(view) else f" (searched up to byte {end:,} of {len(view):,})"
+        if count > MAX_NUL_ISSUES or searched:
+            issues.append(Issue("nul-byte", f"{max(0, count - MAX_NUL_ISSUES)} more lines hold NUL bytes{searched}",
+                                Location(file=display)))
+    raise DataError(issues)
+
+
+def _fields(line: bytes) -> list[str]:
+    """The CSV fields of one line (for locating a NUL byte's column)."""
+    text = line.replace(b"\x00", b"").decode("utf-8-sig", errors="replace").rstrip("\r\n")
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error:
+        return text.split(",")
+
+
 def _read_csv(data: bytes, display: str, missing: list[str]) -> pd.DataFrame:
     try:
         text = data.decode("utf-8-sig")
@@ -127,11 +191,49 @@ def _read_csv(data: bytes, display: str, missing: list[str]) -> pd.DataFrame:
     if not text.strip():
         raise DataError(Issue("empty-file", "the file is empty", Location(file=display)))
     try:
+        wide = _read_wide_csv(text, missing)
+        if wide is not None:
+            return wide
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=missing,
                            skipinitialspace=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
         raise DataError(Issue("csv-syntax", f"cannot parse CSV: {exc}".strip(), Location(file=display),
                               hint="Check quoting and the number of fields on that line")) from None
+
+
+WIDE_COLUMNS = 1_000
+"""CSV files with more columns than this are read by :func:`_read_wide_csv`."""
+
+
+def _read_wide_csv(text: str, missing: list[str]) -> pd.DataFrame | None:
+    """A wide CSV (a connectome export: 77,421 columns × 40 rows) as one block of text cells, or ``None``.
+
+    ``pandas.read_csv(dtype=str)`` builds one array per column (12 s for 77,421 columns); the csv
+    module and a single 2-D object array take under a second. Same result as the pandas call for
+    such files: text cells, the missing-value strings as NaN, blank lines skipped, short rows filled
+    with NaN, a row with too many fields an error with pandas' message. ``None`` (use pandas) for
+    narrow files and for headers with repeated names (pandas renames those).
+    """
+    first = text.split("\n", 1)[0]
+    if first.count(",") < WIDE_COLUMNS:
+        return None
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader)
+    if len(set(header)) != len(header):
+        return None
+    width = len(header)
+    rows = []
+    for row in reader:
+        if not row:
+            continue
+        if len(row) > width:
+            raise ValueError(f"Error tokenizing data. C error: Expected {width} fields in line {reader.line_num}, "
+                             f"saw {len(row)}")
+        rows.append(row if len(row) == width else row + [None] * (width - len(row)))
+    cells = np.array(rows, dtype=object).reshape(len(rows), width)
+    absent = np.isin(cells, list(missing)) | (cells == None)  # noqa: E711 - elementwise
+    cells[absent] = np.nan
+    return pd.DataFrame(cells, columns=header)
 
 
 def _read_binary(reader, display: str, kind: str) -> pd.DataFrame:

@@ -36,6 +36,8 @@ TRUE_TEXT = {"true", "t", "yes", "y", "1"}
 FALSE_TEXT = {"false", "f", "no", "n", "0"}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_ISSUES_PER_RULE = 50
+MAX_ISSUES_PER_CODE = 200
+"""Issues listed per code and table (then one issue says how many more): see :func:`cap_issues`."""
 LARGE_TABLE_ROWS = 100_000
 """Tables at least this long report progress while they are validated (see ``validate_table``)."""
 
@@ -55,37 +57,112 @@ def validate_table(frame: pd.DataFrame, dictionary: Dictionary, file: str,
         issues.append(Issue("empty-table", f"table '{dictionary.table}' has no data rows",
                             Location(file=file), hint="The file holds only a header"))
     present = list(frame.columns)
-    for column in present:
-        if column not in dictionary.columns and dictionary.extra_columns == "forbid":
-            issues.append(Issue("unknown-column", f"column '{column}' is not in the data dictionary",
-                                Location(file=file, column=str(column)),
-                                hint=did_you_mean(column, dictionary.columns) or
-                                "Add it to the dictionary or set extra_columns: allow"))
-    typed = pd.DataFrame(index=frame.index)
+    unknown = [c for c in present if c not in dictionary.columns] if dictionary.extra_columns == "forbid" else []
+    for column in unknown[:MAX_ISSUES_PER_RULE]:   # a hint costs a fuzzy match: not for a million columns
+        issues.append(Issue("unknown-column", f"column '{column}' is not in the data dictionary",
+                            Location(file=file, column=str(column)),
+                            hint=did_you_mean(column, dictionary.columns) or
+                            "Add it to the dictionary or set extra_columns: allow"))
+    if len(unknown) > MAX_ISSUES_PER_RULE:
+        issues.append(Issue("unknown-column", f"{len(unknown) - MAX_ISSUES_PER_RULE:,} more columns are not in the "
+                            "data dictionary", Location(file=file),
+                            hint="Add them to the dictionary or set extra_columns: allow"))
+    columns: dict[str, pd.Series] = {}   # built whole, then one frame (inserting 77,421 columns one by one is quadratic)
+    present_set = set(present)
+    clean = _clean_numeric_columns(frame, [n for n, spec in dictionary.columns.items()
+                                           if spec.type in ("integer", "number") and n in present_set], dictionary)
+    clean_names = set(clean.columns)
     for position, (name, spec) in enumerate(dictionary.columns.items(), start=1):
         say(f"typing column {name} ({position}/{len(dictionary.columns)})")
-        if name not in frame.columns:
+        if name in clean_names:
+            continue
+        if name not in present_set:
             if spec.required:
                 issues.append(Issue("missing-column", f"required column '{name}' is missing",
                                     Location(file=file, column=name),
                                     hint=did_you_mean(name, present, list_choices=False) or "Add the column to the file"))
-            typed[name] = _typed_empty(spec, len(frame), frame.index)
+            columns[name] = _typed_empty(spec, len(frame), frame.index)
             continue
-        typed[name], cell_issues = _coerce(frame[name], name, spec, file)
+        columns[name], cell_issues = _coerce(frame[name], name, spec, file)
         issues += cell_issues
-    for column in present:
-        if column not in dictionary.columns and dictionary.extra_columns == "allow":
-            typed[column] = frame[column]
+    extras = [c for c in present if c not in dictionary.columns] if dictionary.extra_columns == "allow" else []
+    parts = [pd.DataFrame(columns, index=frame.index)] if columns else []
+    parts += [part for part in (clean, frame[extras]) if part.shape[1]]
+    typed = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=frame.index)
+    if len(parts) > 1:
+        typed = typed[[*dictionary.columns, *extras]]
     reported = {(i.location.row, i.location.column) for i in issues}
     say("checking ranges, levels, required values and the key")
-    issues += [i for i in _pandera_checks(typed, dictionary, file, [i for i in issues if i.code == "missing-column"])
+    issues += [i for i in _pandera_checks(typed, dictionary, file, [i for i in issues if i.code == "missing-column"],
+                                          checked=clean_names)
                if (i.location.row, i.location.column) not in reported]
     order = {name: index for index, name in enumerate([*dictionary.columns, *present])}
     issues.sort(key=lambda i: (i.location.row or 0, order.get(i.location.column or "", -1)))
-    return typed, issues
+    return typed, cap_issues(issues, file)
+
+
+def cap_issues(issues: list[Issue], file: str, limit: int | None = None) -> list[Issue]:
+    """At most ``limit`` (:data:`MAX_ISSUES_PER_CODE`) issues of each code, then one saying how many more.
+
+    A table with a million bad columns (or 77,421 columns each out of range) would otherwise print
+    millions of lines (issue 12: 10^6 issues, 2.8 GB); the first ones locate the problem.
+    """
+    limit = MAX_ISSUES_PER_CODE if limit is None else limit
+    counts: dict[str, int] = {}
+    kept = []
+    for issue in issues:
+        if issue.location.row is None and issue.location.column is None:
+            kept.append(issue)   # already a summary ("N more values ...") or about the whole table
+            continue
+        counts[issue.code] = counts.get(issue.code, 0) + 1
+        if counts[issue.code] <= limit:
+            kept.append(issue)
+    for code, count in counts.items():
+        if count > limit:
+            kept.append(Issue(code, f"{count - limit:,} more problems of this kind ({code}) are not listed",
+                              Location(file=file), hint=f"The first {limit} are listed; fix those and validate again"))
+    return kept
 
 
 # --- typing -----------------------------------------------------------------------------------
+
+BLOCK_MIN_COLUMNS = 20
+"""Tables with at least this many numeric columns type them as one block first (see below)."""
+
+
+def _clean_numeric_columns(frame: pd.DataFrame, names: list[str], dictionary: Dictionary) -> pd.DataFrame:
+    """The numeric columns that are entirely clean, typed at once: one float frame (a single block).
+
+    A wide table (a connectome export: 77,421 edge columns × 40 rows) is typed as one 2-D block:
+    one ``pandas.to_numeric`` over every cell, then numpy masks for the rules (a number, finite, a
+    whole number for integers, within [min, max], present when required). A column with any
+    problem is left out and goes through the per-column path (:func:`_coerce` and pandera), which
+    names every bad cell exactly as for a narrow table; a clean column needs no further check.
+    Per-column pandas work costs milliseconds a column, which is minutes for 77,421 columns.
+    """
+    dtypes = frame.dtypes   # one Series (frame[name] for 77,421 names costs seconds)
+    if not frame.columns.is_unique:
+        return pd.DataFrame(index=frame.index)
+    names = [n for n in names if dtypes[n] == object or
+             (pd.api.types.is_numeric_dtype(dtypes[n]) and not pd.api.types.is_bool_dtype(dtypes[n])
+              and not isinstance(dtypes[n], pd.api.extensions.ExtensionDtype))]
+    if len(names) < BLOCK_MIN_COLUMNS or len(frame) == 0:
+        return pd.DataFrame(index=frame.index)
+    cells = frame[names].to_numpy(dtype=object).T          # one row per column
+    missing = pd.isna(cells)
+    numeric = pd.to_numeric(pd.Series(cells.ravel()), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    numeric = numeric.reshape(cells.shape)
+    specs = [dictionary.columns[n] for n in names]
+    low = np.array([-np.inf if c.min is None else float(c.min) for c in specs])[:, None]
+    high = np.array([np.inf if c.max is None else float(c.max) for c in specs])[:, None]
+    required = np.array([c.required for c in specs])[:, None]
+    integer = np.array([c.type == "integer" for c in specs])[:, None]
+    with np.errstate(invalid="ignore"):
+        bad = (np.isnan(numeric) & ~missing) | np.isinf(numeric) | (numeric < low) | (numeric > high) \
+            | (missing & required) | (integer & ~np.isnan(numeric) & (numeric != np.round(numeric)))
+    good = ~bad.any(axis=1)
+    return pd.DataFrame(numeric[good].T, index=frame.index, columns=[n for n, ok in zip(names, good) if ok])
+
 
 def _typed_empty(spec: Column, n: int, index: pd.Index) -> pd.Series:
     if spec.type == "category":
@@ -187,6 +264,8 @@ def _schema(dictionary: Dictionary, skip: set[str]):
     for name, spec in dictionary.columns.items():
         if name in skip:
             continue
+        if spec.min is None and spec.max is None and spec.levels is None and not spec.required:
+            continue   # nothing to check (a column per check is costly on a wide table)
         checks = []
         if spec.min is not None and spec.max is not None:
             checks.append(pa.Check.in_range(spec.min, spec.max))
@@ -201,11 +280,12 @@ def _schema(dictionary: Dictionary, skip: set[str]):
 
 
 def _pandera_checks(typed: pd.DataFrame, dictionary: Dictionary, file: str,
-                    missing_columns: list[Issue]) -> list[Issue]:
+                    missing_columns: list[Issue], checked: set[str] = frozenset()) -> list[Issue]:
+    """Rule checks by pandera for every column except missing ones and those already ``checked`` clean."""
     import pandera.errors as pe
 
     skip = {i.location.column for i in missing_columns if i.location.column}
-    schema = _schema(dictionary, skip)
+    schema = _schema(dictionary, skip | set(checked))
     duplicates = _duplicate_key_issues(typed, dictionary, file, skip)
     try:
         schema.validate(typed, lazy=True)
@@ -228,7 +308,7 @@ def _duplicate_key_issues(typed: pd.DataFrame, dictionary: Dictionary, file: str
     key = list(dictionary.key)
     if not key or any(k in skip or k not in typed.columns for k in key):
         return []
-    repeated = typed.duplicated(subset=key, keep=False)
+    repeated = typed[key].duplicated(keep=False)   # typed.duplicated(subset=) walks every column of a wide table
     rows = typed.index[repeated]
     issues = []
     hint = f"Each combination of {', '.join(key)} must be unique"

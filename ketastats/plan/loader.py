@@ -36,8 +36,10 @@ _ALLOWED_TAGS = {
 PathKey = tuple[str | int, ...]
 
 MAX_NODES = 200_000
-"""Values a document may expand to (aliases count each time they are used): a guard against
+"""Values that aliases may expand to (each use of an alias counts its whole value): a guard against
 "billion laughs" documents, far above any real plan."""
+MAX_DOCUMENT_NODES = 5_000_000
+"""Values a document may hold in all (a dictionary of a 77,421-column table holds about 310,000)."""
 MAX_DEPTH = 100
 """Nesting depth of mappings and sequences."""
 
@@ -104,7 +106,7 @@ def load_yaml_file(path: Path, display_name: str | None = None) -> YamlDocument:
 def load_yaml_text(text: str, file: str) -> YamlDocument:
     """Parse YAML text (see module docstring)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = _compose(text)
     except RecursionError:
         raise PlanError(Issue("yaml-too-deep", "the YAML document is nested too deeply", Location(file=file),
                               hint=f"Plans nest a few levels; at most {MAX_DEPTH} are accepted")) from None
@@ -131,10 +133,63 @@ def load_yaml_text(text: str, file: str) -> YamlDocument:
     return YamlDocument(data=data, lines=LineMap(lines), file=file)
 
 
+FAST_COMPOSE_CHARS = 64 * 1024
+"""Documents at least this long (a dictionary of a 77,421-column table) are composed by libyaml."""
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The YAML node graph of ``text`` (no values constructed: tags and aliases are checked by :func:`_construct`).
+
+    PyYAML's pure-Python composer takes about a millisecond per dictionary column (85 s for a
+    77,421-column dictionary); long documents are composed by libyaml (``CSafeLoader``, the same
+    YAML 1.1 resolver, line marks included) when PyYAML has it. On any error the pure-Python
+    composer runs again, so messages are the same whichever composed the document.
+    """
+    fast = _FastLoader
+    if fast is not None and len(text) >= FAST_COMPOSE_CHARS:
+        try:
+            return yaml.compose(text, Loader=fast)
+        except (yaml.YAMLError, RecursionError):
+            pass
+    return yaml.compose(text, Loader=yaml.SafeLoader)
+
+
+if getattr(yaml, "CSafeLoader", None) is not None:
+    class _FastLoader(yaml.CSafeLoader):   # type: ignore[name-defined, misc]
+        """libyaml's parser with the safe resolver; implicit tags memoised (a wide dictionary repeats few values)."""
+
+        _resolved: dict = {}
+
+        def resolve(self, kind, value, implicit):
+            if kind is not yaml.ScalarNode:
+                return super().resolve(kind, value, implicit)
+            key = (value, implicit)
+            tag = self._resolved.get(key)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(self._resolved) < 100_000:
+                    self._resolved[key] = tag
+            return tag
+else:  # pragma: no cover - PyYAML without libyaml
+    _FastLoader = None
+
+
 class _TooLarge(Exception):
     def __init__(self, code: str, message: str, line: int):
         super().__init__(message)
         self.code, self.message, self.line = code, message, line
+
+
+class _LazyLocation:
+    """The location of a node, built only when an issue needs it (a wide dictionary has 300,000 nodes)."""
+
+    __slots__ = ("file", "line", "path")
+
+    def __init__(self, file: str, line: int, path: PathKey):
+        self.file, self.line, self.path = file, line, path
+
+    def location(self) -> Location:
+        return Location(file=self.file, line=self.line, path=format_path(self.path) or None)
 
 
 class _Budget:
@@ -142,21 +197,28 @@ class _Budget:
 
     def __init__(self) -> None:
         self.nodes = 0
+        self.repeats = 0
+        self.seen: set[int] = set()
         self.active: set[int] = set()
 
 
 def _construct(node: yaml.Node, path: PathKey, lines: dict, issues: list[Issue], file: str,
                budget: _Budget) -> Any:
-    loc = Location(file=file, line=node.start_mark.line + 1, path=format_path(path) or None)
+    loc = _LazyLocation(file, node.start_mark.line + 1, path)
     budget.nodes += 1
-    if budget.nodes > MAX_NODES:
-        raise _TooLarge("yaml-too-large", f"the YAML document expands to more than {MAX_NODES} values", loc.line)
+    if id(node) in budget.seen:   # a value reached again through an alias
+        budget.repeats += 1
+    else:
+        budget.seen.add(id(node))
+    if budget.repeats > MAX_NODES or budget.nodes > MAX_DOCUMENT_NODES:
+        raise _TooLarge("yaml-too-large", f"the YAML document expands to more than "
+                        f"{MAX_NODES if budget.repeats > MAX_NODES else MAX_DOCUMENT_NODES} values", loc.line)
     if len(path) > MAX_DEPTH:
         raise _TooLarge("yaml-too-deep", f"the YAML document is nested more than {MAX_DEPTH} levels deep", loc.line)
     if node.tag == "tag:yaml.org,2002:timestamp":  # dates stay text; the schema decides what they mean
         return str(node.value)
     if node.tag not in _ALLOWED_TAGS:
-        issues.append(Issue("yaml-tag-not-allowed", f"YAML tag '{node.tag}' is not allowed in a plan", loc,
+        issues.append(Issue("yaml-tag-not-allowed", f"YAML tag '{node.tag}' is not allowed in a plan", loc.location(),
                             hint="Plans are data: remove the tag"))
         return None
     if id(node) in budget.active:
@@ -169,15 +231,15 @@ def _construct(node: yaml.Node, path: PathKey, lines: dict, issues: list[Issue],
 
 
 def _construct_collection(node: yaml.Node, path: PathKey, lines: dict, issues: list[Issue], file: str,
-                          budget: _Budget, loc: Location) -> Any:
+                          budget: _Budget, loc: _LazyLocation) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                issues.append(Issue("yaml-merge-not-allowed", "YAML merge keys ('<<') are not supported", loc))
+                issues.append(Issue("yaml-merge-not-allowed", "YAML merge keys ('<<') are not supported", loc.location()))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                issues.append(Issue("yaml-complex-key", "mapping keys must be plain names", loc))
+                issues.append(Issue("yaml-complex-key", "mapping keys must be plain names", loc.location()))
                 continue
             key = str(key_node.value)
             child = path + (key,)
@@ -196,11 +258,18 @@ def _construct_collection(node: yaml.Node, path: PathKey, lines: dict, issues: l
             lines[child] = item.start_mark.line + 1
             items.append(_construct(item, child, lines, issues, file, budget))
         return items
+    key = (node.tag, node.value) if isinstance(node, yaml.ScalarNode) else None
+    if key is not None and key in _SCALARS:
+        return _SCALARS[key]
     try:
-        return _SCALAR_LOADER.construct_object(node, deep=True)
+        value = _SCALAR_LOADER.construct_object(node, deep=True)
     except yaml.YAMLError as exc:  # pragma: no cover - SafeLoader rejects odd scalars
-        issues.append(Issue("yaml-bad-scalar", f"cannot read value: {exc}", loc))
+        issues.append(Issue("yaml-bad-scalar", f"cannot read value: {exc}", loc.location()))
         return None
+    if key is not None and isinstance(value, (str, int, float, bool, type(None))) and len(_SCALARS) < 100_000:
+        _SCALARS[key] = value   # immutable: safe to share (a wide dictionary repeats a few values)
+    return value
 
 
 _SCALAR_LOADER = yaml.SafeLoader("")
+_SCALARS: dict[tuple[str, str], object] = {}
