@@ -141,7 +141,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     from ketastats.stats import lmm
 
     fit = lmm.fit_lmm(y, X, Z, groups, reml=spec.estimation == "reml")
-    issues = _fit_issues(fit, spec)
+    issues = _fit_issues(fit, spec, (['(Intercept)'] if random.intercept else []) + slopes)
     rows = _fixed_rows(fit, names, spec)
     rows += _joint_rows(design, data, spec, fit)
     rows += _variance_rows(fit, random, slopes)
@@ -168,18 +168,21 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
 
 def _conditional_fitted(fit, X: np.ndarray, Z: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """X β + Z b with b the conditional modes of the random effects (lme4 ``fitted(m)``):
-    b_i = Λ (I + Λ'Z_i'Z_iΛ)⁻¹ Λ'Z_i' (y_i − X_i β). Kept for the diagnostics figure (residuals vs fitted)."""
+    b_i = Λ (I + Λ'Z_i'Z_iΛ)⁻¹ Λ'Z_i' (y_i − X_i β). Kept for the diagnostics figure (residuals vs fitted).
+    One pass over the rows (per-group sums with ``np.add.at``), then one batched solve."""
     marginal = X @ fit.beta
-    fitted = marginal.copy()
     Lambda = np.asarray(fit.Lambda, dtype=float)
     q = Lambda.shape[0]
-    for g in np.unique(groups):
-        rows = groups == g
-        Zi = Z[rows]
-        LtZt = Lambda.T @ Zi.T
-        u = np.linalg.solve(np.eye(q) + LtZt @ LtZt.T, LtZt @ (y[rows] - marginal[rows]))
-        fitted[rows] += Zi @ (Lambda @ u)
-    return fitted
+    codes = np.unique(groups, return_inverse=True)[1].ravel()
+    m = int(codes.max()) + 1 if codes.size else 0
+    ZtZ = np.zeros((m, q, q))
+    np.add.at(ZtZ, codes, Z[:, :, None] * Z[:, None, :])
+    Ztr = np.zeros((m, q))
+    np.add.at(Ztr, codes, Z * (y - marginal)[:, None])
+    M = np.eye(q) + np.einsum("ji,mjk,kl->mil", Lambda, ZtZ, Lambda)       # I + Λ'Z_i'Z_iΛ
+    u = np.linalg.solve(M, (Ztr @ Lambda)[..., None])[..., 0]              # (m, q)
+    b = u @ Lambda.T                                                       # Λ u_i
+    return marginal + np.einsum("nq,nq->n", Z, b[codes])
 
 
 TIDY_COLUMNS = ["effect", "term", "level", "contrast", "group", "df_method", "estimate", "std_error",
@@ -250,16 +253,29 @@ def _check_estimable(X: np.ndarray, names: list[str], y: np.ndarray, groups: np.
         raise AnalysisError(Issue("zero-variance", "the outcome has no variance", Location(path="formula")))
 
 
-def _fit_issues(fit, spec: Spec) -> list[Issue]:
+def _boundary_text(fit, labels: list[str]) -> str:
+    """What is on the boundary: a zero SD, or a correlation of ±1 (a rank-deficient covariance)."""
+    sd = np.asarray(fit.sd_re, dtype=float)
+    zero = [label for label, value in zip(labels, sd) if value < SINGULAR_SD * fit.sigma]
+    if zero:
+        return "the random-effect SD of " + ", ".join(zero) + (" is" if len(zero) == 1 else " are") + " 0"
+    return "the random effects are perfectly correlated (their covariance matrix has rank < " + f"{len(sd)})"
+
+
+#: A random-effect SD below this fraction of the residual SD counts as 0 in the singular-fit message.
+SINGULAR_SD = 1e-4
+
+
+def _fit_issues(fit, spec: Spec, labels: list[str]) -> list[Issue]:
     issues = []
     location = Location(path=f"analyses[{spec.id}]")
     if not fit.converged:
         issues.append(Issue("not-converged", f"the optimizer did not converge ({fit.message})", location,
                             severity="warning"))
     if fit.singular:
-        issues.append(Issue("singular-fit", "singular fit: a random-effect variance is (near) zero or a "
-                            "correlation is ±1 (lme4::isSingular)", location, severity="warning",
-                            hint="Consider a simpler random-effects structure"))
+        issues.append(Issue("singular-fit", f"singular fit: {_boundary_text(fit, labels)} at the optimum "
+                            "(lme4::isSingular, tolerance 1e-4; the optimum was checked against the interior)",
+                            location, severity="warning", hint="Consider a simpler random-effects structure"))
     return issues
 
 

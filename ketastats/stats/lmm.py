@@ -498,6 +498,16 @@ def _quasi_newton(objective: _Objective, start: np.ndarray, fixed: np.ndarray | 
     return out
 
 
+def _descend(objective: _Objective, start: np.ndarray) -> np.ndarray:
+    """Newton steps from ``start`` when the criterion is convex there (a start from the theta grid
+    usually is), else L-BFGS; either way an unconstrained local minimum."""
+    theta, _ = _newton_polish(objective, start.copy(), np.zeros(start.size, bool))
+    value, grad = objective(theta)
+    if np.isfinite(value) and float(np.max(np.abs(grad))) < 1e-6 * max(1.0, abs(value)):
+        return theta
+    return _quasi_newton(objective, theta)
+
+
 def _hessian_free(objective: _Objective, theta: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """Hessian of the criterion in the entries ``idx`` (central differences of the gradient)."""
     H = np.empty((idx.size, idx.size))
@@ -646,7 +656,7 @@ def _optimise(stats: GroupStats, reml: bool, start: np.ndarray | None) -> tuple[
     with np.errstate(all="ignore"):
         for name, theta0 in starts:
             theta0 = np.where(diag & (theta0 == 0.0), 1e-3, theta0)   # not on the symmetric point
-            candidate = _settle(objective, _quasi_newton(objective, theta0), q, diag, log)
+            candidate = _settle(objective, _descend(objective, theta0), q, diag, log)
             if best is None or _better(candidate, best):
                 best, best_name = candidate, name
         best = _escape_boundary(objective, best, q, diag, log)
@@ -668,8 +678,8 @@ def _optimise(stats: GroupStats, reml: bool, start: np.ndarray | None) -> tuple[
     small_gradient = float(np.max(np.abs(projected))) < 1e-4
     small_decrement = hessian_pd and decrement < 1e-9 * max(1.0, abs(value))
     converged = bool(np.isfinite(value)) and (small_gradient or small_decrement)
-    checks = [f"L-BFGS on the unconstrained Cholesky factor from {len(starts)} start(s), best: {best_name}",
-              "Newton polish", *dict.fromkeys(log),
+    checks = [f"Newton / L-BFGS on the unconstrained Cholesky factor from {len(starts)} start(s), best: "
+              f"{best_name}", "Newton polish", *dict.fromkeys(log),
               f"max |projected gradient| {float(np.max(np.abs(projected))):.1e}",
               (f"Hessian positive definite, Newton decrement {decrement:.1e}" if hessian_pd
                else "Hessian not positive definite"),

@@ -161,3 +161,28 @@ def test_a_boundary_start_does_not_trap_the_optimiser():
     trapped = lmm.fit_lmm(y, X, Z, groups, reml=reml, start=[0.808, -0.256, 0.0])
     assert trapped.loglik == pytest.approx(free.loglik, rel=1e-12)
     assert trapped.theta[2] > 0.05
+
+
+RANDOM_INTERCEPT_REML = [d for d in DESIGNS if reference.designs().loc[d, "random"] == "1 | subject"
+                         and reference.designs().loc[d, "reml"]]
+
+
+def test_batched_kernel_reaches_the_same_optimum_on_random_intercept_designs():
+    """``mass_mixed_model``'s kernel profiles theta^2 on a grid before its Newton steps, so it cannot
+    stop on the symmetric point theta = 0 by mistake: on every REML random-intercept design it
+    agrees with lme4's best fit (criterion, estimates, SEs, singularity, Satterthwaite df)."""
+    from ketastats.stats import lmm_batched
+
+    assert len(RANDOM_INTERCEPT_REML) >= 20
+    for design in RANDOM_INTERCEPT_REML:
+        row = reference.designs().loc[design]
+        y, X, Z, groups, reml = model_arrays(design)
+        batched = lmm_batched.fit_random_intercept(y[:, None], X, groups)
+        assert batched.reml_criterion[0] <= row["criterion"] + tolerances.LMM_DESIGN_LOGLIK_RTOL * row["criterion"]
+        assert bool(batched.singular[0]) == row["is_singular"], design
+        coef = reference.coefficients(design)
+        scale = np.maximum(np.abs(coef["estimate"]), coef["std_error"])
+        assert relative(batched.beta[0], coef["estimate"], scale).max() <= tolerances.LMM_DESIGN_ESTIMATE_RTOL
+        assert relative(batched.se[0], coef["std_error"], coef["std_error"]).max() <= tolerances.LMM_DESIGN_ESTIMATE_RTOL
+        assert relative(batched.df_satterthwaite[0], coef["df_satterthwaite_fine"], coef["df_satterthwaite_fine"]).max() \
+            <= tolerances.LMM_DESIGN_SATTERTHWAITE_DF_RTOL
