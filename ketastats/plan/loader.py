@@ -15,6 +15,7 @@ Example
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,10 @@ def _construct_collection(node: yaml.Node, path: PathKey, lines: dict, issues: l
                 continue
             key = str(key_node.value)
             child = path + (key,)
+            if _CONTROL.search(key):
+                issues.append(_control_issue(key, Location(file=file, line=key_node.start_mark.line + 1,
+                                                           path=format_path(path) or None)))
+                continue
             if key in out:
                 issues.append(Issue("duplicate-key", f"key '{key}' appears twice",
                                     Location(file=file, line=key_node.start_mark.line + 1, path=format_path(child)),
@@ -266,9 +271,25 @@ def _construct_collection(node: yaml.Node, path: PathKey, lines: dict, issues: l
     except yaml.YAMLError as exc:  # pragma: no cover - SafeLoader rejects odd scalars
         issues.append(Issue("yaml-bad-scalar", f"cannot read value: {exc}", loc.location()))
         return None
+    if isinstance(value, str) and _CONTROL.search(value):
+        issues.append(_control_issue(value, loc.location()))
+        return None
     if key is not None and isinstance(value, (str, int, float, bool, type(None))) and len(_SCALARS) < 100_000:
         _SCALARS[key] = value   # immutable: safe to share (a wide dictionary repeats a few values)
     return value
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+"""Characters that are not text: C0 controls other than tab and line breaks, DEL, lone surrogates and
+non-characters (written as escapes in a quoted YAML string: "\\x1b", "\\v", "\\0"). They cannot go into a
+Word or XML file (python-docx: "All strings must be XML compatible") and would garble a terminal."""
+
+
+def _control_issue(text: str, location: Location) -> Issue:
+    position = _CONTROL.search(text).start()
+    return Issue("control-character", f"the text {text[:40]!r} holds a control character "
+                 f"({text[position]!r}, at position {position + 1})", location,
+                 hint="Plans and dictionaries hold plain text: remove the character (tabs and line breaks are fine)")
 
 
 _SCALAR_LOADER = yaml.SafeLoader("")

@@ -27,7 +27,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Fiel
 IDENTIFIER = r"^[A-Za-z][A-Za-z0-9_]*$"
 PLAN_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
-Identifier = Annotated[str, Field(pattern=IDENTIFIER, description="a name: letters, digits and _")]
+MAX_NAME = 100
+"""Longest identifier (ids and names become file names: tables/<id>.docx, reports/<plan id>/)."""
+
+Identifier = Annotated[str, Field(pattern=IDENTIFIER, max_length=MAX_NAME,
+                                  description="a name: letters, digits and _ (at most 100 characters)")]
 Scalar = Union[str, int, float, bool]
 
 
@@ -265,7 +269,8 @@ def plan_model() -> type[BaseModel]:
         """A prespecified analysis plan."""
 
         ketastats: Literal[1] = Field(description="plan language version")
-        id: str = Field(pattern=PLAN_ID, description="plan id; the default output folder is reports/<id>/")
+        id: str = Field(pattern=PLAN_ID, max_length=MAX_NAME,
+                        description="plan id; the default output folder is reports/<id>/")
         title: str
         description: str | None = None
         synthetic_data: bool = Field(False, description="true when the plan runs on synthetic data; "

@@ -101,6 +101,15 @@ def _border(cell, **edges: str) -> None:
         borders.append(element)
 
 
+def _core_text(text: str | None) -> str | None:
+    """A Word core property (at most 255 characters, python-docx's limit): longer titles are shortened with '…'.
+
+    The document's caption keeps the whole title."""
+    if text is None or len(text) <= 255:
+        return text
+    return text[:254] + "\u2026"
+
+
 def docx_bytes(table: DisplayTable, source: str = "") -> bytes:
     """The .docx file of a display table, byte-deterministic."""
     from docx import Document
@@ -111,7 +120,7 @@ def docx_bytes(table: DisplayTable, source: str = "") -> bytes:
 
     document = Document()
     core = document.core_properties
-    core.title = table.title
+    core.title = _core_text(table.title)
     core.author = "ketastats"
     core.last_modified_by = "ketastats"
     core.comments = f"Written by ketastats from {source}" if source else "Written by ketastats"
