@@ -117,6 +117,15 @@ class _Resolver:
 
     def level(self, table: str, column: str, value, path: PathKey) -> None:
         spec = self.catalog.column(table, column)
+        if spec is not None and spec.levels is not None and not isinstance(value, str):
+            # YAML 1.1 reads unquoted 010 as the number 8 (octal), 1.50 as 1.5, yes as true: comparing
+            # str(value) with the levels would silently pick another level (010 -> '8')
+            read = "true/false" if isinstance(value, bool) else f"the number {value!r}"
+            self.add("level-not-text", f"the value given for category column '{column}' was read by YAML as "
+                     f"{read}, not as text; levels are text: {', '.join(repr(v) for v in spec.levels[:10])}",
+                     path, "Quote the level exactly as the dictionary writes it, e.g. "
+                     f"{column}: '{spec.levels[0]}' (unquoted, YAML reads 010 as 8, 1.50 as 1.5, yes as true)")
+            return
         if spec is not None and spec.levels is not None and str(value) not in spec.levels:
             self.add("level-not-in-dictionary", f"'{value}' is not a level of '{column}' in table '{table}'", path,
                      did_you_mean(str(value), spec.levels))
