@@ -223,9 +223,21 @@ def _coerce(values: pd.Series, name: str, spec: Column, file: str) -> tuple[pd.S
         result[falsity] = False
         return result, issues
     if spec.type == "date":
-        text = values.astype(object).where(~missing)
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):   # a typed source (Parquet datetime64): kept
+            if getattr(values.dt, "tz", None) is not None:
+                values = values.dt.tz_localize(None)
+            timed = values.notna() & (values != values.dt.normalize())
+            bad(timed, "not-a-date", f"in column '{name}' has a time of day, not only a date",
+                "Store dates without a time (or declare the column as text)")
+            return values.where(~timed), issues
+        text = values.astype(object).where(~missing).map(_date_text)   # XPT DATE9. gives datetime.date
         is_iso = text.map(lambda v: isinstance(v, str) and bool(ISO_DATE.match(v.strip())))
         parsed = pd.to_datetime(text.where(is_iso), format="%Y-%m-%d", errors="coerce")
+        beyond = is_iso & parsed.isna()
+        if beyond.any():  # valid ISO dates outside pandas' nanosecond range (before 1677-09-22, after 2262-04-11)
+            seconds = np.array([_numpy_date(v) if ok else np.datetime64("NaT", "s") for v, ok in zip(text, is_iso)],
+                               dtype="datetime64[s]")
+            parsed = pd.Series(seconds, index=values.index)
         invalid = ~missing & (~is_iso | parsed.isna())
         bad(invalid, "not-a-date", f"in column '{name}' is not a date in the form YYYY-MM-DD",
             "Write dates as ISO 8601 (2021-03-31); mixed formats are ambiguous")
@@ -239,6 +251,25 @@ def _coerce(values: pd.Series, name: str, spec: Column, file: str) -> tuple[pd.S
     if spec.type == "category":
         return text, issues  # levels are checked by pandera, then made categorical in finalize_types
     return text, issues
+
+
+def _date_text(value):
+    """A date object (SAS transport DATE9., Parquet date32 read as objects) as ISO text; other values as they are."""
+    import datetime as _dt
+
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat() if value.time() == _dt.time(0) and value.tzinfo is None else value
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    return value
+
+
+def _numpy_date(text: str):
+    """``text`` (YYYY-MM-DD) as numpy datetime64[s] (any year 0001-9999), NaT if it is not a calendar date."""
+    try:
+        return np.datetime64(text.strip(), "D").astype("datetime64[s]")
+    except ValueError:
+        return np.datetime64("NaT", "s")
 
 
 def finalize_types(frame: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:
