@@ -78,6 +78,7 @@ def validate_plan(path: str | Path, progress: Progress | None = None, allow_outs
     if issues:
         raise PlanError(issues)
     name_issues, catalog = resolve(plan, dictionaries, loaded.document)
+    name_issues += _subject_type_issues(plan, dictionaries, loaded.document)
     raw: dict[str, RawTable] = {}
     tables: dict[str, pd.DataFrame] = {}
     for name, source in plan.data.items():
@@ -97,8 +98,11 @@ def validate_plan(path: str | Path, progress: Progress | None = None, allow_outs
         raise PlanError(name_issues + issues)
     if issues:
         raise DataError(issues)
+    link_errors, link_warnings = _subject_link_issues(plan, tables, loaded.document)
+    if link_errors:
+        raise DataError(link_errors + link_warnings)
     tables = {name: finalize_types(frame, dictionaries[name]) for name, frame in tables.items()}
-    return PreparedPlan(loaded, dictionaries, raw, tables, catalog)
+    return PreparedPlan(loaded, dictionaries, raw, tables, catalog, warnings=link_warnings)
 
 
 def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True,
@@ -149,7 +153,8 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
         ctx.progress = progress
         results[spec.id] = execute(BY_TYPE[spec.type], spec, ctx)
     manifest = build_manifest(prepared)
-    result = PlanResult(plan=plan, results=results, data=tables, manifest=manifest, warnings=warnings)
+    result = PlanResult(plan=plan, results=results, data=tables, manifest=manifest,
+                        warnings=prepared.warnings + warnings)
     if plan.multiplicity:
         from ketastats.multiplicity import apply_families
 
@@ -160,6 +165,74 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
         write_report(result, target, protected_paths(prepared.loaded))
         result.output = target
     return result
+
+
+FEW_SUBJECTS_MATCH = 0.5
+"""A subject-level join or population that finds fewer than this share of a table's subjects is a warning."""
+
+
+def _subject_type_issues(plan, dictionaries: dict[str, Dictionary], document) -> list[Issue]:
+    """``subject-type-mismatch``: the subject column must have one type in every table that has it.
+
+    Subject-level values and populations are joined by the subject's value: an integer ``1`` in one
+    table and the text ``'1'`` (or ``'01'``) in another match nobody, silently."""
+    typed = {name: d.columns[plan.subject].type for name, d in dictionaries.items() if plan.subject in d.columns}
+    if len(set(typed.values())) <= 1:
+        return []
+    first = next(iter(typed))
+    return [Issue("subject-type-mismatch", f"the subject column '{plan.subject}' is {kind} in table '{name}' but "
+                  f"{typed[first]} in table '{first}'", document.location(("data", name, "dictionary")),
+                  hint=f"Declare '{plan.subject}' with one type in every dictionary (string is safest: '01' and "
+                       "'1' stay distinct); joins by subject compare values, so different types match nobody")
+            for name, kind in typed.items() if kind != typed[first]]
+
+
+def _subject_link_issues(plan, tables: dict[str, pd.DataFrame], document) -> tuple[list[Issue], list[Issue]]:
+    """Errors (``subjects-do-not-match``) and warnings (``few-subjects-match``) for joins by subject.
+
+    A subject-level derivation joins its ``from`` table onto every table with the subject column; a
+    population declared on one table selects the rows of another by subject. If the two tables share
+    no subject (ids typed differently, ``01`` vs ``1``, a wrong file), the join silently matches
+    nobody: an error. If fewer than half of a table's subjects are found, a warning says so.
+    """
+    from ketastats.plan.schema import SubjectLevel
+
+    subject = plan.subject
+    subjects = {name: pd.unique(frame[subject].dropna()) for name, frame in tables.items() if subject in frame.columns}
+    links: list[tuple[str, str, tuple, str]] = []
+    for index, derivation in enumerate(plan.derive):
+        if isinstance(derivation, SubjectLevel) and derivation.from_ in subjects:
+            links += [(derivation.from_, name, ("derive", index), f"subject-level value '{derivation.name}'")
+                      for name in subjects if name != derivation.from_]
+    for index, analysis in enumerate(plan.analyses):
+        population = plan.populations.get(analysis.population) if analysis.population else None
+        if population is not None and population.table != analysis.table and population.table in subjects \
+                and analysis.table in subjects:
+            links.append((population.table, analysis.table, ("analyses", index, "population"),
+                          f"population '{analysis.population}'"))
+    errors, warnings, seen = [], [], set()
+    for source, target, path, what in links:
+        if (source, target, what) in seen or not len(subjects[target]) or not len(subjects[source]):
+            continue
+        seen.add((source, target, what))
+        found = pd.Index(subjects[target]).isin(subjects[source])
+        share = float(found.mean())
+        missing = pd.Index(subjects[target])[~found]
+        example = f"(e.g. '{missing[0] if len(missing) else subjects[target][0]}' in '{target}', " \
+                  f"'{subjects[source][0]}' in '{source}')"
+        if share == 0:
+            errors.append(Issue("subjects-do-not-match", f"the {what} joins table '{source}' onto table '{target}' "
+                                f"by '{subject}', but the two tables share no subject {example}",
+                                document.location(path),
+                                hint="Check that the subject ids are written the same way in both files "
+                                     "(type, leading zeros, case, spaces)"))
+        elif share < FEW_SUBJECTS_MATCH:
+            warnings.append(Issue("few-subjects-match", f"the {what} joins table '{source}' onto table '{target}' "
+                                  f"by '{subject}', but only {int(found.sum())} of the {len(found)} subjects of "
+                                  f"'{target}' are in '{source}' {example}", document.location(path),
+                                  hint="Check that the subject ids are written the same way in both files",
+                                  severity="warning"))
+    return errors, warnings
 
 
 def _with_engine(spec, engine: str | None, address: str | None):

@@ -108,9 +108,10 @@ def run(plan: Path = PlanArgument,
     console = _console()
     for analysis in result.results.values():
         for issue in analysis.issues:
-            console.print(f"  {analysis.analysis_id}: {issue.severity}: {issue.message} ({issue.code})", markup=False)
+            console.print(f"  {analysis.analysis_id}: {issue.severity}: {issue.message} ({issue.code})", markup=False,
+                          soft_wrap=True)
     for issue in result.warnings:
-        console.print(f"  warning: {issue}", markup=False)
+        console.print(f"  warning: {issue}", markup=False, soft_wrap=True)
     ran = len(result.results) - len(result.failed)
     console.print(f"{ran}/{len(result.results)} analyses ran; report written to {result.output}", markup=False)
     if result.failed:
@@ -130,14 +131,16 @@ def validate(plan: Path = PlanArgument,
     if format == "json":
         try:
             with _progress(False) as progress:
-                validate_plan(plan, progress=progress, allow_outside=allow_outside_paths)
-            issues, code = [], 0
+                prepared = validate_plan(plan, progress=progress, allow_outside=allow_outside_paths)
+            issues, code = prepared.warnings, 0
         except KetastatsError as exc:
             issues, code = exc.issues, exc.exit_code
         typer.echo(json.dumps({"valid": code == 0, "issues": [i.to_dict() for i in issues]}, indent=1))
         raise typer.Exit(code)
     with _handled(debug, "invalid input"), _progress(False) as progress:
         prepared = validate_plan(plan, progress=progress, allow_outside=allow_outside_paths)
+    for issue in prepared.warnings:
+        _console().print(f"  warning: {issue}", markup=False, soft_wrap=True)
     rows = sum(len(frame) for frame in prepared.tables.values())
     _console().print(f"valid: plan '{prepared.plan.id}', {len(prepared.tables)} tables, {rows} rows, "
                      f"{len(prepared.plan.analyses)} analyses", markup=False)
