@@ -260,28 +260,44 @@ def wide_cells(ctx: AnalysisInput, frame: pd.DataFrame, subject: str, within: li
     Every row of an incomplete participant is listed with ``reason`` and the missing cells.
     Two rows for one participant and cell raise ``duplicate-cell``.
     """
-    keyed = frame.assign(_cell=[tuple(v) for v in frame[within].itertuples(index=False, name=None)])
-    keyed = keyed[keyed["_cell"].isin(set(cells))]
-    counts = keyed.groupby([subject, "_cell"], sort=False, observed=True).size()
-    if (counts > 1).any():
-        (who, cell), count = next((k, v) for k, v in counts.items() if v > 1)
+    cell_code = {cell: k for k, cell in enumerate(cells)}
+    codes = np.fromiter((cell_code.get(tuple(v), -1) for v in frame[within].itertuples(index=False, name=None)),
+                        dtype=np.int64, count=len(frame))
+    keyed = frame[codes >= 0]
+    codes = codes[codes >= 0]
+    subject_codes, subject_values = pd.factorize(keyed[subject], sort=False)
+    keyed, codes, subject_codes = keyed[subject_codes >= 0], codes[subject_codes >= 0], subject_codes[subject_codes >= 0]
+    pair = subject_codes.astype(np.int64) * len(cells) + codes
+    unique_pairs, first_row, pair_counts = np.unique(pair, return_index=True, return_counts=True)
+    if (pair_counts > 1).any():
+        duplicated = np.flatnonzero(pair_counts > 1)
+        pick = duplicated[np.argmin(first_row[duplicated])]  # the first in row order, as a groupby would list it
+        who, cell = subject_values[unique_pairs[pick] // len(cells)], cells[unique_pairs[pick] % len(cells)]
+        count = int(pair_counts[pick])
         raise _error("duplicate-cell", f"participant {who} has {count} rows at {cell_text(within, cell)}; "
                      "one value per participant and cell is needed (aggregate first, or filter with where:)", spec)
-    present = keyed[keyed[outcome].notna()]
-    values = present.set_index([subject, "_cell"])[outcome].astype(float)
-    subjects = sorted(pd.unique(keyed[subject]), key=str)
+    # one pivot: participants × cells, NaN where there is no row or the value is missing
+    grid = np.full((len(subject_values), len(cells)), np.nan)
+    grid[subject_codes, codes] = keyed[outcome].astype(float).to_numpy()
+    rank = sorted(range(len(subject_values)), key=lambda k: str(subject_values[k]))
+    rows_of = None
     records, complete = [], []
-    for who in subjects:
-        missing = [cell for cell in cells if (who, cell) not in values.index]
-        if not missing:
-            complete.append(who)
+    for k in rank:
+        who = subject_values[k]
+        absent = np.isnan(grid[k])
+        if not absent.any():
+            complete.append(k)
             continue
+        missing = [cells[c] for c in np.flatnonzero(absent)]
         detail = (f"{who} lacks {outcome} at " + "; ".join(cell_text(within, c) for c in missing)
                   + f" (no row or missing value); {policy}")
-        for row in frame.index[frame[subject] == who]:
+        if rows_of is None:
+            rows_of = frame.groupby(subject, sort=False, dropna=False).indices
+        for row in frame.index[rows_of[who]]:
             records.append(_record(ctx, row, reason, detail))
-    wide = pd.DataFrame([[values[(who, cell)] for cell in cells] for who in complete],
-                        index=pd.Index(complete, name=subject), columns=pd.MultiIndex.from_tuples(cells, names=within)
+    wide = pd.DataFrame(grid[complete].reshape(len(complete), len(cells)),
+                        index=pd.Index([subject_values[k] for k in complete], name=subject),
+                        columns=pd.MultiIndex.from_tuples(cells, names=within)
                         if len(within) > 1 else pd.Index([c[0] for c in cells], name=within[0]), dtype=float)
     return wide, pd.DataFrame(records, columns=EXCLUSION_COLUMNS)
 
