@@ -44,18 +44,21 @@ quantile function of the Beta(a, b) distribution:
 with R's boundary conventions: lower = 0 when :math:`x = 0` and upper = 1
 when :math:`x = n` (where the Beta quantile is undefined).
 
-Why not hand-written
---------------------
-``statsmodels.stats.proportion.proportion_confint`` (``method="wilson"`` and
-``method="beta"``) implements exactly these formulas and agrees with R to
+Implementation
+--------------
+The formulas are those of ``statsmodels.stats.proportion.proportion_confint``
+(``method="wilson"`` and ``method="beta"``), written out with the same
+operations (the normal quantile from ``scipy.special.ndtri``, the Beta
+quantiles from ``scipy.stats.beta``) so the numbers are bit-for-bit the same
+(``tests/test_interval_formulas.py`` compares them) while a Wilson
+interval no longer imports statsmodels (about 0.9 s). They agree with R to
 about 1e-15 on the whole reference grid, including :math:`x = 0`,
-:math:`x = n`, :math:`n = 1` and :math:`n = 1000`. So these functions wrap
-the well-kept library and add only what it leaves out: input validation
-(``ValueError`` instead of silent nonsense for ``count > n`` or fractional
-counts), ``NaN`` for ``n == 0`` (instead of division warnings), a
+:math:`x = n`, :math:`n = 1` and :math:`n = 1000`. Added here: input
+validation (``ValueError`` instead of silent nonsense for ``count > n`` or
+fractional counts), ``NaN`` for ``n == 0`` (instead of division warnings), a
 ``conf_level`` argument in R's terms, broadcasting to a common shape, and
-R's exact 0 / 1 boundary values. statsmodels is imported inside the
-functions so that importing this module stays cheap.
+R's exact 0 / 1 boundary values. scipy is imported inside the functions so
+that importing this module stays cheap.
 
 Invalid input
 -------------
@@ -117,19 +120,39 @@ def _validate(count, n, conf_level) -> tuple[np.ndarray, np.ndarray, float]:
     return count_a, n_a, level
 
 
+def _proportion_bounds(x: np.ndarray, m: np.ndarray, alpha: float, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """statsmodels' ``proportion_confint`` formulas (``wilson``, ``beta``), without importing statsmodels."""
+    q = x / m
+    half = alpha / 2.0
+    if method == "wilson":
+        from scipy.special import ndtri
+
+        crit = -ndtri(half)  # scipy.stats.norm.isf
+        crit2 = crit ** 2
+        denom = 1 + crit2 / m
+        center = (q + crit2 / (2 * m)) / denom
+        dist = crit * np.sqrt(q * (1.0 - q) / m + crit2 / (4.0 * m ** 2))
+        dist /= denom
+        return np.clip(center - dist, 0, 1), np.clip(center + dist, 0, 1)
+    from scipy.stats import beta
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (np.asarray(beta.ppf(half, x, m - x + 1), dtype=np.float64),
+                np.asarray(beta.isf(half, x + 1, m - x), dtype=np.float64))
+
+
 def _interval(count, n, conf_level, method: str) -> tuple[np.ndarray, np.ndarray]:
     count_a, n_a, level = _validate(count, n, conf_level)
-    from statsmodels.stats.proportion import proportion_confint
 
     lower = np.full(count_a.shape, np.nan)
     upper = np.full(count_a.shape, np.nan)
     ok = n_a > 0
     if np.any(ok):
         x, m = count_a[ok], n_a[ok]
-        lo, hi = proportion_confint(x, m, alpha=1.0 - level, method=method)
-        lo = np.asarray(lo, dtype=np.float64)
-        hi = np.asarray(hi, dtype=np.float64)
-        # R's conventions, exactly (statsmodels also clips / sets these).
+        lo, hi = _proportion_bounds(x, m, 1.0 - level, method)
+        lo = np.array(lo, dtype=np.float64)
+        hi = np.array(hi, dtype=np.float64)
+        # R's conventions, exactly.
         lo[x == 0] = 0.0
         hi[x == m] = 1.0
         lower[ok] = lo
