@@ -169,14 +169,19 @@ def check(plan: Path = PlanArgument,
             current = Path(folder) / "report"
             result = run_plan(plan, out=current, allow_outside=allow_outside_paths)
             differences = compare_reports(committed, current)
+    scope = ("compared: tables/*.csv, multiplicity/*.csv, exclusions.csv, adtte_*.csv; not compared: "
+             "results.json, manifest.json (it records versions, which may differ), report.html, figures/ and "
+             "the .tex / .docx copies — an edit to those is not detected")
     if differences:
         console.print(f"[bold red]drift[/]: {len(differences)} difference(s) from {committed} "
                       f"(relative tolerance {RELATIVE_TOLERANCE:g})")
         for difference in differences[:200]:
             console.print(f"  {difference}", markup=False)
+        console.print(scope, markup=False, soft_wrap=True)
         raise typer.Exit(1)
     console.print(f"no drift: {committed} matches a fresh run of {plan} "
                   f"(relative tolerance {RELATIVE_TOLERANCE:g})", markup=False)
+    console.print(scope, markup=False, soft_wrap=True)
     raise typer.Exit(result.exit_code)
 
 

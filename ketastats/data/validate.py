@@ -159,7 +159,8 @@ def _clean_numeric_columns(frame: pd.DataFrame, names: list[str], dictionary: Di
     integer = np.array([c.type == "integer" for c in specs])[:, None]
     with np.errstate(invalid="ignore"):
         bad = (np.isnan(numeric) & ~missing) | np.isinf(numeric) | (numeric < low) | (numeric > high) \
-            | (missing & required) | (integer & ~np.isnan(numeric) & (numeric != np.round(numeric)))
+            | (missing & required) | (integer & ~np.isnan(numeric) & (numeric != np.round(numeric))) \
+            | (integer & (np.abs(numeric) >= MAX_EXACT_INTEGER))
     good = ~bad.any(axis=1)
     return pd.DataFrame(numeric[good].T, index=frame.index, columns=[n for n, ok in zip(names, good) if ok])
 
@@ -207,6 +208,13 @@ def _coerce(values: pd.Series, name: str, spec: Column, file: str) -> tuple[pd.S
             fractional = numeric.notna() & (numeric != np.round(numeric))
             bad(fractional, "not-an-integer", f"in column '{name}' is not a whole number")
             numeric = numeric.where(~fractional)
+            huge = numeric.abs() >= MAX_EXACT_INTEGER   # 2**53 + 1 is read as 2**53: judge those by their text
+            if huge.any():
+                huge[huge] = [_beyond_exact(value, number) for value, number in zip(values[huge], numeric[huge])]
+                bad(huge, "integer-too-large", f"in column '{name}' is beyond 2^53 = 9,007,199,254,740,992 and "
+                    "cannot be held exactly (it would silently lose its last digits)",
+                    "An identifier (a record number, a barcode) is text: declare the column as string")
+                numeric = numeric.where(~huge)
         return numeric, issues
     if spec.type == "boolean":
         if pd.api.types.is_bool_dtype(values.dtype) or str(values.dtype) == "boolean":
@@ -251,6 +259,22 @@ def _coerce(values: pd.Series, name: str, spec: Column, file: str) -> tuple[pd.S
     if spec.type == "category":
         return text, issues  # levels are checked by pandera, then made categorical in finalize_types
     return text, issues
+
+
+MAX_EXACT_INTEGER = 2 ** 53
+"""Integers up to 2^53 are exact as floating-point numbers; integer columns beyond it are refused."""
+
+
+def _beyond_exact(value, number: float) -> bool:
+    """Whether an integer cell is beyond 2^53 (judged on its text where it has one: float() rounds it)."""
+    if isinstance(value, str):
+        try:
+            return abs(int(value.strip())) > MAX_EXACT_INTEGER
+        except ValueError:
+            pass
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return abs(int(value)) > MAX_EXACT_INTEGER
+    return abs(number) > MAX_EXACT_INTEGER
 
 
 def _date_text(value):

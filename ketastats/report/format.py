@@ -41,9 +41,29 @@ def format_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).apply(lambda column: column.map(format_cell)) if len(frame) else frame.astype(object)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting with one of these is a formula to a spreadsheet (CSV / formula injection)."""
+
+
 def to_csv_text(frame: pd.DataFrame) -> str:
-    """The CSV text of a results table: formatted cells, ``\\n`` line endings, no index."""
-    return format_frame(frame).to_csv(index=False, lineterminator="\n")
+    """The CSV text of a results table: formatted cells, ``\\n`` line endings, no index.
+
+    Text cells (not numbers: ``-0.52`` stays as it is) that begin with ``=``, ``+``, ``-``, ``@``, a
+    tab or a carriage return get a leading apostrophe (``'=HYPERLINK(...)``), as OWASP recommends
+    against formula injection: a spreadsheet opening the file shows the text instead of running it.
+    results.json keeps the text unchanged.
+    """
+    formatted = format_frame(frame)
+    if len(frame) and frame.columns.is_unique:
+        for column in frame.columns:
+            original = frame[column]
+            if not (original.dtype == object or isinstance(original.dtype, pd.CategoricalDtype)
+                    or pd.api.types.is_string_dtype(original.dtype)):
+                continue
+            risky = original.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START)).astype(bool)
+            if risky.any():
+                formatted.loc[risky, column] = "'" + formatted.loc[risky, column].astype(str)
+    return formatted.to_csv(index=False, lineterminator="\n")
 
 
 def json_value(value: Any) -> Any:
