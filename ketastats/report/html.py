@@ -10,7 +10,7 @@ scripts, no fonts or anything else fetched from the network. In order:
 3. the run status: one row per analysis and family (ok / failed, warnings, rows excluded);
 4. run warnings (derivations and other plan-level issues);
 5. every analysis: what it is (type, table, population, filter), its warnings, its failure with the
-   reason, its results table rendered by great_tables from :mod:`ketastats.report.display`
+   reason, its results table in great_tables' markup and stylesheet from :mod:`ketastats.report.display`
    (labels and units from the data dictionaries, p-values as "< 0.001", one CI column) and its
    notes (the conventions in force) under the table;
 6. every multiplicity family: its verdicts in words (``FamilyResult.summary``) and its table;
@@ -19,8 +19,8 @@ scripts, no fonts or anything else fetched from the network. In order:
 8. exclusions: counts per analysis and reason, and every excluded row in a collapsible list;
 9. the manifest: plan, inputs with their SHA-256, seeds, software versions (and the raw JSON).
 
-The page is a pure function of the run: no timestamps, no absolute paths, no random ids (great_tables
-is given an id per table, and inline SVG ids are prefixed with the figure id so figures cannot
+The page is a pure function of the run: no timestamps, no absolute paths, no random ids (each table
+has an id from its analysis, and inline SVG ids are prefixed with the figure id so figures cannot
 clash), so the same plan and data give identical bytes.
 
 Example
@@ -38,9 +38,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from ketastats.report.display import DisplayTable, analysis_table, display_table, family_table
+from ketastats.report.gt_style import GT_CSS
 
 SYNTHETIC_TEXT = ("SYNTHETIC DATA: every number and figure in this report comes from simulated data calibrated "
                   "to published summaries, not from real participants. Do not cite these results as findings.")
@@ -88,13 +87,6 @@ footer{margin-top:3rem;border-top:1px solid var(--rule);padding-top:.6rem;color:
 @media print{details{display:block}.ks-gt,.table-wrap{overflow:visible}}
 """
 
-GT_OPTIONS = dict(table_font_size="13px", table_margin_left="0px", table_margin_right="0px",
-                  column_labels_font_weight="bold", data_row_padding="3px", source_notes_font_size="12px",
-                  table_border_top_color="#333333", column_labels_border_bottom_color="#333333",
-                  table_body_border_bottom_color="#333333", table_border_bottom_color="#ffffff",
-                  container_padding_y="4px")
-
-
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
@@ -106,43 +98,40 @@ def _anchor(kind: str, name: str) -> str:
 # --- tables ---------------------------------------------------------------------------------------
 
 class _Styles:
-    """great_tables writes the same CSS, scoped by the table's id, before every table; the page keeps
-    one copy scoped by the class ``ks-gt`` instead."""
+    """great_tables' stylesheet, once per page, scoped by the class ``ks-gt`` (set when a table is written)."""
 
     def __init__(self) -> None:
         self.css: str | None = None
 
-    def take(self, fragment: str, table_id: str) -> str:
-        match = re.search(r"<style>(.*?)</style>", fragment, flags=re.S)
-        if not match:
-            return fragment
-        css = match.group(1).replace(f"#{table_id}", ".ks-gt")
-        if self.css is None:
-            self.css = css
-        elif css != self.css:   # different options: keep this table's own CSS
-            return fragment
-        return fragment[:match.start()] + fragment[match.end():]
+
+def _table_html(table: DisplayTable, table_id: str) -> str:
+    """A display table in great_tables' markup (classes, ids, escaping), written directly from its strings.
+
+    Byte for byte what ``great_tables.GT(...).as_raw_html()`` writes for the same strings with
+    :data:`~ketastats.report.gt_style.GT_OPTIONS`, without its stylesheet (the page has one copy) —
+    ``tests/report/test_gt_markup.py`` compares the two.
+    """
+    heads, cells = [], []
+    for i, (label, align) in enumerate(zip(table.columns, table.align)):
+        side = "gt_right" if align == "right" else "gt_left"
+        column = f"{table_id}-c{i}"
+        heads.append(f'  <th class="gt_col_heading gt_columns_bottom_border {side}" rowspan="1" colspan="1" '
+                     f'scope="col" id="{column}">{_e(label)}</th>\n')
+        cells.append(f'    <td headers="{column}" class="gt_row {side}">')
+    body = "".join("  <tr>\n" + "".join(f"{cell}{_e(value)}</td>\n" for cell, value in zip(cells, row)) + "  </tr>\n"
+                   for row in table.rows)
+    return (f'<div id="{table_id}" class="ks-gt" style="padding-left:0px;padding-right:0px;padding-top:4px;'
+            'padding-bottom:4px;overflow-x:auto;overflow-y:auto;width:auto;height:auto;">\n\n'
+            '<table class="gt_table" data-quarto-disable-processing="false" data-quarto-bootstrap="false">\n'
+            '<thead>\n\n<tr class="gt_col_headings">\n' + "".join(heads) + '</tr>\n</thead>\n'
+            '<tbody class="gt_table_body">\n' + (body or "\n") + '</tbody>\n\n</table>\n\n</div>\n')
 
 
 def _gt_html(table: DisplayTable, table_id: str, styles: _Styles) -> str:
-    import great_tables as gt
-
     if not table.columns:
         return "<p class='meta'>(no rows)</p>"
-    keys = [f"c{i}" for i in range(len(table.columns))]
-    frame = pd.DataFrame(table.rows, columns=keys, dtype=object) if table.rows else \
-        pd.DataFrame({k: pd.Series([], dtype=object) for k in keys})
-    tbl = gt.GT(frame, id=table_id).cols_label(**dict(zip(keys, table.columns)))
-    right = [k for k, a in zip(keys, table.align) if a == "right"]
-    if right:
-        tbl = tbl.cols_align(align="right", columns=right)
-    left = [k for k, a in zip(keys, table.align) if a != "right"]
-    if left:
-        tbl = tbl.cols_align(align="left", columns=left)
-    tbl = tbl.tab_options(**GT_OPTIONS)
-    fragment = tbl.as_raw_html()
-    fragment = styles.take(fragment, table_id)
-    fragment = fragment.replace(f'<div id="{table_id}" style="', f'<div id="{table_id}" class="ks-gt" style="', 1)
+    styles.css = GT_CSS
+    fragment = _table_html(table, table_id)
     if table.notes:   # under the table, outside its scrolling box, so that long notes wrap to the page
         fragment += "<ul class='notes'>" + "".join(f"<li>{_e(note)}</li>" for note in table.notes) + "</ul>"
     return fragment
