@@ -36,6 +36,9 @@ PRESETS = {"single_column": {"width_mm": 89.0, "font_pt": 7.0},
 
 DPI = 300
 FORMATS = ("png", "svg", "pdf")
+PNG_COMPRESS_LEVEL = 3
+"""zlib level of the PNGs: at 300 dpi level 3 encodes about 40 % faster than the default 6 for files
+about 3 % larger in total (deterministic either way)."""
 
 
 def colour(index: int) -> str:
@@ -89,7 +92,12 @@ def mark_synthetic(figure) -> None:
 
 
 def save(figure, folder: Path, name: str) -> dict[str, Path]:
-    """Write ``name``.png (300 dpi), .svg and .pdf into ``folder``; byte-deterministic."""
+    """Write ``name``.png (300 dpi), .svg and .pdf into ``folder``; byte-deterministic.
+
+    PDF fonts are subset by :func:`ketastats.figures.pdf_fonts.fast_font_subsets` (each font parsed
+    once per process; embedded, searchable text as before)."""
+    from ketastats.figures.pdf_fonts import fast_font_subsets
+
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
     metadata = {"png": {"Software": None},
@@ -97,7 +105,9 @@ def save(figure, folder: Path, name: str) -> dict[str, Path]:
                 "pdf": {"CreationDate": None, "ModDate": None, "Creator": "ketastats", "Producer": "ketastats"}}
     for kind in FORMATS:
         path = folder / f"{name}.{kind}"
-        figure.savefig(path, format=kind, dpi=DPI, metadata=metadata[kind])
+        extra = {"pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}} if kind == "png" else {}
+        with fast_font_subsets():
+            figure.savefig(path, format=kind, dpi=DPI, metadata=metadata[kind], **extra)
         files[kind] = path
     return files
 
