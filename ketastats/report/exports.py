@@ -25,6 +25,7 @@ Example
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import io
 import re
 import zipfile
@@ -111,7 +112,121 @@ def _core_text(text: str | None) -> str | None:
 
 
 def docx_bytes(table: DisplayTable, source: str = "") -> bytes:
-    """The .docx file of a display table, byte-deterministic."""
+    """The .docx file of a display table, byte-deterministic.
+
+    The document XML is written directly from the display strings into the parts of one template
+    (python-docx's default document, parsed once per process: :func:`_docx_template`), in
+    python-docx's own markup, and zipped once (``tests/report/test_exports.py`` compares the
+    bytes with the python-docx path, :func:`_docx_bytes_python_docx`, which is kept for text the
+    direct writer does not handle: tabs, line breaks, characters XML cannot hold)."""
+    fast = _docx_bytes_direct(table, source)
+    return fast if fast is not None else _docx_bytes_python_docx(table, source)
+
+
+_PLAIN_TEXT = re.compile(r"[^\t\n\r\x00-\x1f\ud800-\udfff\ufffe\uffff]*")
+
+
+def _xml_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _run_xml(text: str, properties: str = "") -> str:
+    """A ``w:r`` as python-docx writes ``add_run(text)`` (with ``properties`` as its ``w:rPr``)."""
+    pr = f"<w:rPr>{properties}</w:rPr>" if properties else ""
+    if not text:
+        return f"<w:r>{pr}</w:r>" if pr else "<w:r/>"
+    space = ' xml:space="preserve"' if len(text.strip()) < len(text) else ""
+    return f"<w:r>{pr}<w:t{space}>{_xml_text(text)}</w:t></w:r>"
+
+
+@functools.lru_cache(maxsize=1)
+def _docx_template() -> dict:
+    """python-docx's default document with the fixed settings, parsed and written once per process.
+
+    Returns the zip parts (name -> bytes) and, for portrait and landscape pages, the document XML
+    before and after the body content, and the table width in EMU."""
+    from docx import Document
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Pt
+
+    out: dict = {}
+    for landscape in (False, True):
+        document = Document()
+        if landscape:
+            section = document.sections[0]
+            section.orientation = WD_ORIENT.LANDSCAPE
+            section.page_width, section.page_height = section.page_height, section.page_width
+        document.styles["Normal"].font.size = Pt(9)
+        section = document.sections[0]
+        width = section.page_width - section.left_margin - section.right_margin
+        buffer = io.BytesIO()
+        document.save(buffer)
+        with zipfile.ZipFile(buffer) as archive:
+            parts = {name: archive.read(name) for name in archive.namelist()}
+        xml = parts.pop("word/document.xml").decode("utf-8")
+        start = xml.index("<w:body>") + len("<w:body>")
+        end = xml.index("<w:sectPr")
+        out[landscape] = {"head": xml[:start], "tail": xml[end:], "width": int(width), "parts": parts}
+    return out
+
+
+def _core_xml(title: str | None, comments: str) -> str:
+    def element(tag: str, text: str | None) -> str:
+        return f"<{tag}/>" if text is None else f"<{tag}>{_xml_text(text)}</{tag}>"
+
+    return ("<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n<cp:coreProperties "
+            'xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+            'xmlns:dcmitype="http://purl.org/dc/dcmitype/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+            + element("dc:title", title) + "<dc:subject/><dc:creator>ketastats</dc:creator><cp:keywords/>"
+            + element("dc:description", comments) + "<cp:lastModifiedBy>ketastats</cp:lastModifiedBy>"
+            "<cp:revision>1</cp:revision><dcterms:created xsi:type=\"dcterms:W3CDTF\">2000-01-01T00:00:00Z"
+            "</dcterms:created><dcterms:modified xsi:type=\"dcterms:W3CDTF\">2000-01-01T00:00:00Z</dcterms:modified>"
+            "<cp:category/><cp:lastPrinted>2000-01-01T00:00:00Z</cp:lastPrinted></cp:coreProperties>")
+
+
+def _docx_bytes_direct(table: DisplayTable, source: str) -> bytes | None:
+    """:func:`docx_bytes` written directly; None when a text needs python-docx (tabs, breaks, control characters)."""
+    texts = [table.title, *table.columns, *(str(v) for row in table.rows for v in row), *table.notes, source]
+    if not table.columns or any(len(row) != len(table.columns) for row in table.rows) \
+            or not all(_PLAIN_TEXT.fullmatch(str(text)) for text in texts):
+        return None
+    template = _docx_template()[len(table.columns) > 8]
+    from docx.shared import Emu
+
+    column = Emu(template["width"] // len(table.columns)).twips
+    cell_width = f'<w:tcW w:type="dxa" w:w="{column}"/>'
+    last = len(table.rows)
+    body = ["<w:p>" + _run_xml(f"Table. {table.title}", "<w:b/>") + "</w:p>",
+            '<w:tbl><w:tblPr><w:tblW w:type="auto" w:w="0"/><w:jc w:val="center"/><w:tblLook w:firstColumn="1" '
+            'w:firstRow="1" w:lastColumn="0" w:lastRow="0" w:noHBand="0" w:noVBand="1" w:val="04A0"/></w:tblPr>'
+            "<w:tblGrid>" + f'<w:gridCol w:w="{column}"/>' * len(table.columns) + "</w:tblGrid>"]
+    rule = '<w:{edge} w:val="single" w:sz="{size}" w:space="0" w:color="000000"/>'
+    right = ['<w:pPr><w:jc w:val="right"/></w:pPr>' if align == "right" else "" for align in table.align]
+    for r, values in enumerate([table.columns, *table.rows]):
+        edges = {}
+        if r == 0:
+            edges.update(top="12", bottom="6")
+        if r == last:
+            edges["bottom"] = "12"
+        borders = ("<w:tcBorders>" + "".join(rule.format(edge=e, size=z) for e, z in edges.items())
+                   + "</w:tcBorders>") if edges else ""
+        bold = "<w:b/>" if r == 0 else ""
+        body.append("<w:tr>" + "".join(
+            f"<w:tc><w:tcPr>{cell_width}{borders}</w:tcPr><w:p>{right[c]}{_run_xml(str(value), bold)}</w:p></w:tc>"
+            for c, value in enumerate(values)) + "</w:tr>")
+    body.append("</w:tbl>")
+    body.extend("<w:p>" + _run_xml(note, '<w:sz w:val="16"/>') + "</w:p>" for note in table.notes)
+    parts = dict(template["parts"])
+    parts["word/document.xml"] = (template["head"] + "".join(body) + template["tail"]).encode("utf-8")
+    parts["docProps/core.xml"] = _core_xml(_core_text(table.title),
+                                           f"Written by ketastats from {source}" if source else "Written by ketastats"
+                                           ).encode("utf-8")
+    return _zip_parts(parts)
+
+
+def _docx_bytes_python_docx(table: DisplayTable, source: str = "") -> bytes:
+    """The .docx file of a display table built cell by cell with python-docx (byte-deterministic)."""
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -167,14 +282,19 @@ def docx_bytes(table: DisplayTable, source: str = "") -> bytes:
 def deterministic_zip(data: bytes) -> bytes:
     """The same archive with entries in name order, fixed dates and attributes."""
     source = zipfile.ZipFile(io.BytesIO(data))
+    return _zip_parts({name: source.read(name) for name in source.namelist()})
+
+
+def _zip_parts(parts: dict[str, bytes]) -> bytes:
+    """A zip archive of ``parts`` with entries in name order, fixed dates and attributes."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
-        for name in sorted(source.namelist()):
+        for name in sorted(parts):
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3
             info.external_attr = 0o644 << 16
-            target.writestr(info, source.read(name))
+            target.writestr(info, parts[name])
     return out.getvalue()
 
 
