@@ -143,6 +143,8 @@ def _refuse_nul_bytes(path: Path, display: str) -> None:
     if path.stat().st_size == 0:
         return
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
+        if view[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff") or view[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            return   # UTF-16 / UTF-32 with a byte-order mark: not-utf8 says what to do
         first = view.find(b"\x00")
         if first < 0:
             return
@@ -161,8 +163,8 @@ def _refuse_nul_bytes(path: Path, display: str) -> None:
                 where = f"line {line}" if line is not None else f"byte {position}"
                 issues.append(Issue("nul-byte", f"a NUL byte (\\x00) in a cell ({where}); it would cut the value "
                                     "short", Location(file=display, row=row, column=column if row else None),
-                                    hint="NUL is not text: the file is damaged or not a CSV export. Remove the NUL "
-                                         "bytes (or re-export the file)"))
+                                    hint="NUL is not text: the file is damaged, not a CSV export, or UTF-16 text "
+                                         "(save it as UTF-8). Remove the NUL bytes (or re-export the file)"))
             next_line = view.find(b"\n", position, end)
             position = view.find(b"\x00", next_line, end) if next_line >= 0 else -1
         searched = "" if end >= len(view) else f" (searched up to byte {end:,} of {len(view):,})"

@@ -57,6 +57,8 @@ def message_of(case: dict, outcome: dict) -> tuple[str, str]:
         text = issue["message"] + (f". {issue['hint']}" if issue.get("hint") else "")
         return where, text
     line = next((ln.strip() for ln in outcome["stderr"].splitlines() if f"({code})" in ln), "")
+    if f"{where}: " in line:   # "warning: <where>: <message>" or "<where>: <message>"
+        return where, line.split(f"{where}: ", 1)[1]
     return where, line.split(": ", 1)[1] if ": " in line else line
 
 
