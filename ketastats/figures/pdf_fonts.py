@@ -8,7 +8,8 @@ Siegel figures. :func:`fast_font_subsets` replaces that step, while the figures 
 two-stage subset with the same result glyphs:
 
 1. once per font file and process, the font is subset to the glyphs of a fixed repertoire (ASCII,
-   Latin-1, Greek, punctuation, arrows, super- and subscripts, common mathematical operators)
+   Latin-1, Greek, punctuation, arrows, super- and subscripts, common mathematical operators,
+   geometric shapes, f-ligatures)
    without the layout tables, and kept in memory (a few hundred glyphs);
 2. each embedding subsets that small font to the glyphs the figure uses, and the glyph index map
    is composed with the first stage's.
@@ -33,8 +34,9 @@ REPERTOIRE = [*range(0x20, 0x7F), *range(0xA0, 0x180), *range(0x391, 0x3CA), *ra
               *range(0x2070, 0x20A0), *range(0x2190, 0x2194), 0x2030, 0x2032, 0x2033, 0x2122, 0x2202, 0x2206,
               0x2211, 0x2212, 0x2213, 0x2215, 0x2217, 0x2219, 0x221A, 0x221D, 0x221E, 0x2223, 0x2225, 0x2227,
               0x2228, 0x2229, 0x222A, 0x222B, 0x2234, 0x223C, 0x2248, 0x2260, 0x2261, 0x2264, 0x2265, 0x22C5,
-              0x25A0, 0x25B2, 0x25BC, 0x25CB, 0x25CF, 0x2605]
-"""Code points whose glyphs the first stage keeps."""
+              *range(0x25A0, 0x2600), 0x2605, *range(0xFB00, 0xFB07)]
+"""Code points whose glyphs the first stage keeps (with geometric shapes for markers, and the f-ligatures
+that matplotlib's text layout substitutes, e.g. "fi")."""
 
 
 def _options(drop_extra: list[str]):
