@@ -100,8 +100,8 @@ def design(frame: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray, list
     for covariate in covariates:
         values = frame[covariate]
         start = len(names)
-        if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object or \
-                str(values.dtype) in ("boolean", "bool"):
+        if isinstance(values.dtype, (pd.CategoricalDtype, pd.StringDtype)) or values.dtype == object or \
+                str(values.dtype) in ("boolean", "bool"):   # pd.StringDtype: pandas 3's default text dtype
             if isinstance(values.dtype, pd.CategoricalDtype):
                 levels = [lv for lv in values.cat.categories if (values == lv).any()]
             elif str(values.dtype) in ("boolean", "bool"):

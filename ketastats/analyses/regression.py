@@ -247,7 +247,8 @@ def _prepare(data: pd.DataFrame, formula, reference: dict, ctx: AnalysisInput) -
         if str(column.dtype) in ("boolean", "bool"):
             levels = [False, True]
             data[name] = pd.Categorical(column.astype(bool), categories=levels)
-        elif isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object:
+        elif isinstance(column.dtype, (pd.CategoricalDtype, pd.StringDtype)) or column.dtype == object:
+            # (pd.StringDtype: pandas 3's default str dtype of text columns)
             levels = [lvl for lvl in column.cat.categories if (column == lvl).any()] \
                 if isinstance(column.dtype, pd.CategoricalDtype) else sorted(column.dropna().astype(str).unique())
             data[name] = pd.Categorical(column.astype(object), categories=levels)
