@@ -26,7 +26,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 # import name -> distribution, where they differ (used when the distribution is not installed here)
 KNOWN = {"yaml": "pyyaml", "docx": "python-docx", "sklearn": "scikit-learn", "PIL": "pillow",
          "dateutil": "python-dateutil", "great_tables": "great-tables", "distributed": "distributed",
-         "dask": "dask", "pyarrow": "pyarrow", "pyreadstat": "pyreadstat"}
+         "dask": "dask", "pyarrow": "pyarrow", "pyreadstat": "pyreadstat", "fontTools": "fonttools"}
 # modules that come from an optional extra: import name -> extra
 OPTIONAL = {"dask": "dask", "distributed": "dask"}
 
