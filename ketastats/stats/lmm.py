@@ -65,10 +65,38 @@ analytic: with :math:`C_i = Z_i'H_i^{-1}Z_i`, :math:`W_i = Z_i'H_i^{-1}X_i`,
 :math:`M = \sum_i [C_i - W_i(X'H^{-1}X)^{-1}W_i' - c\,u_iu_i']`
 (:math:`c = (n-p)/r^2`, REML; without the middle term and :math:`c = n/r^2`, ML),
 :math:`\partial d/\partial\lambda_{rc} = 2(M\Lambda)_{rc}`.
-The optimiser is L-BFGS-B (bounds: diagonal of :math:`\Lambda \ge 0`) from
-lme4's start (:math:`\Lambda = I`), then Newton steps on the parameters off
-the bound (Hessian by central differences of the analytic gradient) until the
-step is below 1e-12, so theta is accurate to ~1e-9.
+
+Optimisation (reaching lme4's best optimum, boundaries included)
+-----------------------------------------------------------------
+The criterion depends on :math:`\theta` only through :math:`\Lambda\Lambda'`, so
+it is even in every column of :math:`\Lambda`: a diagonal entry of 0 with zeros
+below it is a stationary point *by symmetry* (gradient exactly 0). A bounded
+optimiser (L-BFGS-B with :math:`\lambda_{jj} \ge 0`, this kernel until 2026-11)
+clips a step onto that point and stops there, calling a saddle an optimum
+(ChickWeight random slopes: correlation -1 and logLik -2391.069 instead of
+lme4's -2390.760). Hence:
+
+1. *Unconstrained* minimisation over all of :math:`\mathbb R^k` (Newton steps
+   when the criterion is convex at the start, else L-BFGS with the analytic
+   gradient), from lme4's start :math:`\Lambda = I` (random slopes) or from the
+   best point of a grid of 17 values (0 and 1e-3 ... 1e2) for a random intercept
+   alone; columns with a negative diagonal change sign afterwards (lme4's
+   :math:`\theta`, same :math:`\Lambda\Lambda'`).
+2. Newton polish (Hessian by central differences of the analytic gradient)
+   until the step is below 1e-12, so theta is accurate to ~1e-9.
+3. Every diagonal entry below 1e-2 (relative) is tried exactly on the bound,
+   the other entries re-optimised; kept when not worse (lme4's bobyqa lands on
+   0 when the optimum is there, and ``isSingular`` looks at that).
+4. When the optimum is on the boundary, a second, data-based start (per-group
+   least squares) and a second-order check: steps into the interior from every
+   diagonal at 0; a lower criterion there restarts the optimisation.
+5. Converged when the projected gradient is below 1e-4 or the Newton decrement
+   :math:`g'H^{-1}g` is below 1e-9 relative (lme4's relative-gradient idea: on
+   uncentred ages rounding leaves :math:`|g| \approx 10^{-4}` at the optimum).
+   The fit's ``message`` lists the checks made.
+
+Checked against lme4's best of three tight fits on 315 generated and named
+designs (``tests/reference/mixed_model_designs/``): never below lme4's logLik.
 
 Why hand-written
 ----------------
@@ -648,9 +676,6 @@ def _optimise(stats: GroupStats, reml: bool, start: np.ndarray | None) -> tuple[
         starts.append(("best of a theta grid", np.array([_GRID_1D[int(np.argmin(values))] or 1e-3])))
     else:
         starts.append(("lme4's start", np.where(diag, 1.0, 0.0)))
-        moment = _moment_start(stats, reml)
-        if moment is not None:
-            starts.append(("moment start", moment))
     log: list[str] = []
     best, best_name = None, ""
     with np.errstate(all="ignore"):
@@ -659,6 +684,14 @@ def _optimise(stats: GroupStats, reml: bool, start: np.ndarray | None) -> tuple[
             candidate = _settle(objective, _descend(objective, theta0), q, diag, log)
             if best is None or _better(candidate, best):
                 best, best_name = candidate, name
+        # An optimum on the boundary is where optimisers go wrong: try a second, data-based start.
+        if q > 1 and start is None and np.any(best.theta[diag] < SINGULAR_TOL):
+            moment = _moment_start(stats, reml)
+            if moment is not None:
+                starts.append(("moment start", moment))
+                candidate = _settle(objective, _descend(objective, moment), q, diag, log)
+                if _better(candidate, best):
+                    best, best_name = candidate, "moment start"
         best = _escape_boundary(objective, best, q, diag, log)
     value, grad = objective(best.theta)
     free = ~(diag & (best.theta == 0.0))

@@ -56,7 +56,8 @@ def data(design: str) -> pd.DataFrame:
 def _coefficients() -> pd.DataFrame:
     frame = pd.read_csv(FOLDER / "coefficients.csv", dtype=str, keep_default_na=False)
     return _numbers(frame, ["index", "estimate", "std_error", "df_satterthwaite", "t_satterthwaite",
-                            "p_satterthwaite", "std_error_kr", "df_kr", "p_kr"])
+                            "p_satterthwaite", "std_error_kr", "df_kr", "p_kr", "df_satterthwaite_fine",
+                            "p_satterthwaite_fine"])
 
 
 def coefficients(design: str) -> pd.DataFrame:
