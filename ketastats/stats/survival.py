@@ -308,7 +308,7 @@ def _order(time, event, strata):
     return np.lexsort((event, -time, strata))
 
 
-def cox_derivatives(time, event, x, eta, strata, ties: str = "efron", gtime=None):
+def cox_derivatives(time, event, x, eta, strata, ties: str = "efron", gtime=None, order=None):
     """Log-likelihood, score and information at linear predictor ``eta``.
 
     With ``gtime`` (one value per observation), also the ``zph1`` blocks: the score of
@@ -319,7 +319,9 @@ def cox_derivatives(time, event, x, eta, strata, ties: str = "efron", gtime=None
     (fractions (k + 1) / m of its tied deaths' sums) or, for Breslow, one step per death time.
     O(n log n) time, O(n p²) memory.
 
-    Returns ``(loglik, u, imat)``; with ``gtime``, ``u`` and ``imat`` cover 2p parameters.
+    ``order`` (optional) is :func:`_order` of the data, computed once by callers that evaluate
+    several linear predictors. Returns ``(loglik, u, imat)``; with ``gtime``, ``u`` and ``imat``
+    cover 2p parameters.
     """
     n, p = x.shape
     q = 2 * p if gtime is not None else p
@@ -328,7 +330,7 @@ def cox_derivatives(time, event, x, eta, strata, ties: str = "efron", gtime=None
     imat = np.zeros((q, q))
     if n == 0:
         return loglik, u, imat
-    order = _order(time, event, strata)
+    order = _order(time, event, strata) if order is None else order
     t, d, s, xs, es = time[order], event[order] > 0, strata[order], x[order], eta[order]
     g = None if gtime is None else np.asarray(gtime, dtype=float)[order]
     risk = np.exp(es - es.max())
@@ -413,7 +415,8 @@ def cox_fit(time, event, x, strata=None, ties: str = "efron", max_iter: int = 50
     xc = x - x.mean(axis=0)
     p = x.shape[1]
     beta = np.zeros(p)
-    loglik0, u0, i0 = cox_derivatives(time, event, xc, xc @ beta, strata, ties)
+    order = _order(time, event, strata)
+    loglik0, u0, i0 = cox_derivatives(time, event, xc, xc @ beta, strata, ties, order=order)
     score_test = float(u0 @ np.linalg.solve(i0, u0)) if p else 0.0
     loglik, u, imat = loglik0, u0, i0
     converged = p == 0
@@ -421,11 +424,11 @@ def cox_fit(time, event, x, strata=None, ties: str = "efron", max_iter: int = 50
     while not converged and iterations < max_iter:
         iterations += 1
         new_beta = beta + np.linalg.solve(imat, u)
-        new_ll, new_u, new_i = cox_derivatives(time, event, xc, xc @ new_beta, strata, ties)
+        new_ll, new_u, new_i = cox_derivatives(time, event, xc, xc @ new_beta, strata, ties, order=order)
         halvings = 0
         while not (np.isfinite(new_ll) and new_ll >= loglik) and halvings < 40:  # step halving, as coxfit6
             new_beta = (new_beta + beta) / 2
-            new_ll, new_u, new_i = cox_derivatives(time, event, xc, xc @ new_beta, strata, ties)
+            new_ll, new_u, new_i = cox_derivatives(time, event, xc, xc @ new_beta, strata, ties, order=order)
             halvings += 1
         small_step = np.all(np.abs(new_beta - beta) <= 1e-12 * (1.0 + np.abs(beta)))
         flat = abs(new_ll - loglik) <= 1e-15 * max(1.0, abs(loglik))
