@@ -525,28 +525,35 @@ def tie_ranks(values: np.ndarray, scale: float | None = None, tolerance: float =
 def _count_before(values: np.ndarray, is_point: np.ndarray, is_query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For each query element, the points earlier in the array with a smaller and with a smaller-or-equal value.
 
-    ``values`` are non-negative integers. Bottom-up merge counting: at each level every element in
-    the right half of a block of width 2w is looked up (one ``searchsorted``) among the sorted point
-    values of the left half; O(n log² n) time, O(n) memory, no Python loop over elements.
+    ``values`` are non-negative integers. A wavelet matrix over the points' values: one level per
+    bit, from the highest; at each level the points are stably partitioned by the bit and every
+    query narrows its range of earlier points to those sharing its bits so far, adding those
+    whose bit is 0 where its own is 1 (smaller). O(n log V) time with prefix sums only, O(n)
+    memory, no Python loop over elements (R's survival uses a balanced tree).
     """
     n = values.size
+    values = values.astype(np.int64)
+    point_values = values[is_point]
+    asked = np.flatnonzero(is_query)
+    query_values = values[asked]
+    low = np.zeros(asked.size, dtype=np.int64)
+    high = (np.cumsum(is_point) - is_point)[asked].astype(np.int64)   # points strictly before the query
+    smaller = np.zeros(asked.size, dtype=np.int64)
+    top = int(max(point_values.max(initial=0), query_values.max(initial=0)))
+    for level in range(max(1, top.bit_length()) - 1, -1, -1):
+        bit = (point_values >> level) & 1
+        zeros_before = np.concatenate(([0], np.cumsum(1 - bit)))
+        zeros = zeros_before[-1]
+        one = ((query_values >> level) & 1) == 1
+        zeros_low, zeros_high = zeros_before[low], zeros_before[high]
+        smaller += np.where(one, zeros_high - zeros_low, 0)
+        low = np.where(one, zeros + (low - zeros_low), zeros_low)
+        high = np.where(one, zeros + (high - zeros_high), zeros_high)
+        point_values = np.concatenate((point_values[bit == 0], point_values[bit == 1]))
     less = np.zeros(n, dtype=np.int64)
     less_equal = np.zeros(n, dtype=np.int64)
-    values = values.astype(np.int64)
-    span = int(values.max(initial=0)) + 2
-    position = np.arange(n, dtype=np.int64)
-    width = 1
-    while width < n:
-        pair = position // (2 * width)
-        right = (position // width) % 2 == 1
-        left_points = ~right & is_point
-        keys = np.sort(pair[left_points] * span + values[left_points])
-        asked = np.flatnonzero(right & is_query)
-        base = pair[asked] * span
-        start = np.searchsorted(keys, base, side="left")
-        less[asked] += np.searchsorted(keys, base + values[asked], side="left") - start
-        less_equal[asked] += np.searchsorted(keys, base + values[asked], side="right") - start
-        width *= 2
+    less[asked] = smaller
+    less_equal[asked] = smaller + (high - low)
     return less, less_equal
 
 
@@ -574,7 +581,7 @@ def concordance(time, event, lp, strata=None, scale: float | None = None) -> dic
     Returns ``concordance, std_error, concordant, discordant, tied_x, tied_y, tied_xy``.
     Two linear-predictor values are tied when they differ by at most 1e-9 × ``scale`` (default:
     the largest absolute value; :func:`tie_ranks`), so C does not depend on BLAS rounding.
-    Sort-based, O(n log² n) time and O(n) memory (R's survival uses a balanced tree): a pair
+    Sort-based, O(n log n) time and O(n) memory (R's survival uses a balanced tree): a pair
     (i, j) is comparable when i has the event and j is still at risk after it (a later time, or
     censored at i's time); pair counts and each subject's share (for the variance) are dominance
     counts of (time, linear-predictor rank).
