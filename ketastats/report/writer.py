@@ -194,8 +194,8 @@ def _clean_stale(target: Path) -> None:
     parent, name = target.parent, target.name
     for staging in parent.glob(f".tmp-{name}-*"):   # every writer holds the lock while it stages: these are stale
         if staging.is_dir() and not staging.is_symlink() and \
-                (_lexists(staging / STAGING_MARKER) or _lexists(staging / MARKER)):
-            shutil.rmtree(staging, ignore_errors=True)
+                (_lexists(staging / STAGING_MARKER) or _lexists(staging / MARKER) or not any(staging.iterdir())):
+            shutil.rmtree(staging, ignore_errors=True)   # (empty: killed between mkdtemp and the marker)
     backups = sorted((p for p in parent.glob(f".old-{name}-*") if p.is_dir() and not p.is_symlink()
                       and report_files(p) is not None), key=lambda p: p.stat().st_mtime)
     for backup in backups:

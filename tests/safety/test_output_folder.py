@@ -131,11 +131,13 @@ def test_staging_folders_of_crashed_runs_are_removed(study):
     (crashed / "tables").mkdir(parents=True)
     (crashed / ".ketastats-staging").write_text("")
     (crashed / "tables" / "y_by_visit.csv").write_text("half a tab")
+    empty = study / ".tmp-out-x7k2p9qa"   # killed between creating the staging folder and its marker
+    empty.mkdir()
     mine = study / ".tmp-out-mine"        # the user's own folder with a similar name: not ketastats's
     mine.mkdir()
     (mine / "keep.txt").write_text("keep")
     assert ketastats("run", "plan.yaml", "-q", cwd=study).returncode == 0
-    assert not crashed.exists() and (mine / "keep.txt").read_text() == "keep"
+    assert not crashed.exists() and not empty.exists() and (mine / "keep.txt").read_text() == "keep"
 
 
 def test_a_report_left_aside_by_a_crash_is_put_back(study):

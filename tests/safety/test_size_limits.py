@@ -9,7 +9,6 @@ figures quoted in docs/safety.md is benchmarks/bench_validate_wide.py.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -23,19 +22,30 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_validate_wide import write_project  # noqa: E402
 
 
+# Runs the command from a small fresh interpreter and writes its peak RSS to a file: measured with
+# os.wait4 from pytest itself, a child's peak would include pytest's own memory (copied at fork).
+WRAPPER = """import os, subprocess, sys
+process = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(process.pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss * 1024))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def measured(command: list[str], cwd: Path) -> tuple[float, int, int, str, str]:
     """Wall seconds, peak RSS (bytes), exit code, stdout and stderr of ``command`` in a fresh process."""
     start = time.perf_counter()
-    out_path, err_path = cwd / ".stdout", cwd / ".stderr"
+    out_path, err_path, peak_path = cwd / ".stdout", cwd / ".stderr", cwd / ".peak"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
+        done = subprocess.run([sys.executable, "-c", WRAPPER, str(peak_path), *command], cwd=cwd, stdout=out,
+                              stderr=err, timeout=900)
     wall = time.perf_counter() - start
     stdout, stderr = out_path.read_text(errors="replace"), err_path.read_text(errors="replace")
-    out_path.unlink()
-    err_path.unlink()
+    peak = int(peak_path.read_text())
+    for path in (out_path, err_path, peak_path):
+        path.unlink()
     assert "Traceback" not in stderr, stderr[-3000:]
-    return wall, usage.ru_maxrss * 1024, os.waitstatus_to_exitcode(status), stdout, stderr
+    return wall, peak, done.returncode, stdout, stderr
 
 
 def one_table_project(folder: Path, csv_name: str = "t.csv") -> None:
