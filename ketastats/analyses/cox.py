@@ -232,9 +232,12 @@ def _infinite(fit, time, event, x, strata, ties) -> np.ndarray:
     """R coxph.fit's check: |U V| > eps and > toler.inf × |coef| at the last iterate."""
     from ketastats.stats.survival import cox_derivatives
 
-    xc = x - x.mean(axis=0)
-    s = np.zeros(len(time), dtype=int) if strata is None else strata
-    _, u, _ = cox_derivatives(time, event.astype(float), xc, xc @ fit.coef, s, ties)
+    if fit.score is not None:   # the score at the last iterate, kept by cox_fit
+        u = fit.score
+    else:
+        xc = x - x.mean(axis=0)
+        s = np.zeros(len(time), dtype=int) if strata is None else strata
+        _, u, _ = cox_derivatives(time, event.astype(float), xc, xc @ fit.coef, s, ties)
     step = np.abs(u @ fit.var)
     eps = 1e-9
     return (step > eps) & (step > math.sqrt(eps) * np.abs(fit.coef))

@@ -293,6 +293,8 @@ class CoxResult:
     converged: bool
     information: np.ndarray = field(repr=False)
     linear_predictor: np.ndarray = field(repr=False)
+    score: np.ndarray | None = field(default=None, repr=False)
+    """The score vector at ``coef`` (the last iterate), as coxph.fit's convergence checks use it."""
 
     @property
     def wald_test(self) -> float:
@@ -435,7 +437,7 @@ def cox_fit(time, event, x, strata=None, ties: str = "efron", max_iter: int = 50
         beta, loglik, u, imat = new_beta, new_ll, new_u, new_i
         converged = bool(small_step or flat)
     var = np.linalg.inv(imat) if p else np.zeros((0, 0))
-    return CoxResult(beta, var, loglik0, loglik, score_test, iterations, converged, imat, xc @ beta)
+    return CoxResult(beta, var, loglik0, loglik, score_test, iterations, converged, imat, xc @ beta, u)
 
 
 def _km_left(time, event, at):
