@@ -250,6 +250,29 @@ fit_design <- function(des) {
                      p_satterthwaite = g(cs[, "Pr(>|t|)"]), std_error_kr = "", df_kr = "", p_kr = "",
                      stringsAsFactors = FALSE)
   stopifnot(identical(rownames(cs), colnames(getME(m, "X"))))
+  # lmerTest with an accurate Hessian of the deviance in (theta, sigma). lmerTest takes it from
+  # numDeriv::hessian with its default relative step d = 0.1 (Richardson from steps of 10 % of each
+  # parameter); on badly scaled designs (uncentred ages, theta[1] ~ 5-20) that Hessian is wrong in
+  # the 2nd digit and the Satterthwaite df with it (up to a factor of 7 here), while a smaller
+  # relative step (d = 0.01) drowns small parameters (theta ~ 1e-3) in rounding. Here each
+  # parameter x_j is scaled by s_j = max(|x_j|, 0.1) and numDeriv differentiates in the scaled
+  # coordinates from 0 (steps 1 % of s_j, halved 4 times, Richardson): accurate to ~1e-7 in the df on
+  # every design (checked against d = 0.001 / 0.01 runs and against ketastats' analytic-gradient
+  # Hessian). Everything else is lmerTest's own code: its pseudo-inverse (eigenvalues > 1e-8) and its
+  # Jacobian of vcov(beta) (numDeriv::jacobian, which is accurate here).
+  m_fine <- m
+  vp <- c(getME(m, "theta"), sigma(m))
+  vp_scale <- pmax(abs(vp), 0.1)
+  devfun <- update(m, devFunOnly = TRUE)
+  h <- numDeriv::hessian(function(u) lmerTest:::devfun_vp(vp + vp_scale * u, devfun = devfun, reml = reml),
+                         rep(0, length(vp)), method.args = list(eps = 1e-2, r = 4)) / outer(vp_scale, vp_scale)
+  eh <- eigen(h, symmetric = TRUE)
+  pos <- eh$values > 1e-8
+  m_fine@vcov_varpar <- 2 * eh$vectors[, pos, drop = FALSE] %*% diag(1 / eh$values[pos], nrow = sum(pos)) %*%
+    t(eh$vectors[, pos, drop = FALSE])
+  cf <- quiet(summary(m_fine, ddf = "Satterthwaite")$coefficients)$value
+  coef$df_satterthwaite_fine <- g(cf[, "df"])
+  coef$p_satterthwaite_fine <- g(cf[, "Pr(>|t|)"])
   ddfs <- c(satterthwaite = "Satterthwaite")
   emm_df <- c(satterthwaite = "satterthwaite")
   if (reml) {
@@ -269,8 +292,11 @@ fit_design <- function(des) {
       std_error = g(se), df = g(df), df_denominator = g(df_den), statistic = g(stat),
       p_value = g(p), stringsAsFactors = FALSE)
   }
+  models <- list(satterthwaite = m, kenward_roger = m, satterthwaite_fine = m_fine)
+  ddfs <- c(ddfs, satterthwaite_fine = "Satterthwaite")
+  emm_df <- c(emm_df, satterthwaite_fine = "satterthwaite")
   for (dm in names(ddfs)) {
-    a <- quiet(anova(m, type = 3, ddf = ddfs[[dm]]))
+    a <- quiet(anova(models[[dm]], type = 3, ddf = ddfs[[dm]]))
     warn <- c(warn, a$warnings); a <- a$value
     for (i in seq_len(nrow(a))) add("joint", rownames(a)[i], "", "", "", dm, NA, NA,
                                     a$NumDF[i], a$DenDF[i], a$`F value`[i], a$`Pr(>F)`[i])
@@ -278,7 +304,7 @@ fit_design <- function(des) {
   if (des$formula != "y ~ time") {
     for (dm in names(emm_df)) {
       e <- quiet({
-        emm <- emmeans(m, ~ group | time, at = list(time = des$emm_times), lmer.df = emm_df[[dm]],
+        emm <- emmeans(models[[dm]], ~ group | time, at = list(time = des$emm_times), lmer.df = emm_df[[dm]],
                        data = d)
         list(s = as.data.frame(summary(emm)),
              c = as.data.frame(summary(contrast(emm, "trt.vs.ctrl", ref = 1, adjust = "none"))))
