@@ -77,7 +77,7 @@ clips a step onto that point and stops there, calling a saddle an optimum
 lme4's -2390.760). Hence:
 
 1. *Unconstrained* minimisation over all of :math:`\mathbb R^k` (Newton steps
-   when the criterion is convex at the start, else L-BFGS with the analytic
+   when the criterion is convex at the start, else BFGS with the analytic
    gradient), from lme4's start :math:`\Lambda = I` (random slopes) or from the
    best point of a grid of 17 values (0 and 1e-3 ... 1e2) for a random intercept
    alone; columns with a negative diagonal change sign afterwards (lme4's
@@ -503,7 +503,7 @@ def _canonical(theta: np.ndarray, q: int) -> np.ndarray:
 
 
 def _quasi_newton(objective: _Objective, start: np.ndarray, fixed: np.ndarray | None = None) -> np.ndarray:
-    """Unconstrained L-BFGS on the free entries of theta (``fixed`` entries keep their value)."""
+    """Unconstrained BFGS on the free entries of theta (``fixed`` entries keep their value)."""
     from scipy.optimize import minimize
 
     free = np.ones(start.size, bool) if fixed is None else ~fixed
@@ -517,8 +517,9 @@ def _quasi_newton(objective: _Objective, start: np.ndarray, fixed: np.ndarray | 
         value, grad = objective(theta)
         return value, grad[free]
 
-    res = minimize(fun, start[free], jac=True, method="L-BFGS-B",
-                   options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 2000, "maxcor": 20})
+    # BFGS: the dimension is small (at most a few dozen), and scipy's L-BFGS-B spends milliseconds
+    # per iteration in its Fortran driver where BFGS spends microseconds.
+    res = minimize(fun, start[free], jac=True, method="BFGS", options={"gtol": 1e-8, "maxiter": 2000})
     out = base.copy()
     out[free] = res.x
     if not np.isfinite(objective.value(out)):
@@ -528,7 +529,7 @@ def _quasi_newton(objective: _Objective, start: np.ndarray, fixed: np.ndarray | 
 
 def _descend(objective: _Objective, start: np.ndarray) -> np.ndarray:
     """Newton steps from ``start`` when the criterion is convex there (a start from the theta grid
-    usually is), else L-BFGS; either way an unconstrained local minimum."""
+    usually is), else BFGS; either way an unconstrained local minimum."""
     theta, _ = _newton_polish(objective, start.copy(), np.zeros(start.size, bool))
     value, grad = objective(theta)
     if np.isfinite(value) and float(np.max(np.abs(grad))) < 1e-6 * max(1.0, abs(value)):
@@ -711,7 +712,7 @@ def _optimise(stats: GroupStats, reml: bool, start: np.ndarray | None) -> tuple[
     small_gradient = float(np.max(np.abs(projected))) < 1e-4
     small_decrement = hessian_pd and decrement < 1e-9 * max(1.0, abs(value))
     converged = bool(np.isfinite(value)) and (small_gradient or small_decrement)
-    checks = [f"Newton / L-BFGS on the unconstrained Cholesky factor from {len(starts)} start(s), best: "
+    checks = [f"Newton / BFGS on the unconstrained Cholesky factor from {len(starts)} start(s), best: "
               f"{best_name}", "Newton polish", *dict.fromkeys(log),
               f"max |projected gradient| {float(np.max(np.abs(projected))):.1e}",
               (f"Hessian positive definite, Newton decrement {decrement:.1e}" if hessian_pd
