@@ -235,7 +235,7 @@ def _read_wide_csv(text: str, missing: list[str]) -> pd.DataFrame | None:
     cells = np.array(rows, dtype=object).reshape(len(rows), width)
     absent = np.isin(cells, list(missing)) | (cells == None)  # noqa: E711 - elementwise
     cells[absent] = np.nan
-    return pd.DataFrame(cells, columns=header)
+    return pd.DataFrame(cells, columns=header, dtype=object)  # object: pandas 3 would infer a str column each
 
 
 def _read_binary(reader, display: str, kind: str) -> pd.DataFrame:
