@@ -205,19 +205,27 @@ class _Budget:
 
 def _construct(node: yaml.Node, path: PathKey, lines: dict, issues: list[Issue], file: str,
                budget: _Budget) -> Any:
-    loc = _LazyLocation(file, node.start_mark.line + 1, path)
     budget.nodes += 1
-    if id(node) in budget.seen:   # a value reached again through an alias
+    node_id = id(node)
+    if node_id in budget.seen:   # a value reached again through an alias
         budget.repeats += 1
     else:
-        budget.seen.add(id(node))
+        budget.seen.add(node_id)
     if budget.repeats > MAX_NODES or budget.nodes > MAX_DOCUMENT_NODES:
         raise _TooLarge("yaml-too-large", f"the YAML document expands to more than "
-                        f"{MAX_NODES if budget.repeats > MAX_NODES else MAX_DOCUMENT_NODES} values", loc.line)
+                        f"{MAX_NODES if budget.repeats > MAX_NODES else MAX_DOCUMENT_NODES} values",
+                        node.start_mark.line + 1)
     if len(path) > MAX_DEPTH:
-        raise _TooLarge("yaml-too-deep", f"the YAML document is nested more than {MAX_DEPTH} levels deep", loc.line)
-    if node.tag == "tag:yaml.org,2002:timestamp":  # dates stay text; the schema decides what they mean
+        raise _TooLarge("yaml-too-deep", f"the YAML document is nested more than {MAX_DEPTH} levels deep",
+                        node.start_mark.line + 1)
+    tag = node.tag
+    if tag == "tag:yaml.org,2002:timestamp":  # dates stay text; the schema decides what they mean
         return str(node.value)
+    if tag in _ALLOWED_TAGS and node.__class__ is yaml.ScalarNode:   # the common case, kept cheap
+        cached = _SCALARS.get((tag, node.value), _UNSEEN)
+        if cached is not _UNSEEN:
+            return cached
+    loc = _LazyLocation(file, node.start_mark.line + 1, path)
     if node.tag not in _ALLOWED_TAGS:
         issues.append(Issue("yaml-tag-not-allowed", f"YAML tag '{node.tag}' is not allowed in a plan", loc.location(),
                             hint="Plans are data: remove the tag"))
@@ -294,3 +302,4 @@ def _control_issue(text: str, location: Location) -> Issue:
 
 _SCALAR_LOADER = yaml.SafeLoader("")
 _SCALARS: dict[tuple[str, str], object] = {}
+_UNSEEN = object()
