@@ -410,7 +410,7 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tupl
             group_label = ", ".join(f"{b}={plain(v)}" for b, v in zip(by, by_value)) or None
             means = {}
             for level in target_levels:
-                mask = (grid[target].astype(object) == level).to_numpy()
+                mask = (grid[target].astype(object) == level).to_numpy(copy=True)   # writable under pandas 3
                 for b, v in zip(by, by_value):
                     mask &= (grid[b].astype(object) == v).to_numpy()
                 means[level] = rows_X[mask].mean(axis=0)
