@@ -203,7 +203,7 @@ def _prepare_factors(data: pd.DataFrame, formula, reference: dict, ctx: Analysis
         if str(column.dtype) == "boolean" or column.dtype == bool:
             levels = [False, True]
             data[name] = pd.Categorical(column.astype(bool), categories=levels)
-        elif isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object:
+        elif isinstance(column.dtype, (pd.CategoricalDtype, pd.StringDtype)) or column.dtype == object:
             if isinstance(column.dtype, pd.CategoricalDtype):
                 levels = [lvl for lvl in column.cat.categories if (column == lvl).any()]
             else:
