@@ -712,12 +712,13 @@ def _optimise(stats: GroupStats, reml: bool, start: np.ndarray | None) -> tuple[
     small_gradient = float(np.max(np.abs(projected))) < 1e-4
     small_decrement = hessian_pd and decrement < 1e-9 * max(1.0, abs(value))
     converged = bool(np.isfinite(value)) and (small_gradient or small_decrement)
+    # Pass / fail statements only: the gradient's last digits are rounding noise that differs
+    # between machines, and this text is stored in results.json.
     checks = [f"Newton / BFGS on the unconstrained Cholesky factor from {len(starts)} start(s), best: "
               f"{best_name}", "Newton polish", *dict.fromkeys(log),
-              f"max |projected gradient| {float(np.max(np.abs(projected))):.1e}",
-              (f"Hessian positive definite, Newton decrement {decrement:.1e}" if hessian_pd
-               else "Hessian not positive definite"),
-              f"{objective.evaluations} evaluations"]
+              f"projected gradient < 1e-4: {'yes' if small_gradient else 'no'}",
+              ("Hessian positive definite" if hessian_pd else "Hessian not positive definite"),
+              f"Newton decrement < 1e-9 relative: {'yes' if small_decrement else 'no'}"]
     return best.theta, converged, "; ".join(checks)
 
 
