@@ -50,10 +50,13 @@ def main() -> None:
     Z = np.ones((len(data), 1))
     groups = data["participant_id"].to_numpy()
 
-    def statsmodels_fit():
+    def statsmodels_reml(y, X, groups, Z):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             sm.MixedLM(y, X, groups, exog_re=Z).fit(reml=True)
+
+    def statsmodels_fit():
+        statsmodels_reml(y, X, groups, Z)
 
     def kernel_fit():
         fit_lmm(y, X, Z, groups)
@@ -84,9 +87,7 @@ def main() -> None:
     gs = sleep["subject"].to_numpy()
 
     def statsmodels_slopes():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            sm.MixedLM(ys, Xs, gs, exog_re=Xs).fit(reml=True)
+        statsmodels_reml(ys, Xs, gs, Xs)
 
     def kernel_slopes():
         fit_lmm(ys, Xs, Xs, gs)

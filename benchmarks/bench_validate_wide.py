@@ -20,14 +20,12 @@ the typed frame was built one column at a time, quadratic in pandas' block manag
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from bench_validate_large import measure   # fresh process: wall time, peak RSS, exit code, stderr
 
 TARGET_SECONDS = 10.0
 
@@ -53,19 +51,6 @@ def write_project(folder: Path, columns: int, rows: int, allow_extra: bool) -> P
                     "analyses:\n  - {id: time_counts, type: descriptives, table: wide, outcome: e00001, by: [time]}\n",
                     encoding="utf-8")
     return plan
-
-
-def measure(command: list[str], cwd: Path) -> tuple[float, int, int, str]:
-    """Wall seconds, peak RSS in bytes, exit code and stderr of ``command`` in a fresh process."""
-    start = time.perf_counter()
-    with tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-        code = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        stderr = err.read().decode("utf-8", "replace")
-    return wall, usage.ru_maxrss * 1024, code, stderr
 
 
 def main() -> int:

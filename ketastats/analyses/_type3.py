@@ -46,16 +46,12 @@ def zapsmall(x: np.ndarray, digits: int = 7) -> np.ndarray:
     return np.round(x, places)
 
 
-def _factor_column(data: pd.DataFrame, factor) -> pd.Series:
-    return data[factor.name()]
-
-
 def _over_parameterised(term, design_info, data: pd.DataFrame) -> np.ndarray:
     """Columns of ``model.matrix(~ 0 + term)``: products of the numeric variables and the
     indicators of every level of every categorical one (first factor varying fastest, as R)."""
     columns = [np.ones(len(data))]
     for factor in term.factors:
-        values = _factor_column(data, factor)
+        values = data[factor.name()]
         if design_info.factor_infos[factor].type == "categorical":
             levels = design_info.factor_infos[factor].categories
             indicators = [(values.astype(object) == level).to_numpy(dtype=float) for level in levels]

@@ -344,15 +344,9 @@ def _joint_rows(design, data, spec, fit) -> list[dict]:
             if L.shape[0] == 0:
                 continue
             F, df_num, df_den, p = _joint(fit, L, method)
-            rows.append({"effect": "joint", "term": _patsy_term_name(name), "df_method": method, "statistic": F,
+            rows.append({"effect": "joint", "term": name, "df_method": method, "statistic": F,
                          "statistic_type": "F", "df": df_num, "df_denominator": df_den, "p_value": p})
     return rows
-
-
-def _patsy_term_name(name: str) -> str:
-    import re
-
-    return re.sub(r"C\(([A-Za-z0-9_]+), Sum\)", r"\1", name)
 
 
 def _variance_rows(fit, random, slopes: list[str]) -> list[dict]:

@@ -224,18 +224,16 @@ def parse_random(text: str) -> RandomEffects:
     return RandomEffects(text=text, group=group, terms=terms, intercept=intercept is not False)
 
 
-def design_matrices(formula: Formula, frame, coding: str = "treatment"):
+def design_matrices(formula: Formula, frame):
     """Fixed-effects design (a pandas DataFrame carrying patsy's ``design_info``) for ``formula``.
 
     The frame is reduced to the formula's columns; category columns must already be pandas
-    Categoricals with the reference level first. ``coding="sum"`` codes every categorical
-    predictor with sum-to-zero contrasts (for type-III tests). Nothing in the formula text comes
-    from the user unchecked: it is rebuilt from validated names, and patsy sees an empty
-    namespace apart from its own ``C`` and ``Sum``.
+    Categoricals with the reference level first; they get treatment coding. Nothing in the
+    formula text comes from the user unchecked: it is rebuilt from validated names, and patsy
+    sees an empty namespace apart from its own ``C``.
     """
-    import pandas as pd
     import patsy
-    from patsy.builtins import C, Sum
+    from patsy.builtins import C
 
     names = [n for n in formula.names if n != formula.response]
     for name in names:
@@ -243,16 +241,12 @@ def design_matrices(formula: Formula, frame, coding: str = "treatment"):
             raise FormulaError("formula-not-allowed", f"{name!r} is not a column name")
     data = frame[names].copy() if names else frame.iloc[:, :0].copy()
     text = formula.rhs_text()
-    if coding == "sum":
-        for name in names:
-            if isinstance(data[name].dtype, pd.CategoricalDtype):
-                text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", f"C({name}, Sum)", text)
     if len(data) == 0:
         from ketastats.errors import AnalysisError, Issue, Location
 
         raise AnalysisError(Issue("no-observations", "no rows are left to analyse: every row was excluded "
                                   "(see exclusions.csv for the reasons)", Location(path="formula")))
-    environment = patsy.EvalEnvironment([{"C": C, "Sum": Sum}])
+    environment = patsy.EvalEnvironment([{"C": C}])
     try:
         return patsy.dmatrix(text, data, eval_env=environment, NA_action="raise", return_type="dataframe")
     except patsy.PatsyError as exc:

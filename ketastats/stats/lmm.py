@@ -636,7 +636,7 @@ def _escape_boundary(objective: _Objective, best: _Candidate, q: int, diag: np.n
     return best
 
 
-def _moment_start(stats: GroupStats, reml: bool) -> np.ndarray | None:
+def _moment_start(stats: GroupStats) -> np.ndarray | None:
     """A start from per-group least squares: the spread of the groups' own coefficients of Z
     (after the fixed effects) minus their sampling variance, relative to sigma^2."""
     q, p = stats.q, stats.p
@@ -687,7 +687,7 @@ def _optimise(stats: GroupStats, reml: bool, start: np.ndarray | None) -> tuple[
                 best, best_name = candidate, name
         # An optimum on the boundary is where optimisers go wrong: try a second, data-based start.
         if q > 1 and start is None and np.any(best.theta[diag] < SINGULAR_TOL):
-            moment = _moment_start(stats, reml)
+            moment = _moment_start(stats)
             if moment is not None:
                 starts.append(("moment start", moment))
                 candidate = _settle(objective, _descend(objective, moment), q, diag, log)
@@ -788,7 +788,7 @@ def fit_lmm(y, X, Z, groups, reml: bool = True, start=None) -> LmmFit:
     with np.errstate(divide="ignore", invalid="ignore"):
         corr = cov_re / np.outer(sd_re, sd_re)
     corr[np.diag_indices(q)] = np.where(sd_re > 0, 1.0, np.nan)
-    _, g = profiled_deviance(stats, theta, reml)
+    g = _theta_gradient(ev, stats, theta, reml, (n - p if reml else n) / ev.r2)
     proj = np.where(diag & (theta <= 0.0) & (g > 0.0), 0.0, g)
     converged = ok
     k = p + theta.size + 1

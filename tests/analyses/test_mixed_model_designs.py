@@ -75,11 +75,6 @@ def run_analysis(design: str) -> tuple[pd.DataFrame, dict]:
     return result.tidy, result.glance, [issue.code for issue in result.issues]
 
 
-def r_name(term: str) -> str:
-    """R's name of a coefficient: ``group[T.B]`` -> ``groupB``, ``Intercept`` -> ``(Intercept)``."""
-    return "(Intercept)" if term == "Intercept" else re.sub(r"\[T\.([^]]*)\]", r"\1", term)
-
-
 def _by_time(label) -> float | None:
     if not isinstance(label, str) or not label.startswith("time="):
         return None
@@ -104,7 +99,7 @@ def test_analysis_tables_match_lmertest_and_emmeans(design):
             assert fixed.empty
             continue
         assert len(fixed) == len(coef)
-        fixed = fixed.set_index(fixed["term"].map(r_name)).loc[coef["term"]]
+        fixed = fixed.set_index(fixed["term"].map(reference.r_name)).loc[coef["term"]]
         for ours, theirs in zip(fixed.itertuples(), coef.itertuples()):
             scale = max(abs(theirs.estimate), theirs.std_error)
             assert close(ours.estimate, theirs.estimate, scale, tolerances.LMM_DESIGN_ESTIMATE_RTOL), theirs.term

@@ -17,7 +17,6 @@ agree to 1e-5 relative to max(|value|, SE); Satterthwaite df to 1e-3, Kenward-Ro
 from __future__ import annotations
 
 import importlib.util
-import re
 from pathlib import Path
 
 import numpy as np
@@ -42,11 +41,6 @@ reference = _load(ROOT / "tests" / "reference" / "mixed_model_designs" / "load.p
 DESIGNS = list(reference.designs()["design"])
 
 
-def r_name(patsy_name: str) -> str:
-    """R's name of a coefficient: ``group[T.B]`` -> ``groupB``, ``Intercept`` -> ``(Intercept)``."""
-    return "(Intercept)" if patsy_name == "Intercept" else re.sub(r"\[T\.([^]]*)\]", r"\1", patsy_name)
-
-
 def model_arrays(design: str):
     """y, X (treatment coding, columns in R's order), Z and groups of a design, as lme4 builds them."""
     row = reference.designs().loc[design]
@@ -55,7 +49,7 @@ def model_arrays(design: str):
     if "group" in rhs:
         data["group"] = pd.Categorical(data["group"], categories=sorted(data["group"].unique()))
     matrix = patsy.dmatrix(rhs, data, return_type="dataframe")
-    columns = {r_name(name): name for name in matrix.columns}
+    columns = {reference.r_name(name): name for name in matrix.columns}
     X = matrix[[columns[name] for name in reference.coefficients(design)["term"]]].to_numpy()
     slope = row["random"].split("|")[0].strip()
     Z = np.ones((len(data), 1)) if slope == "1" else np.column_stack([np.ones(len(data)), data[slope]])

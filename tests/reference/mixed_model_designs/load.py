@@ -9,6 +9,7 @@ Every number is read back as the exact double R wrote (17 significant digits).
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -76,3 +77,8 @@ def tests(design: str) -> pd.DataFrame:
     """Type-III F tests, emmeans and contrasts of one design (kind joint / emmean / contrast)."""
     frame = _tests()
     return frame[frame["design"] == design].reset_index(drop=True)
+
+
+def r_name(patsy_name: str) -> str:
+    """R's name of a coefficient from patsy's: ``group[T.B]`` -> ``groupB``, ``Intercept`` -> ``(Intercept)``."""
+    return "(Intercept)" if patsy_name == "Intercept" else re.sub(r"\[T\.([^]]*)\]", r"\1", patsy_name)
