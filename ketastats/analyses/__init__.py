@@ -26,6 +26,7 @@ from ketastats.analyses import (
     ttest,
 )
 
+#: Every analysis module, in alphabetical order (the order of the plan schema's union and the docs).
 REGISTRY: list[ModuleType] = [
     correlation,
     cox,
@@ -41,5 +42,6 @@ REGISTRY: list[ModuleType] = [
     rm_anova,
     ttest,
 ]
+#: Plan ``type`` → module, read from each ``Spec``'s ``type: Literal[...]`` annotation.
 BY_TYPE: dict[str, ModuleType] = {module.Spec.model_fields["type"].annotation.__args__[0]: module
                                   for module in REGISTRY}

@@ -29,7 +29,16 @@ from ketastats.results import EXCLUSION_COLUMNS
 
 @dataclass
 class AnalysisInput:
-    """Everything an analysis may read: the table (after derivations), names and the rng."""
+    """Everything an analysis may read: the table (after derivations), names and the rng.
+
+    ``frame`` is indexed by the source row number of the table, so that an exclusion record can
+    name the row a reader finds in the input file; analyses never reset that index before
+    :func:`select_rows`. ``subject`` is the participant column (the plan's ``subject``) and
+    ``key`` the table's key columns; both only label exclusion records. ``columns`` is the data
+    dictionary entry of each column (types, levels, display names). ``population`` and
+    ``where`` are masks computed by the plan stage; an analysis applies them through
+    :func:`select_rows`, never by hand, so that every left-out row is listed.
+    """
 
     analysis_id: str
     table_name: str
@@ -44,21 +53,30 @@ class AnalysisInput:
     progress: Callable[[str], None] | None = None      # progress messages of long analyses (CLI status line)
 
     def label(self, column: str) -> str:
+        """The display name of ``column`` from the data dictionary (the column name when it has none)."""
         spec = self.columns.get(column)
         return spec.display_name(column) if spec is not None else column
 
 
 def select_rows(ctx: AnalysisInput, required: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows analysed and an exclusions frame (vocabulary :data:`EXCLUSION_COLUMNS`)."""
+    """Rows analysed and an exclusions frame (vocabulary :data:`EXCLUSION_COLUMNS`).
+
+    The steps are applied in a fixed order and a row is listed under the *first* reason that
+    excludes it only: ``population`` (not in the analysis population), ``where`` (the filter is
+    false *or missing*, as ``dplyr::filter`` drops NA), then ``missing-value`` for each column
+    of ``required`` in the order given. A missing value in a column that is not required is left
+    to the analysis (e.g. per-outcome or per-pair complete cases), which lists it itself.
+    """
     frame = ctx.frame
     keep = pd.Series(True, index=frame.index)
     records: list[dict[str, Any]] = []
 
     def exclude(mask: pd.Series, reason: str, detail: str) -> None:
+        # only rows still kept are recorded: a row is listed once, under its first reason
         nonlocal keep
         mask = mask & keep
         for row in frame.index[mask]:
-            records.append(_record(ctx, row, reason, detail))
+            records.append(exclusion_record(ctx, row, reason, detail))
         keep = keep & ~mask
 
     if ctx.population is not None:
@@ -74,13 +92,23 @@ def select_rows(ctx: AnalysisInput, required: list[str]) -> tuple[pd.DataFrame, 
 
 
 def missing_exclusions(ctx: AnalysisInput, frame: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Exclusion records for the rows of ``frame`` where ``column`` is missing."""
+    """Exclusion records for the rows of ``frame`` where ``column`` is missing.
+
+    Used for per-outcome complete cases: the analysis selects the rows once (:func:`select_rows`
+    without the outcome) and then lists, for each outcome, the rows that outcome is missing on,
+    with reason ``missing-value``. A row missing two outcomes is therefore listed twice.
+    """
     rows = frame.index[frame[column].isna()]
-    return pd.DataFrame([_record(ctx, row, "missing-value", f"{column} is missing") for row in rows],
+    return pd.DataFrame([exclusion_record(ctx, row, "missing-value", f"{column} is missing") for row in rows],
                         columns=EXCLUSION_COLUMNS)
 
 
-def _record(ctx: AnalysisInput, row: int, reason: str, detail: str) -> dict[str, Any]:
+def exclusion_record(ctx: AnalysisInput, row: int, reason: str, detail: str) -> dict[str, Any]:
+    """One exclusion record: analysis, table, source row, subject, key (other than the subject), reason.
+
+    ``key`` joins the key columns other than the subject as ``"visit=week2, hemisphere=L"``;
+    ``subject`` is empty when the subject itself is missing.
+    """
     frame = ctx.frame
     key = ", ".join(f"{k}={frame.at[row, k]}" for k in ctx.key if k != ctx.subject and k in frame.columns)
     subject = frame.at[row, ctx.subject] if ctx.subject in frame.columns else None
@@ -105,7 +133,19 @@ def kernel_failure(exc: Exception, what: str, analysis_id: str):
 
 
 def group_levels(frame: pd.DataFrame, by: list[str]) -> list[tuple]:
-    """The observed combinations of the ``by`` columns, in category-level order (deterministic)."""
+    """The observed combinations of the ``by`` columns, in category-level order (deterministic).
+
+    Categorical columns sort by their category order (the dictionary's ``levels``, e.g. baseline
+    before week2), other columns by their text; only combinations present in ``frame`` are
+    returned (no empty cells, unlike ``expand.grid``). With no ``by`` there is one group, ``()``.
+
+    >>> frame = pd.DataFrame({"visit": pd.Categorical(["wk2", "base", "wk2"], categories=["base", "wk2"]),
+    ...                       "arm": ["k", "s", "s"]})
+    >>> group_levels(frame, ["visit", "arm"])
+    [('base', 's'), ('wk2', 'k'), ('wk2', 's')]
+    >>> group_levels(frame, [])
+    [()]
+    """
     if not by:
         return [()]
     present = frame[by].drop_duplicates()
@@ -122,6 +162,15 @@ def group_levels(frame: pd.DataFrame, by: list[str]) -> list[tuple]:
 
 
 def group_frame(frame: pd.DataFrame, by: list[str], levels: tuple) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``by`` columns equal ``levels`` (one group of :func:`group_levels`).
+
+    A missing value never matches a level, so rows missing a ``by`` value belong to no group
+    (analyses exclude them beforehand with ``select_rows(ctx, by)``).
+
+    >>> frame = pd.DataFrame({"arm": ["k", "s", None], "y": [1, 2, 3]})
+    >>> group_frame(frame, ["arm"], ("s",))["y"].tolist()
+    [2]
+    """
     mask = pd.Series(True, index=frame.index)
     for column, level in zip(by, levels):
         mask &= (frame[column] == level).fillna(False).astype(bool)
@@ -129,7 +178,14 @@ def group_frame(frame: pd.DataFrame, by: list[str], levels: tuple) -> pd.DataFra
 
 
 def plain(value: Any) -> Any:
-    """A Python scalar for tables (categories and numpy types become str / int / float / bool)."""
+    """A Python scalar for tables (categories and numpy types become str / int / float / bool).
+
+    Missing values (None, NaN, ``pd.NA``) become None, so that an empty cell is written the same
+    way whatever produced it.
+
+    >>> plain(np.float64(1.5)), plain(np.int64(2)), plain(np.bool_(True)), plain(float("nan"))
+    (1.5, 2, True, None)
+    """
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return None
     if isinstance(value, (np.bool_, bool)):
@@ -143,6 +199,9 @@ def plain(value: Any) -> Any:
 
 def reference_level_problems(reference: dict, columns) -> list[tuple[str, str]]:
     """(key, message) for each declared reference level that is not a level of its column.
+
+    Checked before anything runs, against the data dictionary; columns without declared levels
+    (free text) are checked at run time against the observed values instead.
 
     >>> reference_level_problems({"arm": "saline"}, {})
     []

@@ -15,8 +15,8 @@ Example
 >>> from ketastats.analyses.base import AnalysisInput
 >>> frame = pd.DataFrame({"pid": ["a", "b", "c"], "madrs": [28.0, 30.0, None]}, index=[1, 2, 3])
 >>> spec = Spec(id="d", type="descriptives", table="t", outcome="madrs")
->>> run(spec, AnalysisInput("d", "t", frame, "pid", ["pid"])).tidy[["n", "mean", "n_missing"]].values.tolist()
-[[2, 29.0, 1]]
+>>> run(spec, AnalysisInput("d", "t", frame, "pid", ["pid"])).tidy[["n", "mean", "n_missing"]].to_dict("records")
+[{'n': 2, 'mean': 29.0, 'n_missing': 1}]
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ketastats.analyses.base import (AnalysisInput, group_frame, group_levels, missing_exclusions, plain,
-                                     select_rows)
-from ketastats.plan.schema import AnalysisSpec, Names, column_field
+from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, group_frame, group_levels, missing_exclusions,
+                                     plain, select_rows)
+from ketastats.language.fields import Names, column_field
 from ketastats.results import AnalysisResult
 
 
@@ -40,12 +40,25 @@ class Spec(AnalysisSpec):
     by: Names = column_field("grouping columns, e.g. [visit] or [visit, arm]", default_factory=list)
 
     def check_columns(self, columns) -> list[tuple[str, str]]:
+        """(key, message) for each outcome whose dictionary type is not integer / number."""
         return [(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; descriptives need a numeric column")
                 for i, name in enumerate(self.outcome)
                 if name in columns and columns[name].type not in ("integer", "number")]
 
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    """n, n_missing, mean, SD, median, quartiles and range of each outcome in each ``by`` group.
+
+    R: ``mean``, ``sd``, ``median``, ``quantile(x, c(.25, .75), type = 7)``, ``min``, ``max``
+    of the non-missing values per group (as ``dplyr::summarise`` with ``na.rm = TRUE``).
+    Rows outside the population / ``where`` or missing a ``by`` value are excluded once; rows
+    missing an outcome are listed per outcome and counted in that group's ``n_missing``.
+    Groups are the observed ``by`` combinations in level order (:func:`group_levels`).
+
+    Tidy columns: outcome, one column per ``by`` variable, n, n_missing, mean, sd, median, q1,
+    q3, min, max. A group whose values are all missing has n = 0 and empty statistics; sd is
+    empty when n = 1 (R gives NA).
+    """
     base, exclusions = select_rows(ctx, spec.by)
     rows = []
     excluded = [exclusions]
@@ -67,6 +80,11 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
 
 
 def _summary(values: np.ndarray) -> dict:
+    """The summary of one group's non-missing values (None where undefined).
+
+    >>> _summary(np.array([1.0, 2, 3, 4]))["q1"], _summary(np.array([5.0]))["sd"]
+    (1.75, None)
+    """
     n = len(values)
     if n == 0:
         return {"n": 0, "mean": None, "sd": None, "median": None, "q1": None, "q3": None, "min": None, "max": None}

@@ -18,10 +18,21 @@ import numpy as np
 from ketastats.errors import Issue, KetastatsError, Location
 from ketastats.results import AnalysisResult
 
+# What the data can cause: ketastats' own errors (with codes and hints), a singular matrix, a
+# division by zero and numpy floating-point errors. ValueError is here because numerical
+# kernels raise it for "too few values" / "constant data" (issue 13 narrows this).
 EXPECTED_FAILURES = (KetastatsError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError, ValueError)
 
 
 def execute(module, spec, ctx) -> AnalysisResult:
+    """``module.run(spec, ctx)`` with the title, the data used and the library warnings attached.
+
+    An exception in :data:`EXPECTED_FAILURES` gives a ``failed`` result carrying the error's
+    issues (or one ``analysis-failed`` issue naming the exception type); any other exception
+    propagates. Warnings raised while running (numpy, scipy, pandas) are recorded as
+    ``library-warning`` issues of severity warning, except deprecation warnings, which concern
+    the code rather than the data.
+    """
     location = Location(path=f"analyses[{spec.id}]")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -32,7 +43,7 @@ def execute(module, spec, ctx) -> AnalysisResult:
                 Issue("analysis-failed", f"{type(exc).__name__}: {exc}", location)]
             return AnalysisResult(spec.id, spec.type, issues=issues, status="failed", title=spec.title)
     result.title = spec.title
-    result.data_used, result.columns = data_used(ctx), ctx.columns
+    result.data_used, result.columns = data_used(ctx), ctx.columns   # for figures and the report's data section
     for warning in caught:
         if issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)):
             continue
