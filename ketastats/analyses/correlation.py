@@ -52,11 +52,12 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field
 
-from ketastats.analyses.base import AnalysisInput, _record, kernel_failure, select_rows
-from ketastats.plan.schema import AnalysisSpec, Names, as_list, column_field
+from ketastats.analyses.base import AnalysisInput, AnalysisSpec, exclusion_record, kernel_failure, select_rows
+from ketastats.language.fields import Names, as_list, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 
 Method = Literal["pearson", "spearman"]
+# tidy column order (outcome, term, method identify a row; the rest are its numbers)
 COLUMNS = ["outcome", "term", "method", "covariates", "n", "estimate", "conf_low", "conf_high", "conf_level",
            "ci_method", "statistic", "statistic_type", "df", "p_value", "alternative"]
 
@@ -74,6 +75,7 @@ class Spec(AnalysisSpec):
     alternative: Literal["two.sided", "less", "greater"] = "two.sided"
 
     def check_columns(self, columns) -> list[tuple[str, str]]:
+        """A problem for each outcome, x or covariate whose dictionary type is not numeric."""
         problems = []
         for key in ("outcome", "x", "covariates"):
             for i, name in enumerate(getattr(self, key)):
@@ -88,6 +90,20 @@ class Spec(AnalysisSpec):
 
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    """Correlation test of every (outcome, x) pair by every requested method, with its interval.
+
+    R: ``cor.test(x, y, method = "pearson" | "spearman", alternative, conf.level)`` per pair;
+    with ``covariates``, ``ppcor::pcor.test(x, y, z, method)`` (correlation of the residuals of x
+    and y on the covariates, df = n − 2 − k). Complete cases per pair: a row missing the
+    outcome, x or a covariate is excluded from that pair only (reason ``missing-value``, listed
+    once per pair); population / ``where`` exclusions are listed once.
+
+    Tidy columns: outcome, term (the x), method, covariates, n, estimate, conf_low, conf_high,
+    conf_level (empty when there is no interval), ci_method, statistic, statistic_type (``t`` /
+    ``S``), df, p_value, alternative. Rows run outcome by outcome, x by x, method by method, the
+    order of :meth:`Spec.planned_rows`. A pair with fewer values than the test needs, or a
+    constant column, fails the analysis (:func:`kernel_failure`).
+    """
     from ketastats.stats.correlation import correlation_test
 
     base, exclusions = select_rows(ctx, [])
@@ -96,10 +112,11 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     covariates = "+".join(spec.covariates) if spec.covariates else None
     for y in spec.outcome:
         for x in spec.x:
+            # complete cases of this pair only (R: cor.test on na.omit(cbind(x, y, z)))
             needed = list(dict.fromkeys([y, x, *spec.covariates]))
             missing = base[needed].isna()
             incomplete = missing.any(axis=1)
-            records = [_record(ctx, row, "missing-value",
+            records = [exclusion_record(ctx, row, "missing-value",
                                f"{', '.join(c for c in needed if missing.at[row, c])} missing (pair {x} ~ {y})")
                        for row in base.index[incomplete]]
             excluded.append(pd.DataFrame(records, columns=EXCLUSION_COLUMNS))
@@ -111,6 +128,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                                            spec.conf_level, spec.alternative)
                 except (ValueError, ZeroDivisionError) as exc:
                     raise kernel_failure(exc, f"{y} with {x} ({method})", spec.id) from None
+                # conf_level is only stated where an interval was computed (none when n <= 3 + k)
                 rows.append({"outcome": y, "term": x, "method": method, "covariates": covariates, "n": res.n,
                              "estimate": res.estimate, "conf_low": res.conf_low, "conf_high": res.conf_high,
                              "conf_level": spec.conf_level if res.conf_low is not None else None,

@@ -40,7 +40,7 @@ class Spec(AnalysisSpec):
     by: Names = column_field("grouping columns, e.g. [visit] or [visit, arm]", default_factory=list)
 
     def check_columns(self, columns) -> list[tuple[str, str]]:
-        """(key, message) for each outcome whose dictionary type is not integer / number."""
+        """A problem for each outcome whose dictionary type is not integer / number."""
         return [(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; descriptives need a numeric column")
                 for i, name in enumerate(self.outcome)
                 if name in columns and columns[name].type not in ("integer", "number")]

@@ -51,12 +51,13 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field
 
-from ketastats.analyses.base import AnalysisInput, _record, missing_exclusions, select_rows
-from ketastats.analyses.ttest import _levels, _text
-from ketastats.plan.schema import AnalysisSpec, Names, Scalar, as_list, column_field
+from ketastats.analyses.base import AnalysisInput, AnalysisSpec, exclusion_record, missing_exclusions, select_rows
+from ketastats.analyses._levels import level_text, two_levels
+from ketastats.language.fields import Names, Scalar, as_list, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 
 RdMethod = Literal["newcombe", "wald"]
+# one odds-ratio row and one risk-difference row per interval method, per outcome
 COLUMNS = ["outcome", "term", "contrast", "count1", "n1", "estimate1", "count2", "n2", "estimate2", "n", "estimate",
            "conf_low", "conf_high", "conf_level", "ci_method", "method", "statistic", "statistic_type", "df",
            "p_value"]
@@ -76,10 +77,12 @@ class Spec(AnalysisSpec):
     conf_level: float = Field(0.95, gt=0, lt=1)
 
     def check_columns(self, columns) -> list[tuple[str, str]]:
+        """A problem for each outcome that is not boolean."""
         return [(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; group_proportions need a boolean column")
                 for i, name in enumerate(self.outcome) if name in columns and columns[name].type != "boolean"]
 
     def planned_rows(self, columns) -> list[dict[str, Any]]:
+        """The identifying cells of every tidy row, in run order (for multiplicity members)."""
         rows = []
         for outcome in self.outcome:
             rows.append({"outcome": outcome, "term": "odds_ratio", "ci_method": "conditional_exact"})
@@ -88,17 +91,28 @@ class Spec(AnalysisSpec):
 
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    """Odds ratio (Fisher's exact test) and risk difference (chi-square test) of each outcome.
+
+    Per outcome, the 2 × 2 table (rows: first, second level of ``group``; columns: outcome true,
+    false) gives one ``odds_ratio`` row as R's ``fisher.test(table, conf.level)`` (conditional
+    MLE, exact interval and p) and one ``risk_difference`` row per interval method with the
+    p-value of ``chisq.test(table, correct)``. Rows outside the population / ``where`` or with a
+    missing group are excluded once, rows at another level of ``group`` as ``other-level``, rows
+    missing an outcome per outcome. Tidy columns: see the module docstring (outcome, term,
+    contrast, count1, n1, estimate1, count2, n2, estimate2, n, estimate, conf_low, conf_high,
+    ...). An expected count below 5 adds a note, as R's warning does.
+    """
     from ketastats.stats.contingency import chi_square, fisher_exact, risk_difference
 
     base, exclusions = select_rows(ctx, [spec.group])
     excluded = [exclusions]
-    levels = _levels(base, spec.group, spec.levels, ctx)
+    levels = two_levels(base, spec.group, spec.levels, ctx)
     other = ~base[spec.group].isin(levels)
-    excluded.append(pd.DataFrame([_record(ctx, row, "other-level", f"{spec.group} = {base.at[row, spec.group]} is "
+    excluded.append(pd.DataFrame([exclusion_record(ctx, row, "other-level", f"{spec.group} = {base.at[row, spec.group]} is "
                                           "not one of the compared levels") for row in base.index[other]],
                                  columns=EXCLUSION_COLUMNS))
     base = base[~other]
-    contrast = f"{_text(levels[0])} - {_text(levels[1])}"
+    contrast = f"{level_text(levels[0])} - {level_text(levels[1])}"
     rows, notes = [], []
     chi_method = "chi_square_yates" if spec.correct else "chi_square"
     for outcome in spec.outcome:
@@ -108,6 +122,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
             values = base.loc[base[spec.group] == level, outcome].dropna().astype(bool)
             counts.append((int(values.sum()), int(len(values))))
         (x1, n1), (x2, n2) = counts
+        # the 2 x 2 table [[a, b], [c, d]]: rows first / second level, columns outcome true / false
         a, b, c, d = x1, n1 - x1, x2, n2 - x2
         common = {"outcome": outcome, "contrast": contrast, "count1": x1, "n1": n1,
                   "estimate1": x1 / n1 if n1 else None,

@@ -29,12 +29,13 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field
 
-from ketastats.analyses.base import (AnalysisInput, group_frame, group_levels, missing_exclusions, plain,
-                                     select_rows)
-from ketastats.plan.schema import AnalysisSpec, Names, as_list, column_field
+from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, group_frame, group_levels, missing_exclusions,
+                                     plain, select_rows)
+from ketastats.language.fields import Names, as_list, column_field
 from ketastats.results import AnalysisResult
 from ketastats.stats.intervals import clopper_pearson_interval, wilson_interval
 
+# interval method → kernel(count, n, conf_level) -> (low, high); both give (0, 1)-bounded limits
 CI_METHODS = {"wilson": wilson_interval, "clopper_pearson": clopper_pearson_interval}
 CiMethod = Literal["wilson", "clopper_pearson"]
 
@@ -50,12 +51,24 @@ class Spec(AnalysisSpec):
     conf_level: float = Field(0.95, gt=0, lt=1)
 
     def check_columns(self, columns) -> list[tuple[str, str]]:
+        """A problem for each outcome that is not boolean (a proportion needs yes / no values)."""
         return [(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; proportions need a boolean column "
                  "(derive one with a rule, e.g. \"madrs < 10\")")
                 for i, name in enumerate(self.outcome) if name in columns and columns[name].type != "boolean"]
 
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    """Count, n, proportion and interval(s) of each boolean outcome in each ``by`` group.
+
+    R: ``prop.test(x, n, correct = FALSE)$conf.int`` (``wilson``) and ``binom.test(x, n)$conf.int``
+    (``clopper_pearson``), with x the number of true values and n the non-missing values of the
+    group. Rows outside the population / ``where`` or missing a ``by`` value are excluded once;
+    rows missing the outcome are excluded per outcome (not counted in n).
+
+    Tidy columns: outcome, one column per ``by`` variable, ci_method, count, n, estimate,
+    percent, conf_low, conf_high, conf_level; one row per outcome × group × interval method. A
+    group with n = 0 has empty estimate and percent.
+    """
     base, exclusions = select_rows(ctx, spec.by)
     rows = []
     excluded = [exclusions]

@@ -72,9 +72,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses.base import AnalysisInput, _record, kernel_failure, missing_exclusions, select_rows
+from ketastats.analyses._levels import level_text, two_levels
+from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, exclusion_record, kernel_failure,
+                                     missing_exclusions, select_rows)
 from ketastats.errors import AnalysisError, Issue, Location
-from ketastats.plan.schema import AnalysisSpec, Names, Scalar, as_list, column_field
+from ketastats.language.fields import Names, Scalar, as_list, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 
 Method = Literal["student", "welch", "paired"]
@@ -107,6 +109,7 @@ class Spec(AnalysisSpec):
 
     @model_validator(mode="after")
     def _one_design(self) -> "Spec":
+        """Exactly one design; ``paired`` only with ``within`` (and alone); the versus_* keys only with versus_table."""
         designs = [k for k in ("group", "within", "versus_table") if getattr(self, k) is not None]
         if len(designs) != 1:
             raise ValueError("give exactly one of 'group' (two groups of the table), 'versus_table' (two tables) "
@@ -125,6 +128,10 @@ class Spec(AnalysisSpec):
         return self
 
     def check_columns(self, columns) -> list[tuple[str, str]]:
+        """Numeric outcomes; declared ``levels`` must be levels of the group / within column.
+
+        Boolean columns accept ``true`` / ``false`` (YAML booleans are compared as lower-case text).
+        """
         problems = [(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; a t test needs a numeric outcome")
                     for i, name in enumerate(self.outcome)
                     if name in columns and columns[name].type not in ("integer", "number")]
@@ -153,10 +160,26 @@ class Spec(AnalysisSpec):
             resolver.expression(self.versus_where, self.versus_table, path + ("versus_where",))
 
     def planned_rows(self, columns) -> list[dict[str, Any]]:
+        """The identifying cells of every tidy row: one per outcome and method, in run order."""
         return [{"outcome": o, "method": m} for o in self.outcome for m in self.method]
 
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    """Mean difference, t test and Cohen's d / Hedges' g of each outcome, for the spec's design.
+
+    R: ``t.test(x, y, var.equal = TRUE)`` (student), ``t.test(x, y)`` (welch) or ``t.test(x, y,
+    paired = TRUE)`` (paired), ``x`` the first sample (first level, or ``table``), with
+    ``alternative`` and ``conf.level``; effect sizes as ``effectsize::cohens_d`` /
+    ``hedges_g`` (pooled SD; ``paired = TRUE`` gives d_z). The samples are built once per
+    outcome and shared by the methods, so Student and Welch rows use the same values.
+
+    Exclusions: population / ``where`` (and ``versus_where`` on the second table), a missing
+    group / within value, ``other-level``, a missing outcome (per outcome) and, paired,
+    ``incomplete-pair``. Tidy columns: see the module docstring; ``n`` counts the table rows
+    used, ``n1`` / ``n2`` the values compared (after ``aggregate: mean``; pairs when paired).
+    Raises an :class:`AnalysisError` (``not-two-levels``, ``level-absent``, ``duplicate-cell``,
+    ``no-versus-table``) or a :func:`kernel_failure` (fewer than 2 values, constant data).
+    """
     from ketastats.stats.two_sample import t_test
 
     rows, excluded = [], []
@@ -168,20 +191,21 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         second, ex2 = select_rows(ctx.versus, [])
         excluded += [ex1, ex2]
         label = f"{ctx.table_name} - {spec.versus_table}"
+        # each table's exclusions are recorded under its own table name (ctx vs ctx.versus)
         samples = lambda outcome: (_values(ctx, first, outcome, spec, excluded),  # noqa: E731
                                    _values(ctx.versus, second, outcome, spec, excluded))
     else:
         column = spec.group if spec.group is not None else spec.within
         base, ex = select_rows(ctx, [column])
         excluded.append(ex)
-        levels = _levels(base, column, spec.levels, ctx)
+        levels = two_levels(base, column, spec.levels, ctx)
         other = ~base[column].isin(levels)
-        excluded.append(pd.DataFrame([_record(ctx, row, "other-level", f"{column} = {base.at[row, column]} is not "
+        excluded.append(pd.DataFrame([exclusion_record(ctx, row, "other-level", f"{column} = {base.at[row, column]} is not "
                                               "one of the compared levels") for row in base.index[other]],
                                      columns=EXCLUSION_COLUMNS))
         base = base[~other]
-        label = f"{_text(levels[0])} - {_text(levels[1])}"
-        parts = [base[base[column] == level] for level in levels]
+        label = f"{level_text(levels[0])} - {level_text(levels[1])}"
+        parts = [base[base[column] == level] for level in levels]   # first, second sample (rows)
         if spec.within is not None:
             samples = lambda outcome: _pairs(ctx, parts, outcome, spec, levels, excluded)  # noqa: E731
         else:
@@ -219,38 +243,13 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                           extras={"labels": {o: ctx.label(o) for o in spec.outcome}})
 
 
-def _text(level) -> str:
-    return ("true" if level else "false") if isinstance(level, (bool, np.bool_)) else str(level)
-
-
-def _levels(frame: pd.DataFrame, column: str, wanted, ctx: AnalysisInput) -> list:
-    """The two compared levels as they appear in the frame (first, second)."""
-    values = frame[column]
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        observed = [lvl for lvl in values.cat.categories if (values == lvl).any()]
-    elif str(values.dtype) in ("boolean", "bool"):
-        observed = [lvl for lvl in (False, True) if (values == lvl).any()]
-    else:
-        observed = sorted(values.dropna().unique().tolist(), key=str)
-    if wanted is None:
-        if len(observed) != 2:
-            raise AnalysisError(Issue("not-two-levels", f"'{column}' has {len(observed)} levels in the analysed rows "
-                                      f"({', '.join(map(_text, observed))}); name the two compared with levels:",
-                                      Location(path=f"analyses[{ctx.analysis_id}]", column=column)))
-        return observed
-    chosen = []
-    for level in wanted:
-        match = [lvl for lvl in observed if _text(lvl) == _text(level)]
-        if not match:
-            raise AnalysisError(Issue("level-absent", f"level '{_text(level)}' of '{column}' does not occur in the "
-                                      "analysed rows", Location(path=f"analyses[{ctx.analysis_id}]", column=column)))
-        chosen.append(match[0])
-    return chosen
-
-
 def _values(ctx: AnalysisInput, frame: pd.DataFrame, outcome: str, spec: Spec, excluded: list
             ) -> tuple[np.ndarray, int]:
-    """One sample's values (per-subject means when aggregating) and the number of rows used."""
+    """One sample's values (per-subject means when aggregating) and the number of rows used.
+
+    Rows missing the outcome are appended to ``excluded``. With ``aggregate: mean`` each
+    subject contributes one value, the mean of its non-missing rows (subjects in text order).
+    """
     excluded.append(missing_exclusions(ctx, frame, outcome))
     present = frame[frame[outcome].notna()]
     if spec.aggregate == "mean":
@@ -260,7 +259,13 @@ def _values(ctx: AnalysisInput, frame: pd.DataFrame, outcome: str, spec: Spec, e
 
 
 def _pairs(ctx: AnalysisInput, parts: list[pd.DataFrame], outcome: str, spec: Spec, levels: list, excluded: list):
-    """Aligned (first, second) values of subjects with both levels; others listed as incomplete pairs."""
+    """Aligned (first, second) values of subjects with both levels; others listed as incomplete pairs.
+
+    Subjects are matched by their text, in text order. A subject with a non-missing outcome at
+    one level only is excluded from the pair (``incomplete-pair``, every such row listed). Two
+    rows of one subject at one level fail (``duplicate-cell``) unless ``aggregate: mean``. The
+    row count used is returned with the first sample (the second gets 0), so ``n`` = rows used.
+    """
     series = []
     for part, level in zip(parts, levels):
         excluded.append(missing_exclusions(ctx, part, outcome))
@@ -272,15 +277,15 @@ def _pairs(ctx: AnalysisInput, parts: list[pd.DataFrame], outcome: str, spec: Sp
             duplicated = keys[keys.duplicated()]
             if len(duplicated):
                 raise AnalysisError(Issue("duplicate-cell", f"subject '{duplicated.iloc[0]}' has more than one row at "
-                                          f"{spec.within} = {_text(level)}; add aggregate: mean or a where: filter",
+                                          f"{spec.within} = {level_text(level)}; add aggregate: mean or a where: filter",
                                           Location(path=f"analyses[{ctx.analysis_id}]", column=spec.within)))
             series.append((present, pd.Series(present[outcome].astype(float).to_numpy(), index=keys.to_numpy())))
     common = sorted(set(series[0][1].index) & set(series[1][1].index))
     used = 0
     for (present, values), level, other in zip(series, levels, reversed(levels)):
         lacking = ~present[ctx.subject].astype(str).isin(common)
-        excluded.append(pd.DataFrame([_record(ctx, row, "incomplete-pair", f"no {outcome} at {spec.within} = "
-                                              f"{_text(other)}") for row in present.index[lacking]],
+        excluded.append(pd.DataFrame([exclusion_record(ctx, row, "incomplete-pair", f"no {outcome} at {spec.within} = "
+                                              f"{level_text(other)}") for row in present.index[lacking]],
                                      columns=EXCLUSION_COLUMNS))
         used += int((~lacking).sum())
     x = series[0][1].reindex(common).to_numpy()
