@@ -40,6 +40,13 @@ from ketastats.stats.roots import EPSILON, uniroot
 
 @dataclass
 class FisherResult:
+    """Result of :func:`fisher_exact`, the fields of R's ``fisher.test`` ``htest`` object.
+
+    ``p_value`` is ``$p.value``; ``estimate`` is the conditional MLE of the odds ratio
+    (``$estimate``: 0 or ``inf`` when the observed cell sits at the end of its support);
+    ``conf_low`` / ``conf_high`` are ``$conf.int`` (one end is 0 or ``inf`` for one-sided tests).
+    """
+
     p_value: float
     estimate: float
     conf_low: float
@@ -48,7 +55,20 @@ class FisherResult:
 
 def fisher_exact(a: int, b: int, c: int, d: int, conf_level: float = 0.95,
                  alternative: str = "two.sided") -> FisherResult:
-    """R's ``fisher.test`` for a 2 × 2 table (see the module docstring)."""
+    """Fisher's exact test of the 2 × 2 table ``[[a, b], [c, d]]``, as R's ``stats::fisher.test``.
+
+    ``a``, ``b``, ``c``, ``d`` are the non-negative cell counts (rows: groups 1 and 2; columns:
+    outcome true and false); ``alternative`` is ``"two.sided"``, ``"less"`` or ``"greater"``
+    (R's spelling; one-sided p-values are hypergeometric tails); ``conf_level`` sets the exact
+    conditional interval of the odds ratio. Port of the 2 × 2 branch of R's ``fisher.test``
+    (``dnhyper`` / ``mnhyper`` / ``pnhyper`` over the support ``max(0, k − n) .. min(k, m)``),
+    with R's root finder (:func:`ketastats.stats.roots.uniroot`) so the estimate and interval agree
+    with R beyond ``uniroot``'s tolerance. Returns a :class:`FisherResult`.
+
+    >>> r = fisher_exact(8, 3, 3, 7)   # R: fisher.test(matrix(c(8, 3, 3, 7), 2))
+    >>> round(r.estimate, 4), round(r.conf_low, 4), round(r.conf_high, 3)
+    (5.6307, 0.6975, 62.134)
+    """
     from scipy import stats
 
     m, n, k, x = a + c, b + d, a + b, a  # column 1 total, column 2 total, row 1 total, cell [1, 1]
@@ -132,6 +152,10 @@ def fisher_exact(a: int, b: int, c: int, d: int, conf_level: float = 0.95,
 
 @dataclass
 class ChiSquareResult:
+    """Result of :func:`chi_square`: X² (R's ``$statistic``), its df (always 1 for a 2 × 2 table),
+    the upper-tail χ² p-value, and ``small_expected`` (an expected count below 5: the case in
+    which R warns "Chi-squared approximation may be incorrect")."""
+
     statistic: float
     df: int
     p_value: float
@@ -139,7 +163,16 @@ class ChiSquareResult:
 
 
 def chi_square(a: int, b: int, c: int, d: int, correct: bool = True) -> ChiSquareResult:
-    """R's ``chisq.test`` of a 2 × 2 table (Yates' correction when ``correct``)."""
+    """Pearson's chi-square test of the 2 × 2 table ``[[a, b], [c, d]]``, as ``stats::chisq.test``.
+
+    With ``correct`` (R's default) Yates' continuity correction subtracts ``min(0.5, min |O − E|)``
+    from every ``|O − E|``, exactly as R. Raises ``ValueError`` when a row or column total is 0
+    (R returns NaN there). Returns a :class:`ChiSquareResult`.
+
+    >>> r = chi_square(8, 3, 3, 7)   # R: chisq.test(matrix(c(8, 3, 3, 7), 2))
+    >>> round(r.statistic, 6), r.df, round(r.p_value, 6), r.small_expected
+    (2.312169, 1, 0.128365, True)
+    """
     from scipy import stats
 
     observed = np.array([[a, b], [c, d]], dtype=float)
@@ -155,7 +188,18 @@ def chi_square(a: int, b: int, c: int, d: int, correct: bool = True) -> ChiSquar
 
 def risk_difference(count1: int, n1: int, count2: int, n2: int, method: str = "newcombe",
                     conf_level: float = 0.95) -> tuple[float, float, float]:
-    """(p₁ − p₂, lower, upper) with the Newcombe hybrid score or the Wald interval."""
+    """Risk difference ``p₁ − p₂ = count1 / n1 − count2 / n2`` and its two-sided interval.
+
+    ``method="newcombe"`` (default): Newcombe's (1998) method 10, the hybrid score interval from
+    the two Wilson intervals (:func:`ketastats.stats.intervals.wilson_interval`), as
+    ``DescTools::BinomDiffCI(method = "score")``; it stays inside [−1, 1]. ``method="wald"``:
+    ``p₁ − p₂ ± z √(p₁(1 − p₁)/n₁ + p₂(1 − p₂)/n₂)``, not truncated (zero width when both
+    proportions are 0 or 1). Returns ``(estimate, lower, upper)``; raises ``ValueError`` for an
+    empty group or an unknown method.
+
+    >>> [round(v, 6) for v in risk_difference(8, 11, 3, 10)]   # R: Wilson limits via prop.test
+    [0.427273, 0.005675, 0.687393]
+    """
     from scipy import stats
 
     from ketastats.stats.intervals import wilson_interval
@@ -178,7 +222,16 @@ def risk_difference(count1: int, n1: int, count2: int, n2: int, method: str = "n
 
 
 def odds_ratio_wald(a: int, b: int, c: int, d: int, conf_level: float = 0.95) -> tuple[float, float, float]:
-    """(ad / bc, lower, upper) with Woolf's log interval; NaNs when a cell is 0."""
+    """Sample odds ratio ``ad / bc`` with Woolf's (log-scale Wald) interval.
+
+    The interval is ``exp(log OR ± z √(1/a + 1/b + 1/c + 1/d))`` (in R by hand:
+    ``exp(log(a*d/(b*c)) + c(-1, 1) * qnorm(0.975) * sqrt(sum(1/tab)))``). No 0.5 (Haldane)
+    correction is applied: when any cell is 0 all three values are NaN (reported as missing). Compare
+    :func:`fisher_exact`, whose estimate is the conditional MLE. Returns ``(or, lower, upper)``.
+
+    >>> [round(v, 4) for v in odds_ratio_wald(8, 3, 3, 7)]
+    [6.2222, 0.9356, 41.3817]
+    """
     from scipy import stats
 
     if min(a, b, c, d) == 0:

@@ -40,7 +40,15 @@ _AS89 = (0.2274, 0.2531, 0.1745, 0.0758, 0.1033, 0.3932, 0.0879, 0.0151, 0.0072,
 
 @dataclass
 class CorrelationTest:
-    """One correlation test; ``statistic_type`` is ``t`` or ``S`` (Spearman's exact test)."""
+    """One correlation test, the fields of R's ``cor.test`` ``htest`` object.
+
+    ``method`` is ``"pearson"`` or ``"spearman"``; ``n`` the complete pairs used; ``estimate`` r
+    or ρ (partial when covariates were given); ``statistic`` is ``t`` (``statistic_type="t"``,
+    with ``df``) or Spearman's ``S`` (``statistic_type="S"``, ``df`` None, as R prints no df);
+    ``conf_low`` / ``conf_high`` are None when the interval is undefined (n ≤ 3 + k), and
+    ``ci_method`` names it (``fisher_z`` or ``fisher_z_bonett_wright``). ``exact`` is True when
+    the p-value comes from the exact / AS 89 null distribution of S.
+    """
 
     method: str
     n: int
@@ -57,7 +65,20 @@ class CorrelationTest:
 
 def correlation_test(x, y, method: str = "pearson", covariates=None, conf_level: float = 0.95,
                      alternative: str = "two.sided") -> CorrelationTest:
-    """Test one pair (complete cases already selected); see the module docstring for conventions."""
+    """Pearson or Spearman correlation test of ``x`` and ``y``, optionally partial on ``covariates``.
+
+    Matches ``stats::cor.test(x, y, method = method, alternative = alternative)`` (and the
+    ``ppcor::pcor.test`` conventions when ``covariates``, an n × k array, is given); see the
+    module docstring for the formulas. ``x`` and ``y`` are equal-length sequences with complete
+    cases already selected (no NaN handling here). ``alternative`` is ``"two.sided"``,
+    ``"less"`` or ``"greater"``; one-sided intervals run to −1 or 1, as R's. Raises ``ValueError``
+    for an unknown method, fewer than ``3 + k`` pairs, or a constant variable (R: NA with a
+    warning). Returns a :class:`CorrelationTest`.
+
+    >>> r = correlation_test([1, 2, 3, 4, 5], [2, 1, 4, 3, 5], method="spearman")
+    >>> round(r.estimate, 6), r.statistic_type, round(r.statistic, 6), round(r.p_value, 6), r.exact
+    (0.8, 'S', 4.0, 0.133333, True)
+    """
     from scipy import stats
 
     x = np.asarray(x, dtype=float)
@@ -107,6 +128,7 @@ def correlation_test(x, y, method: str = "pearson", covariates=None, conf_level:
 
 
 def _pearson_r(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson r of two 1-d arrays, clipped to [−1, 1]; NaN when either is constant."""
     if np.ptp(x) == 0 or np.ptp(y) == 0:  # a constant variable (judged on the data: x - mean(x) may be rounding noise)
         return math.nan
     xc, yc = x - x.mean(), y - y.mean()
@@ -117,6 +139,7 @@ def _pearson_r(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _t_p_value(t: float, df: float, alternative: str) -> float:
+    """p-value of ``t`` on ``df`` degrees of freedom for R's ``alternative`` spelling."""
     from scipy import stats
 
     if alternative == "less":

@@ -48,6 +48,16 @@ SEPARATION_EPS = 1e-10
 
 @dataclass
 class Fit:
+    """A fitted linear (``family="gaussian"``, :func:`ols`) or logistic (``"binomial"``,
+    :func:`logistic`) regression: the columns of R's ``summary(fit)$coefficients``.
+
+    ``coef``, ``std_error``, ``statistic`` (t for OLS, Wald z for logistic) and ``p_value``
+    (two-sided) are arrays in the column order of the design matrix. ``df_residual`` is
+    n − p; ``deviance`` is the RSS (OLS) or the binomial deviance −2 log L (logistic, R's
+    ``deviance(fit)``); ``log_lik`` is R's ``logLik(fit)``; ``sigma`` is the residual standard
+    error (OLS only) and ``iterations`` R's ``fit$iter`` (logistic only).
+    """
+
     family: str
     coef: np.ndarray
     std_error: np.ndarray
@@ -62,6 +72,10 @@ class Fit:
 
 
 def _check_rank(X: np.ndarray) -> None:
+    """Raise ``ValueError`` unless ``X`` has more rows than columns and full column rank.
+
+    R would instead drop aliased columns (``NA`` coefficients); ketastats reports the problem.
+    """
     if X.shape[0] <= X.shape[1]:
         raise ValueError(f"the model has {X.shape[1]} coefficients but only {X.shape[0]} observations")
     if np.linalg.matrix_rank(X) < X.shape[1]:
@@ -69,7 +83,19 @@ def _check_rank(X: np.ndarray) -> None:
 
 
 def ols(X: np.ndarray, y: np.ndarray) -> Fit:
-    """Least squares fit (R's ``lm``)."""
+    """Ordinary least squares of ``y`` on the design matrix ``X`` (intercept column included),
+    as ``stats::lm`` + ``summary.lm``.
+
+    Solved by QR (as R's ``lm.fit``); ``σ² = RSS / (n − p)``, SE from ``σ² (X'X)⁻¹``, t on
+    n − p df, ``log_lik`` is the Gaussian ML log-likelihood R's ``logLik.lm`` reports. Raises
+    ``ValueError`` for n ≤ p or a rank-deficient ``X``. Returns a :class:`Fit`.
+
+    >>> import numpy as np
+    >>> X = np.column_stack([np.ones(8), np.arange(1, 9.)])
+    >>> fit = ols(X, np.array([1.2, 1.9, 3.2, 3.8, 5.1, 6.3, 6.8, 8.1]))
+    >>> fit.coef.round(6).tolist(), fit.std_error.round(6).tolist(), round(fit.sigma, 6)
+    ([0.082143, 0.992857], [0.161532, 0.031988], 0.207307)
+    """
     from scipy import stats
 
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
@@ -124,6 +150,7 @@ def _newton(X: np.ndarray, y: np.ndarray, offset: np.ndarray, start: np.ndarray 
 
 
 def _deviance(X: np.ndarray, y: np.ndarray, beta: np.ndarray, offset: np.ndarray) -> float:
+    """Binomial deviance of 0/1 ``y`` at linear predictor ``X beta + offset``."""
     eta = X @ beta + offset
     # −2 log L for 0/1 outcomes, computed stably: log(1 + e^η) − yη
     return float(2 * np.sum(np.logaddexp(0, eta) - y * eta))
@@ -161,6 +188,7 @@ def _irls_r(X: np.ndarray, y: np.ndarray, epsilon: float = R_GLM_EPSILON, maxit:
 
 
 def _binomial_deviance(y: np.ndarray, mu: np.ndarray) -> float:
+    """Binomial deviance of 0/1 ``y`` at fitted probabilities ``mu``; ``inf`` when a μ reaches 0 or 1."""
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(y == 1, -np.log(mu), -np.log1p(-mu))
     return float(2 * np.sum(terms))
@@ -174,6 +202,17 @@ def logistic(X: np.ndarray, y: np.ndarray) -> Fit:
     squares, as ``summary.glm``); they differ from the exact maximum-likelihood estimate by far less
     than the standard error, but reproducing R's stopping point is what makes ``confint`` (which
     starts from R's fit) and the coefficients agree with R to many digits.
+
+    ``X`` is the n × p design matrix (intercept column included), ``y`` the 0/1 outcome. Raises
+    ``ValueError`` for a non-0/1 or constant outcome, a rank-deficient ``X``, non-convergence in
+    R's 25 iterations, or fitted probabilities within 1e-10 of 0 or 1 (separation; R would only
+    warn). Returns a :class:`Fit` with Wald z statistics and ``p = 2 Φ(−|z|)``.
+
+    >>> import numpy as np
+    >>> X = np.column_stack([np.ones(8), np.arange(1, 9.)])
+    >>> fit = logistic(X, np.array([0, 0, 1, 0, 1, 0, 1, 1.]))   # R: glm(y ~ x, binomial)
+    >>> fit.std_error.round(6).tolist(), round(fit.deviance, 6), fit.iterations
+    ([2.120728, 0.432242], 8.449581, 4)
     """
     from scipy import stats
     from scipy.special import expit
@@ -200,7 +239,23 @@ def logistic(X: np.ndarray, y: np.ndarray) -> Fit:
 
 def profile_interval(X: np.ndarray, y: np.ndarray, fit: Fit, index: int, conf_level: float = 0.95
                      ) -> tuple[float, float]:
-    """Exact profile-likelihood interval of coefficient ``index`` of a logistic ``fit``."""
+    """Exact profile-likelihood interval of coefficient ``index`` of a logistic ``fit``.
+
+    ``X`` and ``y`` are the data ``fit`` came from. Each bound is the root of the signed root
+    profile deviance ``sign(b − β̂) √(D(b) − D(β̂)) = ∓ z_{1−α/2}``, the other coefficients refitted
+    with ``X[:, index] * b`` as offset; the bracket doubles outward from ``β̂ ± 2 z SE`` and the
+    root is polished by Brent to 1e-12. This is the quantity ``MASS::confint.glm`` (R ≤ 4.3) /
+    ``stats::confint.glm`` (R ≥ 4.4) approximate by spline interpolation (see
+    :func:`profile_interval_mass` for the bit-for-bit port). A bound that is not reached after 60
+    doublings (a flat profile, e.g. under separation of the reduced model) is ±inf. Returns
+    ``(lower, upper)``.
+
+    >>> import numpy as np
+    >>> X = np.column_stack([np.ones(8), np.arange(1, 9.)])
+    >>> y = np.array([0, 0, 1, 0, 1, 0, 1, 1.])
+    >>> [round(b, 5) for b in profile_interval(X, y, logistic(X, y), 1)]   # MASS: -0.10788 1.76222
+    [-0.1079, 1.76209]
+    """
     from scipy import optimize, stats
 
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
@@ -240,7 +295,19 @@ def profile_interval(X: np.ndarray, y: np.ndarray, fit: Fit, index: int, conf_le
 
 
 def likelihood_ratio(X: np.ndarray, y: np.ndarray, fit: Fit, columns: list[int]) -> tuple[float, int, float]:
-    """(LR χ², df, p) for dropping ``columns`` from a logistic ``fit`` (R's ``drop1(test = "LRT")``)."""
+    """Likelihood-ratio test for dropping ``columns`` of ``X`` from a logistic ``fit``.
+
+    As one row of R's ``drop1(fit, test = "LRT")`` (or ``anova(reduced, fit, test = "LRT")``): the
+    reduced model is refitted with R's ``glm.fit`` iterations, the statistic is the deviance
+    increase (floored at 0) on ``len(columns)`` df. Dropping every column compares with the
+    empty model (deviance ``2 n log 2``). Returns ``(statistic, df, p)``.
+
+    >>> import numpy as np
+    >>> X = np.column_stack([np.ones(8), np.arange(1, 9.)])
+    >>> y = np.array([0, 0, 1, 0, 1, 0, 1, 1.])
+    >>> [round(v, 6) for v in likelihood_ratio(X, y, logistic(X, y), [1])]   # R: drop1(m, test = "LRT")
+    [2.640774, 1, 0.104153]
+    """
     from scipy import stats
 
     reduced = np.delete(np.asarray(X, dtype=float), columns, axis=1)
@@ -266,6 +333,14 @@ def profile_interval_mass(X: np.ndarray, y: np.ndarray, fit: Fit, index: int, co
     ``confint.profile.glm``: an FMM cubic spline of z against the parameter values evaluated at
     ``3 × (number of points)`` equally spaced values, and linear interpolation of that curve at
     ``z = qnorm((1 ∓ level) / 2)``. Bounds outside the profiled range are missing, as in R.
+    Raises ``ValueError`` when profiling finds a deviance lower than the fit's by more than
+    1e-3 (R: "profiling has found a better solution"). Returns ``(lower, upper)``.
+
+    >>> import numpy as np
+    >>> X = np.column_stack([np.ones(8), np.arange(1, 9.)])
+    >>> y = np.array([0, 0, 1, 0, 1, 0, 1, 1.])
+    >>> [round(b, 5) for b in profile_interval_mass(X, y, logistic(X, y), 1)]   # R 4.2: confint(m)
+    [-0.10788, 1.76222]
     """
     from scipy import stats
 

@@ -28,6 +28,19 @@ def adjust_p(p_values, method: str, n: int | None = None) -> np.ndarray:
 
     ``n`` is R's ``p.adjust(n = )``: the number of hypotheses when more were tested than are
     given (at least the number of non-missing p-values; default: that number).
+
+    ``p_values`` is a 1-d sequence in [0, 1] (NaN allowed); ``method`` one of :data:`METHODS`
+    (``fdr_bh`` / ``fdr_by`` are R's ``"BH"`` / ``"BY"``). Returns a float array of the same
+    length, NaN where the input is NaN. Raises ``ValueError`` for an unknown method, a value
+    outside [0, 1], a non-1-d input, or ``n`` below the number of p-values.
+
+    >>> p = [0.01, 0.02, 0.03, 0.04, 0.2]
+    >>> adjust_p(p, "hommel").round(6).tolist()   # R: p.adjust(p, "hommel")
+    [0.05, 0.06, 0.06, 0.08, 0.2]
+    >>> adjust_p(p, "fdr_by").round(6).tolist()   # R: p.adjust(p, "BY")
+    [0.114167, 0.114167, 0.114167, 0.114167, 0.456667]
+    >>> adjust_p([0.01, 0.04], "hommel", n=4).round(6).tolist()   # R: p.adjust(p, "hommel", n = 4)
+    [0.04, 0.12]
     """
     if method not in METHODS:
         raise ValueError(f"unknown adjustment method {method!r}; choose one of: {', '.join(METHODS)}")
@@ -48,36 +61,48 @@ def adjust_p(p_values, method: str, n: int | None = None) -> np.ndarray:
     return out
 
 
+# Each kernel below takes the non-missing p-values (input order) and the family size n, and
+# returns the adjusted values in the same order; each is the corresponding branch of R's p.adjust.
+
 def _bonferroni(p: np.ndarray, n: int) -> np.ndarray:
+    """``pmin(1, n * p)``."""
     return np.minimum(1.0, n * p)
 
 
 def _holm(p: np.ndarray, n: int) -> np.ndarray:
+    """Step-down: ``pmin(1, cummax((n - i + 1) * p[o]))[ro]`` with ``o`` the ascending order."""
     order = np.argsort(p, kind="stable")
     steps = (n - np.arange(p.size)) * p[order]
     return _back(np.minimum(1.0, np.maximum.accumulate(steps)), order)
 
 
 def _step_up(p: np.ndarray, n: int, factor) -> np.ndarray:
+    """Step-up adjustments: ``pmin(1, cummin(factor(n, i) * p[o]))[ro]``, ``o`` the descending order
+    and ``i = lp:1`` the ranks (R's ``i <- lp:1L; o <- order(p, decreasing = TRUE)``)."""
     order = np.argsort(-p, kind="stable")
     i = np.arange(p.size, 0, -1)
     return _back(np.minimum(1.0, np.minimum.accumulate(factor(n, i) * p[order])), order)
 
 
 def _hochberg(p: np.ndarray, n: int) -> np.ndarray:
+    """Hochberg (1988): step-up with factor ``n − i + 1``."""
     return _step_up(p, n, lambda n, i: n - i + 1)
 
 
 def _bh(p: np.ndarray, n: int) -> np.ndarray:
+    """Benjamini–Hochberg (1995) false discovery rate: step-up with factor ``n / i``."""
     return _step_up(p, n, lambda n, i: n / i)
 
 
 def _by(p: np.ndarray, n: int) -> np.ndarray:
+    """Benjamini–Yekutieli (2001): BH multiplied by ``q = Σ_{k ≤ n} 1/k`` (any dependence)."""
     q = np.sum(1.0 / np.arange(1, n + 1))
     return _step_up(p, n, lambda n, i: q * n / i)
 
 
 def _hommel(p: np.ndarray, n: int) -> np.ndarray:
+    """Hommel (1988), R's loop over m = n − 1, …, 2 on the sorted p-values padded with 1s up to n;
+    only the first ``len(p)`` (the given hypotheses) are returned."""
     given = p.size
     if n == 2:  # R: "if (n == 2 && method == "hommel") method <- "hochberg""
         return _hochberg(p, n)
@@ -97,10 +122,12 @@ def _hommel(p: np.ndarray, n: int) -> np.ndarray:
 
 
 def _fixed_sequence(p: np.ndarray, n: int) -> np.ndarray:
+    """Fixed-sequence (hierarchical) testing: running maximum in the given order; ``n`` is unused."""
     return np.maximum.accumulate(p)
 
 
 def _back(sorted_values: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Undo a sort: put ``sorted_values[k]`` at position ``order[k]`` (R's ``[ro]`` indexing)."""
     out = np.empty_like(sorted_values)
     out[order] = sorted_values
     return out

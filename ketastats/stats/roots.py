@@ -26,6 +26,7 @@ R_UNIROOT_TOL = EPSILON ** 0.25
 
 
 def _finite(value: float) -> float:
+    """R's ``fcn2`` guard: NaN and +inf become ``DBL_MAX``, −inf becomes ``-DBL_MAX``."""
     value = float(value)
     if math.isfinite(value):
         return value
@@ -35,6 +36,14 @@ def _finite(value: float) -> float:
 def uniroot(f: Callable[[float], float], lower: float, upper: float, tol: float = R_UNIROOT_TOL,
             maxiter: int = 1000) -> float:
     """R's ``uniroot(f, c(lower, upper), tol = tol)$root``.
+
+    ``f`` maps a float to a float; ``lower`` < ``upper`` bracket the root; ``tol`` defaults to
+    R's ``.Machine$double.eps^0.25`` and ``maxiter`` to R's 1000. An end point where ``f`` is
+    exactly 0 is returned as the root, as R. Returns the root (R's ``$root``: the last iterate,
+    within about ``tol`` of the exact root).
+
+    >>> round(uniroot(lambda x: x ** 3 - x - 1, 1.0, 2.0), 12)   # R: 1.32471782512877
+    1.324717825129
 
     Raises
     ------
@@ -53,7 +62,14 @@ def uniroot(f: Callable[[float], float], lower: float, upper: float, tol: float 
 
 def zeroin2(f: Callable[[float], float], ax: float, bx: float, fa: float, fb: float, tol: float,
             maxit: int) -> tuple[float, int]:
-    """A line-by-line port of R's ``R_zeroin2``; returns (root, iterations or −1 on failure)."""
+    """A line-by-line port of R's ``R_zeroin2``; returns (root, iterations or −1 on failure).
+
+    ``fa`` and ``fb`` are ``f(ax)`` and ``f(bx)``, already evaluated (as R's ``uniroot`` passes
+    ``f.lower`` / ``f.upper``) and of opposite signs. Brent's method: inverse quadratic or secant
+    interpolation when it stays inside the bracket and shrinks fast enough, bisection otherwise;
+    stops when half the bracket is below ``2 ε |b| + tol / 2``. The iteration count is
+    ``maxit + 1 −`` the remaining budget, one more than R's ``$iter``; callers only use its sign.
+    """
     a, b = ax, bx
     c, fc = a, fa
     remaining = maxit + 1

@@ -40,11 +40,20 @@ import numpy as np
 
 __all__ = ["PairedT", "paired_t_test", "ALTERNATIVES"]
 
+# R's spellings of the alternative hypothesis (``t.test(alternative = )``).
 ALTERNATIVES = ("two.sided", "less", "greater")
 
 
 @dataclass(frozen=True)
 class PairedT:
+    """Result of :func:`paired_t_test`: the fields of R's paired ``t.test`` plus Cohen's d_z.
+
+    ``n`` pairs; ``estimate`` the mean difference (R's ``$estimate``, "mean difference");
+    ``std_error`` (``$stderr``); ``statistic`` t; ``df`` = n − 1; ``p_value`` for
+    ``alternative``; ``conf_low`` / ``conf_high`` (±inf on the open side of a one-sided
+    interval); ``conf_level`` and ``alternative`` echo the inputs.
+    """
+
     n: int
     estimate: float
     std_error: float
@@ -59,7 +68,17 @@ class PairedT:
 
 
 def paired_t_test(x, y, conf_level: float = 0.95, alternative: str = "two.sided") -> PairedT:
-    """Paired t test of ``x − y``, as R's ``t.test(x, y, paired = TRUE)``; see the module docstring."""
+    """Paired t test of ``x − y``, as R's ``t.test(x, y, paired = TRUE)``; see the module docstring.
+
+    ``x`` and ``y`` are aligned, complete 1-d sequences (drop incomplete pairs first; R does so
+    itself); ``alternative`` is one of :data:`ALTERNATIVES`. Raises ``ValueError`` for unequal
+    shapes, missing values, an unknown alternative, ``conf_level`` outside (0, 1), n < 2, or
+    essentially constant differences. Returns a :class:`PairedT`.
+
+    >>> r = paired_t_test([10.0, 12.0, 9.0, 15.0], [20.0, 25.0, 18.0, 22.0], alternative="less")
+    >>> round(r.p_value, 6), r.conf_low, round(r.conf_high, 4)   # R: 0.0021929968 -Inf -6.8082957
+    (0.002193, -inf, -6.8083)
+    """
     from scipy.stats import t as t_dist
 
     x = np.asarray(x, dtype=float)

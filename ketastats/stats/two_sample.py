@@ -36,6 +36,16 @@ import numpy as np
 
 @dataclass
 class TTest:
+    """Result of :func:`t_test`: R's ``t.test`` output plus standardised differences.
+
+    ``estimate`` is ``mean(x) − mean(y)`` (paired: the mean difference), ``estimate1`` /
+    ``estimate2`` the group means, ``std_error`` / ``statistic`` / ``df`` / ``p_value`` /
+    ``conf_low`` / ``conf_high`` as ``t.test`` (``$stderr``, ``$statistic``, ``$parameter``,
+    ``$p.value``, ``$conf.int``); ``n1``, ``n2``, ``sd1``, ``sd2`` describe the samples. Cohen's d
+    (paired: d_z) and Hedges' g come with their two-sided noncentral-t intervals (always
+    two-sided, at ``conf_level``, whatever ``alternative``).
+    """
+
     method: str
     estimate: float
     estimate1: float
@@ -58,11 +68,28 @@ class TTest:
     hedges_g_conf_high: float
 
 
+# R's ``t.test(...)$method`` text for each method.
 METHOD_NAMES = {"student": "Two Sample t-test", "welch": "Welch Two Sample t-test", "paired": "Paired t-test"}
 
 
 def t_test(x, y, method: str = "welch", conf_level: float = 0.95, alternative: str = "two.sided") -> TTest:
-    """One t test; ``x`` and ``y`` are the two samples (paired: equal length, aligned)."""
+    """One t test of ``x`` against ``y``, as ``stats::t.test``.
+
+    ``method`` is ``"welch"`` (R's default, ``var.equal = FALSE``), ``"student"``
+    (``var.equal = TRUE``) or ``"paired"`` (``paired = TRUE``: ``x`` and ``y`` aligned, equal
+    length; delegated to :func:`ketastats.stats.ttests.paired_t_test`). ``alternative`` uses R's
+    spelling; ``conf_level`` sets both the mean-difference interval and the effect-size intervals.
+    Cohen's d uses the pooled SD for both Student and Welch; its interval has ``n₁ + n₂ − 2``
+    df (paired: ``n − 1``). Raises ``ValueError`` (where R stops) for fewer than 2 values per
+    group or pair count, and for essentially constant data (R's ``10 ε max(|x̄|, |ȳ|)`` test).
+    Returns a :class:`TTest`.
+
+    >>> r = t_test([5.1, 4.9, 6.2, 5.7], [4.1, 4.4, 5.0, 3.9, 4.6])   # Welch, as R's t.test(x, y)
+    >>> round(r.df, 4), round(r.p_value, 6), round(r.conf_low, 5), round(r.conf_high, 5)
+    (5.3599, 0.026013, 0.18674, 1.96326)
+    >>> round(r.cohens_d, 4), round(r.cohens_d_conf_low, 4), round(r.cohens_d_conf_high, 4)
+    (2.1273, 0.3754, 3.7937)
+    """
     from scipy import stats
 
     x = np.asarray(x, dtype=float)
@@ -125,26 +152,45 @@ def t_test(x, y, method: str = "welch", conf_level: float = 0.95, alternative: s
 
 
 def hedges_correction(df: float) -> float:
-    """``J = Γ(df/2) / (√(df/2) Γ((df − 1)/2))`` (exact; ≈ 1 − 3 / (4 df − 1)); NaN when df ≤ 1."""
+    """Hedges' small-sample factor ``J = Γ(df/2) / (√(df/2) Γ((df − 1)/2))``, so that ``g = J d``.
+
+    Exact form (Hedges 1981), as ``effectsize::hedges_g``; the familiar approximation is
+    ``1 − 3 / (4 df − 1)``. Computed on the log scale (no overflow for large df). NaN when df ≤ 1.
+
+    >>> round(hedges_correction(7), 6), round(1 - 3 / (4 * 7 - 1), 6)
+    (0.888203, 0.888889)
+    """
     if df <= 1:
         return math.nan
     return math.exp(math.lgamma(df / 2) - math.log(math.sqrt(df / 2)) - math.lgamma((df - 1) / 2))
 
 
 def smd_interval(d: float, scale: float, df: float, conf_level: float) -> tuple[float, float]:
-    """Two-sided noncentral-t interval of a standardised difference ``d`` with ``t = d / scale``."""
+    """Two-sided noncentral-t interval of a standardised difference ``d`` with ``t = d / scale``.
+
+    ``scale`` is ``√(1/n₁ + 1/n₂)`` (paired: ``1/√n``) and ``df`` the t test's df. Finds the
+    noncentrality λ with ``P(T_df(λ) ≤ t) = 1 − α/2`` (lower) and ``= α/2`` (upper) by Brent
+    from a bracket widened in steps of 5 around t, and returns ``(λ_L scale, λ_U scale)``
+    (Steiger & Fouladi 1997; in R: ``uniroot`` on ``pt(t, df, ncp)``). Where scipy's
+    noncentral t returns NaN far in a tail, the limiting 0 / 1 is used.
+
+    >>> [round(v, 4) for v in smd_interval(2.127328, (1 / 4 + 1 / 5) ** 0.5, 7, 0.95)]
+    [0.3754, 3.7937]
+    """
     from scipy import optimize, stats
 
     t = d / scale
     alpha = 1 - conf_level
 
     def cdf(ncp: float) -> float:
+        """``pt(t, df, ncp)``, with its NaN tails replaced by their limits."""
         value = float(stats.nct.cdf(t, df, ncp))
         if math.isnan(value):  # scipy gives NaN deep in a tail: the limit is 1 (ncp ≪ t) or 0 (ncp ≫ t)
             value = 1.0 if ncp < t else 0.0
         return value
 
     def solve(target: float) -> float:
+        """The noncentrality λ with ``cdf(λ) = target`` (cdf decreases in λ)."""
         f = lambda ncp: cdf(ncp) - target  # noqa: E731
         width = 5.0
         lo, hi = t - width, t + width
