@@ -72,13 +72,14 @@ import pandas as pd
 from pydantic import BeforeValidator, Field
 
 from ketastats.analyses.base import AnalysisInput
-from ketastats.analyses.kaplan_meier import SurvivalSpec, nan_to_none, survival_rows, warn
+from ketastats.analyses._survival import SurvivalSpec, nan_to_none, survival_rows, warn
 from ketastats.analyses.logrank import codes
 from ketastats.errors import AnalysisError, Issue, Location
-from ketastats.plan.schema import Names, as_list, column_field
+from ketastats.language.fields import Names, as_list, column_field
 from ketastats.results import AnalysisResult
 
 ZphTransform = Literal["km", "identity", "rank", "log"]
+# the three global tests of summary(coxph), in R's order and with R's names
 METHOD_NAMES = {"lr": "likelihood ratio test", "wald": "Wald test", "score": "score (log-rank) test"}
 
 
@@ -95,7 +96,19 @@ class Spec(SurvivalSpec):
 
 
 def design(frame: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray, list[str], list[list[int]], list[str]]:
-    """Design matrix, column names (patsy style), columns per covariate, and notes on coding."""
+    """Design matrix, column names (patsy style), columns per covariate, and notes on coding.
+
+    As R's ``model.matrix`` for ``coxph`` (no intercept column): a category / text / boolean
+    covariate gets one indicator per observed level but the first (category order; booleans
+    false first; text in text order), named ``arm[T.ketamine]``; a numeric covariate is one
+    column as it is (not centred: centring only changes the baseline hazard). The third value
+    groups the columns of each covariate, for the per-covariate cox.zph test.
+
+    >>> frame = pd.DataFrame({"arm": ["s", "k", "s"], "age": [30.0, 40, 50]})
+    >>> x, names, terms, coding = design(frame, ["arm", "age"])
+    >>> names, terms, coding
+    (['arm[T.s]', 'age'], [[0], [1]], ['arm: reference k'])
+    """
     columns, names, terms, coding = [], [], [], []
     for covariate in covariates:
         values = frame[covariate]
@@ -122,7 +135,14 @@ def design(frame: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray, list
 
 
 def _aliased(x: np.ndarray) -> list[int]:
-    """Columns linearly dependent on earlier ones (or constant), as R reports NA coefficients."""
+    """Columns linearly dependent on earlier ones (or constant), as R reports NA coefficients.
+
+    Columns are taken left to right after centring (the partial likelihood has no intercept,
+    so a constant column is aliased with it), as R's QR pivoting keeps the earlier column.
+
+    >>> _aliased(np.array([[1.0, 2, 5], [2, 4, 5], [3, 7, 5]]))
+    [2]
+    """
     dropped, kept = [], []
     centred = x - x.mean(axis=0) if len(x) else x
     for j in range(x.shape[1]):
@@ -135,6 +155,20 @@ def _aliased(x: np.ndarray) -> list[int]:
 
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    """Cox model: coefficient rows, the three global tests, concordance and cox.zph rows.
+
+    R: ``fit <- coxph(Surv(time, event) ~ covariates [+ strata(strata)], ties = ties)``;
+    ``summary(fit)`` gives the ``fixed`` rows (coef, se(coef), z, Pr(>|z|), exp(coef) and the
+    Wald interval at ``conf_level``) and the ``joint`` rows (likelihood ratio, Wald and score
+    tests, df = estimable coefficients); ``concordance(fit)`` the ``concordance`` row;
+    ``cox.zph(fit, transform)`` the ``ph_test`` rows (one per covariate and ``GLOBAL``) for
+    each transform in ``ph_test``.
+
+    Complete cases over time, event, covariates and strata (R's ``na.omit``). Tidy columns:
+    see the module docstring. ``glance`` holds n, n_events, the null and final partial
+    log-likelihoods, the iterations and C. Raises ``no-events`` / ``no-covariate``; aliased
+    columns, infinite coefficients, non-convergence and a singular cox.zph matrix are warnings.
+    """
     from scipy.stats import chi2, norm
 
     from ketastats.stats.survival import concordance, cox_fit, cox_zph
@@ -165,10 +199,12 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         issues.append(warn(ctx, "infinite-coefficient", "the log-likelihood converged before "
                            + ", ".join(names[keep[j]] for j in np.flatnonzero(infinite))
                            + "; the coefficient may be infinite (e.g. a group without events) and is not reported"))
+    # Wald intervals on the log hazard-ratio scale (R's summary(fit, conf.int)); exp() for the HR columns
     z = norm.ppf(1 - (1 - spec.conf_level) / 2)
     n, n_events = int(len(time)), int(event.sum())
     common = {"outcome": spec.time, "n": n, "n_events": n_events}
     rows = []
+    # design column j → its position k in the fitted (non-aliased) coefficients; aliased ones get empty rows
     position = {j: k for k, j in enumerate(keep)}
     for j, name in enumerate(names):
         k = position.get(j)
@@ -182,7 +218,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                      "hazard_ratio": math.exp(b), "hazard_ratio_conf_low": math.exp(b - z * s),
                      "hazard_ratio_conf_high": math.exp(b + z * s), "statistic": b / s, "statistic_type": "z",
                      "p_value": float(2 * norm.sf(abs(b / s)))})
-    df = len(keep)
+    df = len(keep)   # the global tests' df: estimable coefficients (infinite ones included, as R)
     for key, value in (("lr", fit.lr_test), ("wald", fit.wald_test), ("score", fit.score_test)):
         rows.append({**common, "effect": "joint", "statistic": float(value), "statistic_type": "chi2", "df": df,
                      "p_value": float(chi2.sf(value, df)), "method": METHOD_NAMES[key]})
@@ -191,6 +227,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     c = concordance(time, event, fit.linear_predictor, strata, scale=scale)
     rows.append({**common, "effect": "concordance", "estimate": nan_to_none(c["concordance"]),
                  "std_error": nan_to_none(c["std_error"]), "method": "Harrell's C, as R concordance()"})
+    # cox.zph tests a covariate's columns together (R: terms = TRUE); covariates fully aliased are skipped
     kept_terms = [[position[j] for j in cols if j in position] for cols in terms]
     term_names = [cov for cov, cols in zip(spec.covariates, kept_terms) if cols]
     kept_terms = [cols for cols in kept_terms if cols]

@@ -59,71 +59,14 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from ketastats.analyses.base import AnalysisInput, _record, group_frame, group_levels, plain, select_rows
+from ketastats.analyses._survival import SurvivalSpec, group_label, nan_to_none, survival_rows, warn
+from ketastats.analyses.base import AnalysisInput, group_frame, group_levels, plain
 from ketastats.errors import Issue, Location
-from ketastats.plan.schema import AnalysisSpec, Names, column_field
+from ketastats.language.fields import Names, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 
 ConfType = Literal["log", "log_log", "plain"]
 CONF_TYPE_R = {"log": "log", "log_log": "log-log", "plain": "plain"}
-
-
-class SurvivalSpec(AnalysisSpec):
-    """Keys shared by the survival analyses: the time and event columns."""
-
-    time: str = column_field("follow-up time column (e.g. the time column of a time_to_event table)",
-                             default="time")
-    event: str = column_field("event indicator: boolean, or 1 = event / 0 = censored (not ADaM CNSR)",
-                              default="event")
-
-    @property
-    def outcome(self) -> list[str]:
-        """The analysed column (for row accounting): the time column."""
-        return [self.time]
-
-    def check_columns(self, columns) -> list[tuple[str, str]]:
-        problems = []
-        if self.time in columns and columns[self.time].type not in ("integer", "number"):
-            problems.append(("time", f"column '{self.time}' is {columns[self.time].type}; time must be numeric"))
-        if self.event in columns and columns[self.event].type not in ("boolean", "integer", "number"):
-            problems.append(("event", f"column '{self.event}' is {columns[self.event].type}; the event must be "
-                             "boolean or 0 / 1"))
-        return problems
-
-
-def survival_rows(ctx: AnalysisInput, spec: SurvivalSpec, other: list[str]) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                                                      np.ndarray, np.ndarray]:
-    """Rows analysed (complete, valid time and event), exclusions, and the time / event arrays."""
-    base, exclusions = select_rows(ctx, [spec.time, spec.event, *other])
-    time = pd.to_numeric(base[spec.time], errors="coerce").astype(float)
-    raw = base[spec.event]
-    if str(raw.dtype) in ("boolean", "bool"):
-        event = raw.astype(float)
-    else:
-        event = pd.to_numeric(raw, errors="coerce").astype(float)
-    invalid = ~np.isfinite(time) | (time < 0) | ~event.isin([0.0, 1.0])
-    records = [_record(ctx, row, "invalid-value", f"{spec.time} must be a finite time >= 0 and {spec.event} "
-                       "0 / 1 / true / false") for row in base.index[invalid.to_numpy()]]
-    if records:
-        exclusions = pd.concat([exclusions, pd.DataFrame(records, columns=EXCLUSION_COLUMNS)], ignore_index=True)
-    keep = ~invalid.to_numpy()
-    return base[keep], exclusions, time.to_numpy()[keep], event.to_numpy()[keep]
-
-
-def group_label(by: list[str], levels: tuple) -> str:
-    return ", ".join(f"{c}={plain(v)}" for c, v in zip(by, levels)) if by else "all"
-
-
-def warn(ctx: AnalysisInput, code: str, message: str) -> Issue:
-    return Issue(code, message, Location(path=f"analyses[{ctx.analysis_id}]", table=ctx.table_name),
-                 severity="warning")
-
-
-def nan_to_none(value: Any) -> Any:
-    if value is None:
-        return None
-    value = float(value)
-    return None if math.isnan(value) else value
 
 
 class Spec(SurvivalSpec):
@@ -138,11 +81,26 @@ class Spec(SurvivalSpec):
 
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    """Kaplan-Meier curve of each ``by`` group: a median row and one survival row per landmark.
+
+    R: ``fit <- survfit(Surv(time, event) ~ by, conf.type = conf_type, conf.int = conf_level)``;
+    the median row is ``summary(fit)$table[, c("median", "0.95LCL", "0.95UCL")]``, the landmark
+    rows ``summary(fit, times = landmarks, extend = TRUE)`` (n.risk, n.event, n.censor as
+    cumulative counts, surv, std.err, lower, upper). Groups are the observed ``by`` combinations
+    in level order; without ``by`` one group, ``all``.
+
+    Tidy columns: outcome, one column per ``by`` variable, effect, time, n, n_events,
+    n_censored, n_at_risk, estimate, std_error, conf_low, conf_high, conf_level, ci_method (counts
+    are nullable integers). ``glance`` holds n and n_events over all groups; ``extras["curves"]``
+    the whole step function of each group (for the figure). Warnings: ``no-events``,
+    ``median-not-reached``, ``single-subject-group``, ``landmark-beyond-follow-up``.
+    """
     from ketastats.stats.survival import km_at, km_curve, km_median
 
     base, exclusions, time, event = survival_rows(ctx, spec, spec.by)
     rows, issues, curves = [], [], {}
     for levels in group_levels(base, spec.by):
+        # the group's positions in the time / event arrays (aligned with base's rows)
         mask = np.asarray(base.index.isin(group_frame(base, spec.by, levels).index))
         t, e = time[mask], event[mask]
         label = group_label(spec.by, levels)
@@ -167,6 +125,8 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         if spec.landmarks:
             at = km_at(curve, spec.landmarks, spec.conf_level, spec.conf_type)
             for i, landmark in enumerate(spec.landmarks):
+                # R's summary(times =) drops such a landmark; the row is kept, empty, so that every
+                # group has the same rows
                 if at["beyond"][i]:
                     issues.append(warn(ctx, "landmark-beyond-follow-up",
                                        f"{label}: landmark {landmark:g} is after the last follow-up time "

@@ -45,8 +45,8 @@ import numpy as np
 import pandas as pd
 
 from ketastats.analyses.base import AnalysisInput, group_frame, group_levels, plain
-from ketastats.analyses.kaplan_meier import SurvivalSpec, group_label, nan_to_none, survival_rows, warn
-from ketastats.plan.schema import Names, column_field
+from ketastats.analyses._survival import SurvivalSpec, group_label, nan_to_none, survival_rows, warn
+from ketastats.language.fields import Names, column_field
 from ketastats.results import AnalysisResult
 
 
@@ -59,7 +59,15 @@ class Spec(SurvivalSpec):
 
 
 def codes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[tuple]]:
-    """Integer code per row of the combination of ``columns`` (level order), and the levels."""
+    """Integer code per row of the combination of ``columns`` (level order), and the levels.
+
+    The codes are what :func:`~ketastats.stats.survival.logrank_test` and ``cox_fit`` take as
+    groups / strata; group ``k`` is ``levels[k]``, so the groups are reported in level order.
+
+    >>> frame = pd.DataFrame({"arm": ["s", "k", "s"]})
+    >>> codes(frame, ["arm"])
+    (array([1, 0, 1]), [('k',), ('s',)])
+    """
     levels = group_levels(frame, columns)
     out = np.zeros(len(frame), dtype=int)
     for code, level in enumerate(levels):
@@ -68,6 +76,19 @@ def codes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[tup
 
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    """Log-rank test of the ``by`` groups: observed and expected events per group, and the χ² test.
+
+    R: ``survdiff(Surv(time, event) ~ by [+ strata(strata)])`` (rho = 0): ``$n``, ``$obs``,
+    ``$exp`` per group and ``$chisq`` with df = groups with expected > 0, minus 1; the p-value
+    is ``pchisq(chisq, df, lower.tail = FALSE)``. With ``strata`` the observed, expected and
+    variance are summed over strata (groups compared within strata only); the expected counts
+    are then summed over strata too, as R's ``$exp``.
+
+    Tidy columns: outcome, one column per ``by`` variable, effect (``group`` rows, then one
+    ``test`` row), n, n_events (observed), expected, statistic, statistic_type (``chi2``), df,
+    p_value, method. ``glance`` repeats the test with n and n_events. Without a test (one group,
+    no events) the test row is empty and a warning says why.
+    """
     from ketastats.stats.survival import logrank_test
 
     if not spec.by:
@@ -91,6 +112,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         issues.append(warn(ctx, "single-group", "fewer than two groups: no log-rank test"))
     if event.sum() == 0:
         issues.append(warn(ctx, "no-events", "no events: the log-rank test is not defined"))
+    # df counts the groups with expected > 0, minus 1: 0 when at most one group has subjects at risk
     testable = len(levels) >= 2 and result.df >= 1
     rows.append({"outcome": spec.time, "effect": "test", "statistic": result.statistic if testable else None,
                  "statistic_type": "chi2", "df": result.df if testable else None,
