@@ -1,15 +1,30 @@
-"""Shared fixtures: project paths and a scratch copy of the Siegel plan with its dictionaries."""
+"""Shared fixtures: project paths, the reference tolerances and a scratch copy of the Siegel plan."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "analysis_plans" / "siegel2021.yaml"
 DATA = ROOT / "ketastats" / "datasets" / "siegel2021"
+
+
+@pytest.fixture(scope="session")
+def tolerances() -> ModuleType:
+    """``tests/reference/tolerances.py``: every tolerance for comparing with R reference values.
+
+    Where a tolerance is needed at import time (``parametrize``, module constants, helpers), import
+    the same module directly: ``from tests.reference import tolerances``. That works because pytest
+    (``--import-mode=importlib``) imports this file as ``tests.conftest``, which makes ``tests``
+    an importable package; there is no other loader.
+    """
+    from tests.reference import tolerances as module
+
+    return module
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ report, and the Siegel primary-outcome family (the paper's Bonferroni verdicts).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -15,14 +14,11 @@ from ketastats.multiplicity import adjust, thresholds
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = json.loads((ROOT / "tests/reference/p_adjust/p_adjust.json").read_text())
-_spec = importlib.util.spec_from_file_location("tolerances", ROOT / "tests/reference/tolerances.py")
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 R_NAMES = {"BH": "fdr_bh", "BY": "fdr_by"}
 
 
 @pytest.mark.parametrize("case", REFERENCE["cases"], ids=lambda c: f"{c['vector']}-{c['method']}-n{c['n']}")
-def test_adjust_matches_r_p_adjust(case):
+def test_adjust_matches_r_p_adjust(case, tolerances):
     p = np.array([np.nan if v is None else v for v in case["p"]])
     expected = np.array([np.nan if v is None else v for v in case["adjusted"]])
     ours = adjust(p, R_NAMES.get(case["method"], case["method"]), case["n"])

@@ -3,7 +3,6 @@ exclusions (complete cases per pair), planned rows, plan validation, and the Sie
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -15,12 +14,10 @@ import pytest
 from ketastats.analyses import correlation
 from ketastats.analyses.base import AnalysisInput
 from ketastats.stats.correlation import correlation_test
+from tests.reference import tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = json.loads((ROOT / "tests/reference/associations/associations.json").read_text())
-_spec = importlib.util.spec_from_file_location("tolerances", ROOT / "tests/reference/tolerances.py")
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 
 
 def close(a, b) -> bool:
@@ -86,7 +83,7 @@ def test_planned_rows_and_column_checks():
     from ketastats.data.dictionary import Column
 
     problems = spec.check_columns({"a": Column(type="boolean"), "v": Column(type="number")})
-    assert problems and problems[0][0] == "outcome[0]"
+    assert problems and problems[0].key == "outcome[0]"
 
 
 def test_too_few_pairs_fails_cleanly():

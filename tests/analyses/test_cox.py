@@ -3,9 +3,6 @@ cross-checks with lifelines (Efron) and statsmodels PHReg (Breslow), and edge ca
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,13 +11,9 @@ from ketastats.analyses import cox
 from ketastats.analyses.base import AnalysisInput
 from ketastats.analyses.execute import execute
 from ketastats.stats.survival import concordance, cox_fit, cox_zph
+from tests.analyses.test_kaplan_meier import REF, close, dataset, number, numbers
+from tests.reference import tolerances
 
-_path = Path(__file__).resolve().parent / "test_kaplan_meier.py"
-_spec = importlib.util.spec_from_file_location("ketastats_test_km_helpers", _path)
-helpers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(helpers)
-REF, dataset, numbers, number, close, tolerances = (helpers.REF, helpers.dataset, helpers.numbers, helpers.number,
-                                                    helpers.close, helpers.tolerances)
 TEST = tolerances.SURVIVAL_TEST_RTOL
 CASES = [case["name"] for case in REF["cox"]]
 

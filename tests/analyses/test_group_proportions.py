@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -13,12 +12,10 @@ import pytest
 from ketastats.analyses import group_proportions
 from ketastats.analyses.base import AnalysisInput
 from ketastats.stats.contingency import chi_square, fisher_exact, risk_difference
+from tests.reference import tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = json.loads((ROOT / "tests/reference/associations/associations.json").read_text())
-_spec = importlib.util.spec_from_file_location("tolerances", ROOT / "tests/reference/tolerances.py")
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 
 
 def close(a, b) -> bool:

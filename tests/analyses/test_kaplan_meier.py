@@ -5,7 +5,6 @@ The reference JSON holds the data as well, so nothing here needs R.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -18,11 +17,9 @@ from ketastats.analyses import kaplan_meier
 from ketastats.analyses.base import AnalysisInput
 from ketastats.analyses.execute import execute
 from ketastats.stats.survival import km_at, km_curve, km_median
+from tests.reference import tolerances
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "survival"
-_spec = importlib.util.spec_from_file_location("ketastats_reference_tolerances", REFERENCE.parent / "tolerances.py")
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 REF = json.loads((REFERENCE / "survival.json").read_text(encoding="utf-8"))
 CATEGORIES = {"sex_f": ["male", "female"], "ecog_grp": ["0", "1", "2+"], "rx_f": ["A", "B"], "group": ["a", "b"],
               "arm": ["placebo", "ketamine"]}

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,13 +9,8 @@ import pytest
 from ketastats.analyses import logrank
 from ketastats.analyses.base import AnalysisInput
 from ketastats.analyses.execute import execute
-
-_path = Path(__file__).resolve().parent / "test_kaplan_meier.py"
-_spec = importlib.util.spec_from_file_location("ketastats_test_km_helpers", _path)
-helpers = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(helpers)
-REF, dataset, numbers, number, close, tolerances = (helpers.REF, helpers.dataset, helpers.numbers, helpers.number,
-                                                    helpers.close, helpers.tolerances)
+from tests.analyses.test_kaplan_meier import REF, close, dataset, number, numbers
+from tests.reference import tolerances
 
 
 @pytest.mark.parametrize("name", [case["name"] for case in REF["logrank"]])

@@ -3,7 +3,6 @@ wide and long tables, missing values, FDR across outcomes, and the Dask engine (
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -18,9 +17,6 @@ from ketastats.multiplicity import adjust
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "reference" / "mass_mixed_model"
-_spec = importlib.util.spec_from_file_location("tolerances", ROOT / "tests" / "reference" / "tolerances.py")
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 R_TERMS = {"(Intercept)": "Intercept", "time": "time", "groupb": "group[T.b]", "time:groupb": "time:group[T.b]"}
 
 
@@ -52,7 +48,7 @@ def run(frame, key, **keys):
     return result
 
 
-def test_matches_lmertest_per_outcome(wide, reference):
+def test_matches_lmertest_per_outcome(wide, reference, tolerances):
     ref, raw = reference
     result = run(wide, ["participant_id", "time"], outcomes=["y*"], df_method=["residual", "satterthwaite"])
     tidy = result.tidy

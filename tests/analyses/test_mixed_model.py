@@ -4,7 +4,6 @@ make_reference.R there), with Satterthwaite and Kenward-Roger df."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -15,18 +14,16 @@ import pytest
 from ketastats.analyses import mixed_model
 from ketastats.analyses.base import AnalysisInput
 from ketastats.analyses.execute import execute
+from tests.reference import tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "reference" / "mixed_model_analysis"
-_spec = importlib.util.spec_from_file_location("tolerances", ROOT / "tests" / "reference" / "tolerances.py")
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 
-ESTIMATE_RTOL = 1e-6      # estimates and standard errors (issue: 1e-6 relative)
-SATTERTHWAITE_RTOL = 1e-3
-KENWARD_ROGER_RTOL = 1e-2
-P_RTOL, P_ATOL = 1e-4, 1e-8
-F_RTOL = 1e-6
+ESTIMATE_RTOL = tolerances.LMM_ESTIMATE_RTOL      # estimates and standard errors
+SATTERTHWAITE_RTOL = tolerances.LMM_SATTERTHWAITE_DF_RTOL
+KENWARD_ROGER_RTOL = tolerances.LMM_KENWARD_ROGER_DF_RTOL
+P_RTOL, P_ATOL = tolerances.LMM_P_RTOL, tolerances.LMM_P_ATOL
+F_RTOL = tolerances.LMM_F_RTOL
 
 
 def reference(case: str, kind: str) -> pd.DataFrame:

@@ -15,9 +15,7 @@ off by up to a factor of 7 on designs with uncentred ages).
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,19 +24,9 @@ import pytest
 from ketastats.analyses import mixed_model
 from ketastats.analyses.base import AnalysisInput
 from ketastats.analyses.execute import execute
+from tests.reference import tolerances
+from tests.reference.mixed_model_designs import load as reference
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tolerances = _load(ROOT / "tests" / "reference" / "tolerances.py", "ketastats_reference_tolerances")
-reference = _load(ROOT / "tests" / "reference" / "mixed_model_designs" / "load.py", "ketastats_lmm_designs")
 DESIGNS = list(reference.designs()["design"])
 
 

@@ -3,7 +3,6 @@ section paired_ttest), available-pair accounting, options, failures and plan val
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -18,15 +17,12 @@ from ketastats.analyses.base import AnalysisInput
 from ketastats.analyses.execute import execute
 from ketastats.data.dictionary import Column
 from ketastats.stats.ttests import paired_t_test
+from tests.reference import tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
 REF_DIR = ROOT / "tests" / "reference" / "rm_anova"
 REFERENCE = {case["name"]: case for case in
              json.loads((REF_DIR / "rm_anova.json").read_text(encoding="utf-8"))["paired_ttest"]}
-_spec = importlib.util.spec_from_file_location("ketastats_reference_tolerances",
-                                               ROOT / "tests" / "reference" / "tolerances.py")
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 VISITS = ["baseline", "day1", "week2", "week4", "week6", "week8"]
 
 
@@ -165,4 +161,4 @@ def test_check_columns_reports_unknown_levels():
     spec = paired_ttest.Spec(id="p", type="paired_ttest", table="t", outcome="madrs", pair_by="visit",
                              levels=["week9", "baseline"])
     columns = {"visit": Column(type="category", levels=VISITS), "madrs": Column(type="integer")}
-    assert [key for key, _ in spec.check_columns(columns)] == ["levels[0]"]
+    assert [problem.key for problem in spec.check_columns(columns)] == ["levels[0]"]

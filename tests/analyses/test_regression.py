@@ -3,7 +3,6 @@ safe formulas, planned term names, failures; the Siegel logistic regression."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -17,12 +16,10 @@ from ketastats.analyses import regression
 from ketastats.analyses.base import AnalysisInput
 from ketastats.analyses.execute import execute
 from ketastats.stats import glm
+from tests.reference import tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = json.loads((ROOT / "tests/reference/associations/associations.json").read_text())
-_spec = importlib.util.spec_from_file_location("tolerances", ROOT / "tests/reference/tolerances.py")
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 
 DOSE = [1.2, 2.5, 3.1, 0.8, 4.2, 3.3, 2.9, 5.0, 1.7, 4.4, 3.8, 2.2, 4.9, 0.5, 3.5, 2.7, 4.0, 1.5, 5.5, 3.0]
 AGE = [34, 51, 45, 29, 60, 38, 42, 55, 31, 48, 62, 40, 57, 25, 44, 36, 52, 30, 65, 47]

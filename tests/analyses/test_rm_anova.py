@@ -3,7 +3,6 @@ sphericity policies, post-hoc tests, failures and plan validation. The tests rea
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -20,15 +19,12 @@ from ketastats.data.dictionary import Column
 from ketastats.stats.repeated_measures import orthonormal_contrasts
 from ketastats.stats.repeated_measures import rm_anova as rm_anova_kernel
 from ketastats.stats.sphericity import greenhouse_geisser, mauchly, sphericity
+from tests.reference import tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
 REF_DIR = ROOT / "tests" / "reference" / "rm_anova"
 REFERENCE = json.loads((REF_DIR / "rm_anova.json").read_text(encoding="utf-8"))
 CASES = {case["name"]: case for case in REFERENCE["cases"]}
-_spec = importlib.util.spec_from_file_location("ketastats_reference_tolerances",
-                                               ROOT / "tests" / "reference" / "tolerances.py")
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 
 LEVELS = {"treatment": ["control", "A", "B"], "gender": ["F", "M"], "phase": ["fup", "post", "pre"],
           "hour": ["1", "2", "3", "4", "5"]}
@@ -334,7 +330,7 @@ def test_check_columns_reports_types_and_levels():
     spec = rm_anova.Spec(id="r", type="rm_anova", table="t", outcome="visit", within="madrs",
                          posthoc={"factor": "madrs", "versus": "all"})
     columns = {"visit": Column(type="category", levels=["baseline", "day1"]), "madrs": Column(type="number")}
-    assert [key for key, _ in spec.check_columns(columns)] == ["outcome[0]", "within[0]"]
+    assert [problem.key for problem in spec.check_columns(columns)] == ["outcome[0]", "within[0]"]
     spec = rm_anova.Spec(id="r", type="rm_anova", table="t", outcome="madrs", within="visit",
                          posthoc={"versus": "week9"})
-    assert [key for key, _ in spec.check_columns(columns)] == ["posthoc.versus"]
+    assert [problem.key for problem in spec.check_columns(columns)] == ["posthoc.versus"]

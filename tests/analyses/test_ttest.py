@@ -3,7 +3,6 @@ the patients-vs-controls comparison on the Siegel replica against R."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -15,12 +14,10 @@ from pydantic import ValidationError
 from ketastats.analyses import ttest
 from ketastats.analyses.base import AnalysisInput
 from ketastats.stats.two_sample import t_test
+from tests.reference import tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = json.loads((ROOT / "tests/reference/associations/associations.json").read_text())
-_spec = importlib.util.spec_from_file_location("tolerances", ROOT / "tests/reference/tolerances.py")
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 
 
 def close(a, b) -> bool:

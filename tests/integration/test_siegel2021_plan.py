@@ -3,7 +3,6 @@ byte-identical reruns, drift check, CLI equals API."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,9 +14,6 @@ import pytest
 from ketastats.api import run_plan
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("tolerances", ROOT / "tests" / "reference" / "tolerances.py")
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 
 
 def ketastats(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -57,7 +53,7 @@ def test_rates_match_the_paper(siegel, outcome, expected):
         assert (rows.at[visit, "count"], rows.at[visit, "n"]) == (count, n), visit
 
 
-def test_rate_intervals_agree_with_r(siegel):
+def test_rate_intervals_agree_with_r(siegel, tolerances):
     """CIs in the results table equal R's binom.test / prop.test(correct = FALSE) values stored in
     tests/reference/proportions/proportions.json (made by make_reference.R)."""
     result, _ = siegel

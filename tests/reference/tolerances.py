@@ -5,13 +5,14 @@ tolerance from here, so a tolerance is chosen once, with its reason, and is easy
 to review. Add one constant per kind of result, with a comment saying why that
 value.
 
-Tests load this file by path (``tests/`` is not a package), e.g.::
+Tests take this module from the session fixture ``tolerances`` (``tests/conftest.py``)::
 
-    import importlib.util, pathlib
-    _path = pathlib.Path(__file__).resolve().parents[1] / "reference" / "tolerances.py"
-    _spec = importlib.util.spec_from_file_location("ketastats_reference_tolerances", _path)
-    tolerances = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(tolerances)
+    def test_wilson_matches_r(tolerances):
+        assert abs(lower - r_lower) <= tolerances.PROPORTION_CI_ATOL
+
+or, where a value is needed at import time (module constants, helpers, ``parametrize``),
+import it: ``from tests.reference import tolerances`` (pytest's importlib import mode makes
+``tests`` importable). Which folder each tolerance serves: ``tests/reference/README.md``.
 """
 
 # Binomial proportion confidence intervals (Wilson = prop.test(correct = FALSE),

@@ -7,7 +7,6 @@ only read the JSON and never need R.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -17,13 +16,9 @@ import pytest
 from scipy import stats
 
 from ketastats.stats.intervals import clopper_pearson_interval, wilson_interval
+from tests.reference import tolerances
 
 _REFERENCE = Path(__file__).resolve().parents[1] / "reference"
-_spec = importlib.util.spec_from_file_location(
-    "ketastats_reference_tolerances", _REFERENCE / "tolerances.py"
-)
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 
 ATOL = tolerances.PROPORTION_CI_ATOL
 

@@ -10,7 +10,6 @@ names the R function compared with.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -29,13 +28,9 @@ from ketastats.stats.lmm import (
     vcov_beta_at,
     vcov_beta_jacobian,
 )
+from tests.reference import tolerances
 
 _REFERENCE = Path(__file__).resolve().parents[1] / "reference"
-_spec = importlib.util.spec_from_file_location(
-    "ketastats_reference_tolerances", _REFERENCE / "tolerances.py"
-)
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 
 RTOL = tolerances.LMM_ESTIMATE_RTOL
 THETA_ATOL = tolerances.LMM_THETA_ATOL

@@ -7,7 +7,6 @@ with one, two or three scans). Terms are mapped from R's order to the design bel
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -20,9 +19,6 @@ from ketastats.stats.lmm import fit_lmm
 from ketastats.stats.lmm_batched import fit_random_intercept, t_tests
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"
-_spec = importlib.util.spec_from_file_location("ketastats_reference_tolerances", REFERENCE / "tolerances.py")
-tolerances = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(tolerances)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +52,7 @@ def test_reference_covers_boundary_and_unbalanced(case):
     assert (case["get"]("theta") == 0).sum() >= 20
 
 
-def test_estimates_and_standard_errors_match_lme4(case):
+def test_estimates_and_standard_errors_match_lme4(case, tolerances):
     fit, get = case["fit"], case["get"]
     se = get("std_error")
     rtol = tolerances.MASS_LMM_ESTIMATE_RTOL
@@ -67,7 +63,7 @@ def test_estimates_and_standard_errors_match_lme4(case):
     assert np.abs(fit.sd_intercept - sd_b).max() < rtol * fit.sigma.max(), "VarCorr(m)"
 
 
-def test_theta_boundary_and_singular_flags_match_lme4(case):
+def test_theta_boundary_and_singular_flags_match_lme4(case, tolerances):
     fit, get = case["fit"], case["get"]
     theta = get("theta")
     assert np.abs(fit.theta - theta).max() < tolerances.MASS_LMM_THETA_ATOL
@@ -79,7 +75,7 @@ def test_theta_boundary_and_singular_flags_match_lme4(case):
     assert fit.converged.all()
 
 
-def test_satterthwaite_df_t_and_p_match_lmertest(case):
+def test_satterthwaite_df_t_and_p_match_lmertest(case, tolerances):
     fit, get = case["fit"], case["get"]
     df = get("df")
     assert (np.abs(fit.df_satterthwaite - df) / df).max() < tolerances.MASS_LMM_SATTERTHWAITE_DF_RTOL

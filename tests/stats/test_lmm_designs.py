@@ -16,8 +16,6 @@ agree to 1e-5 relative to max(|value|, SE); Satterthwaite df to 1e-3, Kenward-Ro
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,19 +23,9 @@ import patsy
 import pytest
 
 from ketastats.stats import kenward_roger, lmm, satterthwaite
+from tests.reference import tolerances
+from tests.reference.mixed_model_designs import load as reference
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load(path: Path, name: str):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tolerances = _load(ROOT / "tests" / "reference" / "tolerances.py", "ketastats_reference_tolerances")
-reference = _load(ROOT / "tests" / "reference" / "mixed_model_designs" / "load.py", "ketastats_lmm_designs")
 DESIGNS = list(reference.designs()["design"])
 
 

@@ -1,8 +1,9 @@
 """Read the generated-design references (written by make_reference.R in this folder).
 
-Loaded by path from the tests (``tests/`` is not a package), like ``tolerances.py``::
+Imported by the tests like ``tolerances.py`` (pytest's importlib import mode makes ``tests``
+importable)::
 
-    designs = load_by_path(ROOT / "tests/reference/mixed_model_designs/load.py")
+    from tests.reference.mixed_model_designs import load as reference
 
 Every number is read back as the exact double R wrote (17 significant digits).
 """
