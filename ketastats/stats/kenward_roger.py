@@ -70,8 +70,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ketastats.stats.lmm import LmmFit, _evaluate, _tril_index
-from ketastats.stats.satterthwaite import ContrastResult, JointResult, _as_matrix, _as_vector
+from ketastats.stats.lmm import LmmFit, evaluate, tril_index
+from ketastats.stats.satterthwaite import ContrastResult, JointResult, as_contrast_matrix, as_contrast_vector
 
 __all__ = ["KRAdjustment", "KRModcomp", "vcov_adjusted", "contrast", "joint", "krmodcomp",
            "coefficient_table"]
@@ -124,7 +124,7 @@ def vcov_adjusted(fit: LmmFit) -> KRAdjustment:
         return cached
     st = fit.stats
     q, p = st.q, st.p
-    ev = _evaluate(st, fit.theta)
+    ev = evaluate(st, fit.theta)
     s2 = fit.sigma ** 2
     K, B, S = ev.K, ev.B, st.ZtZ
     W1 = ev.W                                  # Z'H^-1 X        (m, q, p)
@@ -138,7 +138,7 @@ def vcov_adjusted(fit: LmmFit) -> KRAdjustment:
     trH1 = st.n_i - np.einsum("mij,mji->m", K, S)
     trH2 = trH1 - np.einsum("mij,mji->m", K, C1)
 
-    rows, cols = _tril_index(q)
+    rows, cols = tril_index(q)
     E = []
     for a, b in zip(rows, cols):
         e = np.zeros((q, q))
@@ -255,7 +255,7 @@ def contrast(fit: LmmFit, L, rhs: float = 0.0) -> ContrastResult:
     """
     from scipy import stats
 
-    L = _as_vector(L, fit.n_fixed)
+    L = as_contrast_vector(L, fit.n_fixed)
     adj = vcov_adjusted(fit)
     A1, A2 = _a1_a2(adj, L[None, :])
     df, _ = _ddf(A1, A2, 1.0)
@@ -274,7 +274,7 @@ def krmodcomp(fit: LmmFit, L, rhs=0.0) -> KRModcomp:
     from scipy import stats
 
     p = fit.n_fixed
-    L = _as_matrix(L, p)
+    L = as_contrast_matrix(L, p)
     rhs_v = np.broadcast_to(np.asarray(rhs, dtype=np.float64), (L.shape[0],))
     adj = vcov_adjusted(fit)
     q = int(np.linalg.matrix_rank(L))

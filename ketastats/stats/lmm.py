@@ -128,6 +128,9 @@ __all__ = [
     "varpar_deviance_gradient",
     "vcov_beta_at",
     "vcov_beta_jacobian",
+    "evaluate",
+    "Evaluation",
+    "tril_index",
     "SINGULAR_TOL",
 ]
 
@@ -216,8 +219,18 @@ class LmmFit:
 
 # ----------------------------------------------------------------------------- helpers
 
-def _tril_index(q: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column indices of theta's entries (column-major lower triangle)."""
+def tril_index(q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of theta's entries in Lambda (column-major lower triangle).
+
+    lme4 stores the relative covariance factor Lambda (q × q, lower triangular) as the vector
+    ``theta`` of its lower triangle read column by column; entry k of theta sits at
+    ``Lambda[rows[k], cols[k]]``. Shared by this module, :mod:`ketastats.stats.kenward_roger`
+    (derivatives of the covariance in each theta entry) and the Satterthwaite Jacobian.
+
+    >>> rows, cols = tril_index(2)   # theta = (lambda11, lambda21, lambda22)
+    >>> rows.tolist(), cols.tolist()
+    ([0, 1, 1], [0, 0, 1])
+    """
     rows, cols = [], []
     for c in range(q):
         for r in range(c, q):
@@ -234,7 +247,7 @@ def lambda_matrix(theta, q: int) -> np.ndarray:
            [0.5, 2. ]])
     """
     theta = np.asarray(theta, dtype=np.float64)
-    rows, cols = _tril_index(q)
+    rows, cols = tril_index(q)
     if theta.shape != rows.shape:
         raise ValueError(f"theta must have {rows.size} entries for q = {q}, got {theta.shape}")
     lam = np.zeros((q, q))
@@ -312,7 +325,16 @@ def _group_stats(y, X, Z, groups) -> tuple[GroupStats, int]:
     return stats, m
 
 
-class _Eval(NamedTuple):
+class Evaluation(NamedTuple):
+    """Everything :func:`evaluate` computes at one theta, summed or batched over the m groups.
+
+    ``H = I + Z Lambda Lambda' Z'`` is the relative marginal covariance (``V = sigma^2 H``);
+    ``beta`` is the GLS estimate at theta, ``r2`` lme4's penalised RSS
+    ``(y − X beta)' H^-1 (y − X beta)``, ``logdetH`` / ``logdetA`` the log-determinants of H and
+    of ``A = X'H^-1X`` (``Ainv`` its inverse). The per-group arrays (leading axis m) are the
+    Woodbury pieces the gradient, the Satterthwaite Jacobian and Kenward-Roger need.
+    """
+
     K: np.ndarray        # (m, q, q)  Lambda (I + Lambda' S Lambda)^-1 Lambda'
     logdetH: float
     A: np.ndarray        # X'H^-1X
@@ -326,7 +348,24 @@ class _Eval(NamedTuple):
     u: np.ndarray        # (m, q)     Z'H^-1 (y - X beta)
 
 
-def _evaluate(stats: GroupStats, theta) -> _Eval:
+def evaluate(stats: GroupStats, theta) -> Evaluation:
+    """Evaluate the profiled model at ``theta`` from the per-group sufficient statistics.
+
+    Exact and vectorised over groups: ``H_i^-1 = I − Z_i K_i Z_i'`` with
+    ``K_i = Lambda (I + Lambda' Z_i'Z_i Lambda)^-1 Lambda'`` (module docstring, "Computation"), so no
+    n × n matrix is formed. ``stats`` is a fit's :class:`GroupStats` (``fit.stats``); ``theta`` is
+    lme4's ``getME(m, "theta")`` layout (see :func:`tril_index`). Raises
+    ``numpy.linalg.LinAlgError`` when ``X'H^-1X`` is not positive definite. At the optimum,
+    ``sigma^2 * Ainv`` is ``vcov(m)`` and ``beta`` is ``fixef(m)``.
+
+    >>> import numpy as np
+    >>> y = np.array([1.0, 0.4, 2.0, 1.1, 1.5, 1.2, 0.7, 0.1])
+    >>> X = np.column_stack([np.ones(8), np.tile([0.0, 1.0], 4)])
+    >>> fit = fit_lmm(y, X, np.ones((8, 1)), np.repeat([1, 2, 3, 4], 2))
+    >>> ev = evaluate(fit.stats, fit.theta)
+    >>> ev.beta.round(4).tolist(), round(ev.r2, 6), bool(np.allclose(fit.sigma ** 2 * ev.Ainv, fit.vcov_beta))
+    ([1.3, -0.6], 0.18, True)
+    """
     q = stats.q
     lam = lambda_matrix(theta, q)
     S = stats.ZtZ
@@ -355,10 +394,10 @@ def _evaluate(stats: GroupStats, theta) -> _Eval:
     C = B @ S
     C = 0.5 * (C + np.swapaxes(C, 1, 2))
     u = np.einsum("mij,mj->mi", B, stats.Zty) - W @ beta
-    return _Eval(K, logdetH, A, Ainv, logdetA, beta, r2, B, W, C, u)
+    return Evaluation(K, logdetH, A, Ainv, logdetA, beta, r2, B, W, C, u)
 
 
-def _criterion(ev: _Eval, stats: GroupStats, reml: bool) -> float:
+def _criterion(ev: Evaluation, stats: GroupStats, reml: bool) -> float:
     n, p = stats.n, stats.p
     if reml:
         k = n - p
@@ -366,13 +405,13 @@ def _criterion(ev: _Eval, stats: GroupStats, reml: bool) -> float:
     return ev.logdetH + n * (1.0 + math.log(2.0 * math.pi * ev.r2 / n))
 
 
-def _theta_gradient(ev: _Eval, stats: GroupStats, theta, reml: bool, c: float) -> np.ndarray:
+def _theta_gradient(ev: Evaluation, stats: GroupStats, theta, reml: bool, c: float) -> np.ndarray:
     """d/dtheta of log|H| [+ log|A|] + r^2 * c (c: coefficient of r^2's derivative)."""
     M = ev.C.sum(axis=0) - c * np.einsum("mi,mj->ij", ev.u, ev.u)
     if reml:
         M = M - np.einsum("mip,pr,mjr->ij", ev.W, ev.Ainv, ev.W)
     lam = lambda_matrix(theta, stats.q)
-    rows, cols = _tril_index(stats.q)
+    rows, cols = tril_index(stats.q)
     return 2.0 * (M @ lam)[rows, cols]
 
 
@@ -382,7 +421,7 @@ def profiled_deviance(stats: GroupStats, theta, reml: bool = True) -> tuple[floa
     The value is lme4's ``REMLcrit`` / ``deviance`` for that theta (what
     ``lme4::mkLmerDevfun`` returns).
     """
-    ev = _evaluate(stats, theta)
+    ev = evaluate(stats, theta)
     k = stats.n - stats.p if reml else stats.n
     return _criterion(ev, stats, reml), _theta_gradient(ev, stats, theta, reml, k / ev.r2)
 
@@ -397,7 +436,7 @@ def varpar_deviance(fit: LmmFit, varpar) -> float:
     varpar = np.asarray(varpar, dtype=np.float64)
     theta, sigma = varpar[:-1], float(varpar[-1])
     stats = fit.stats
-    ev = _evaluate(stats, theta)
+    ev = evaluate(stats, theta)
     s2 = sigma * sigma
     dev = ev.logdetH + ev.r2 / s2 + stats.n * math.log(2.0 * math.pi * s2)
     if fit.reml:
@@ -410,7 +449,7 @@ def varpar_deviance_gradient(fit: LmmFit, varpar) -> np.ndarray:
     varpar = np.asarray(varpar, dtype=np.float64)
     theta, sigma = varpar[:-1], float(varpar[-1])
     stats = fit.stats
-    ev = _evaluate(stats, theta)
+    ev = evaluate(stats, theta)
     s2 = sigma * sigma
     g_theta = _theta_gradient(ev, stats, theta, fit.reml, 1.0 / s2)
     k = stats.n - (stats.p if fit.reml else 0)
@@ -421,7 +460,7 @@ def varpar_deviance_gradient(fit: LmmFit, varpar) -> np.ndarray:
 def vcov_beta_at(fit: LmmFit, varpar) -> np.ndarray:
     """lmerTest's ``get_covbeta``: sigma^2 (X'H(theta)^-1 X)^-1 at ``c(theta, sigma)``."""
     varpar = np.asarray(varpar, dtype=np.float64)
-    ev = _evaluate(fit.stats, varpar[:-1])
+    ev = evaluate(fit.stats, varpar[:-1])
     return varpar[-1] ** 2 * ev.Ainv
 
 
@@ -437,9 +476,9 @@ def vcov_beta_jacobian(fit: LmmFit, varpar=None) -> list[np.ndarray]:
     varpar = fit.varpar if varpar is None else np.asarray(varpar, dtype=np.float64)
     theta, sigma = varpar[:-1], float(varpar[-1])
     q = fit.stats.q
-    ev = _evaluate(fit.stats, theta)
+    ev = evaluate(fit.stats, theta)
     lam = lambda_matrix(theta, q)
-    rows, cols = _tril_index(q)
+    rows, cols = tril_index(q)
     out = []
     for r, c in zip(rows, cols):
         D = np.zeros((q, q))
@@ -496,7 +535,7 @@ def _canonical(theta: np.ndarray, q: int) -> np.ndarray:
     lam = lambda_matrix(theta, q)
     signs = np.where(np.diag(lam) < 0.0, -1.0, 1.0)
     lam = lam * signs[None, :]
-    rows, cols = _tril_index(q)
+    rows, cols = tril_index(q)
     out = lam[rows, cols]
     out[(rows == cols) & (out == 0.0)] = 0.0          # no -0.0
     return out
@@ -658,7 +697,7 @@ def _moment_start(stats: GroupStats) -> np.ndarray | None:
         lam = np.linalg.cholesky(rel)
     except (np.linalg.LinAlgError, ValueError, FloatingPointError):
         return None
-    rows, cols = _tril_index(q)
+    rows, cols = tril_index(q)
     start = lam[rows, cols]
     return start if np.all(np.isfinite(start)) else None
 
@@ -666,7 +705,7 @@ def _moment_start(stats: GroupStats) -> np.ndarray | None:
 def _optimise(stats: GroupStats, reml: bool, start: np.ndarray | None) -> tuple[np.ndarray, bool, str]:
     """Minimise the profiled criterion; (theta, ok, report of what was done and checked)."""
     q = stats.q
-    rows, cols = _tril_index(q)
+    rows, cols = tril_index(q)
     diag = rows == cols
     objective = _Objective(stats, reml)
     starts: list[tuple[str, np.ndarray]] = []
@@ -767,7 +806,7 @@ def fit_lmm(y, X, Z, groups, reml: bool = True, start=None) -> LmmFit:
     """
     stats, m = _group_stats(y, X, Z, groups)
     q = stats.q
-    rows, cols = _tril_index(q)
+    rows, cols = tril_index(q)
     diag = rows == cols
     if start is not None:
         start = np.asarray(start, dtype=np.float64)
@@ -776,7 +815,7 @@ def fit_lmm(y, X, Z, groups, reml: bool = True, start=None) -> LmmFit:
                 f"start must have {rows.size} entries (lme4's theta), got {start.shape}")
         start = np.where(diag, np.abs(start), start)
     theta, ok, message = _optimise(stats, reml, start)
-    ev = _evaluate(stats, theta)
+    ev = evaluate(stats, theta)
     crit = _criterion(ev, stats, reml)
     n, p = stats.n, stats.p
     sigma2 = ev.r2 / (n - p if reml else n)

@@ -65,7 +65,7 @@ import numpy as np
 from ketastats.stats.lmm import LmmFit, varpar_deviance_gradient, vcov_beta_jacobian
 
 __all__ = ["ContrastResult", "JointResult", "contrast", "joint", "vcov_varpar",
-           "coefficient_table"]
+           "coefficient_table", "as_contrast_vector", "as_contrast_matrix"]
 
 #: lmerTest's eigenvalue tolerance for the Hessian of the deviance (as_lmerModLT ``tol``).
 HESSIAN_TOL = 1e-8
@@ -135,7 +135,15 @@ def _jacobian(fit: LmmFit) -> list[np.ndarray]:
     return cached
 
 
-def _as_vector(L, p: int) -> np.ndarray:
+def as_contrast_vector(L, p: int) -> np.ndarray:
+    """Validate one contrast ``L`` for p fixed effects and return it as a float vector of length p.
+
+    A 1 × p or p × 1 matrix is flattened. Raises ``ValueError`` for a wrong length or a
+    non-finite entry. Shared by the Satterthwaite and Kenward-Roger :func:`contrast` functions.
+
+    >>> as_contrast_vector([[0, 1]], 2).tolist()
+    [0.0, 1.0]
+    """
     L = np.asarray(L, dtype=np.float64)
     if L.ndim == 2 and 1 in L.shape:
         L = L.ravel()
@@ -146,7 +154,12 @@ def _as_vector(L, p: int) -> np.ndarray:
     return L
 
 
-def _as_matrix(L, p: int) -> np.ndarray:
+def as_contrast_matrix(L, p: int) -> np.ndarray:
+    """Validate a k × p hypothesis matrix ``L`` (a vector becomes 1 × p) and return it as floats.
+
+    Raises ``ValueError`` unless L has p columns, at least one row and finite entries (its rank
+    is checked by the callers). Shared by the Satterthwaite and Kenward-Roger :func:`joint` tests.
+    """
     L = np.asarray(L, dtype=np.float64)
     if L.ndim == 1:
         L = L[None, :]
@@ -204,7 +217,7 @@ def contrast(fit: LmmFit, L, rhs: float = 0.0) -> ContrastResult:
     >>> round(r.estimate, 3), round(r.df, 3)
     (-0.56, 4.0)
     """
-    L = _as_vector(L, fit.n_fixed)
+    L = as_contrast_vector(L, fit.n_fixed)
     var, df = _df_1d(fit, L)
     return _t_result(float(L @ fit.beta), math.sqrt(var), df, float(rhs))
 
@@ -257,7 +270,7 @@ def joint(fit: LmmFit, L, rhs=0.0, eps: float = math.sqrt(np.finfo(float).eps)) 
     from scipy import stats
 
     p = fit.n_fixed
-    L = _as_matrix(L, p)
+    L = as_contrast_matrix(L, p)
     rhs_v = np.broadcast_to(np.asarray(rhs, dtype=np.float64), (L.shape[0],))
     beta = fit.beta
     if np.any(rhs_v != 0):
