@@ -113,12 +113,12 @@ def save(figure, folder: Path, name: str) -> dict[str, Path]:
 
 
 def p_text(p: float | None, symbol: str = "p") -> str:
-    """p as printed on figures: ``p < 0.001``, 3 decimals below 0.1, else 2 (``p = 0.016``, ``p = 0.54``)."""
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return f"{symbol} = n/a"
-    if p < 0.001:
-        return f"{symbol} < 0.001"
-    return f"{symbol} = {p:.3f}" if p < 0.1 else f"{symbol} = {p:.2f}"
+    """p as printed on figures: ``p < 0.001``, 3 decimals below 0.1, else 2 (``p = 0.016``, ``p = 0.54``);
+    the number is :func:`ketastats.glossary.format_p`'s ``figure`` style (the report's rules)."""
+    from ketastats.glossary import format_p
+
+    text = format_p(p, "figure")
+    return f"{symbol} {text}" if text.startswith("<") else f"{symbol} = {text}"
 
 
 def stars(p: float | None, levels=(0.05, 0.01, 0.001)) -> str:

@@ -5,16 +5,21 @@ checks; the *display* table is for people. From a tidy frame it
 
 - drops columns that are empty in every row;
 - joins each pair ``X_conf_low`` / ``X_conf_high`` into one "95% CI" column (``low to high``);
-- moves *settings* that are the same in every row (``conf_level``, ``ci_method``, ``alternative``,
-  ``df_method``, ``method``, ...) out of the table into a note under it;
-- writes ``outcome`` / ``term`` cells with the data dictionary's label and unit where the analysis
-  recorded one (``AnalysisResult.extras["labels"]``);
-- formats numbers: counts as integers; p-values with three decimals, or "< 0.001"; other numbers
-  with one number of decimals per column (per column and ``effect`` in model tables that mix kinds
-  of rows), chosen to give the typical value three significant digits (0–4 decimals); a value that
-  would keep fewer than two significant digits gets three (scientific form below 1e-4); a true
-  minus sign (U+2212); missing values as empty cells;
-- names columns in words ("Std. error", "p", "n subjects"), from :data:`COLUMN_LABELS`.
+- moves columns of kind *setting* that are the same in every row (``conf_level``, ``ci_method``,
+  ``alternative``, ``df_method``, ``method``, ...) out of the table into a note under it;
+- writes cells of kind *variable* (``outcome`` / ``term``) with the data dictionary's label and unit
+  where the analysis recorded one (``AnalysisResult.extras["labels"]``);
+- formats numbers by the column's kind: counts as integers; p-values with
+  :func:`ketastats.glossary.format_p` (three decimals, or "< 0.001"); percents with one decimal;
+  other numbers with one number of decimals per column (per column and ``effect`` in model tables
+  that mix kinds of rows), chosen to give the typical value three significant digits (0–4
+  decimals); a value that would keep fewer than two significant digits gets three (scientific form
+  below 1e-4); a true minus sign (U+2212); missing values as empty cells;
+- names columns in words ("Std. error", "p", "n subjects").
+
+Labels, kinds and the display names of settings' values (``chi2`` → ``χ²``) come from the glossary
+(``ketastats/vocabulary.yaml`` via :mod:`ketastats.glossary`): a new column declared there is shown
+by its kind with no change here.
 
 Everything here is a pure function of the frame, so the three renderings agree cell for cell
 and are deterministic.
@@ -40,52 +45,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ketastats import glossary
+from ketastats.glossary import format_p
+
+__all__ = ["DisplayTable", "display_table", "analysis_table", "family_table", "shown_rows", "format_p",
+           "format_number", "column_decimals", "row_decimals", "MINUS", "MAX_ROWS"]
+
 MINUS = "\u2212"
-
-COLUMN_LABELS = {
-    "analysis_id": "Analysis", "outcome": "Outcome", "term": "Term", "contrast": "Contrast", "group": "Group",
-    "level": "Level", "visit": "Visit", "time": "Time", "strata": "Stratum", "effect": "Effect",
-    "covariates": "Covariates", "estimate": "Estimate", "std_error": "Std. error", "conf_level": "Confidence level",
-    "ci_method": "CI method", "percent": "%", "estimate1": "Estimate (1)", "estimate2": "Estimate (2)",
-    "sd1": "SD (1)", "sd2": "SD (2)", "odds_ratio": "Odds ratio", "statistic": "Statistic",
-    "statistic_type": "Statistic type", "df": "df", "df_denominator": "df (denominator)", "df_method": "df method",
-    "p_value": "p", "alternative": "Alternative", "method": "Method", "lrt_statistic": "LRT χ²", "lrt_df": "LRT df",
-    "lrt_p_value": "LRT p", "p_adjusted": "Adjusted p", "adjust_method": "Adjustment", "p_bonferroni": "Bonferroni p",
-    "family": "Family", "order": "Order", "member": "Test", "selector": "Row", "alpha": "α", "m": "m",
-    "threshold": "Threshold", "significant": "Significant", "effect_size": "Effect size",
-    "effect_size_type": "Effect size type", "hedges_g": "Hedges' g", "eta_sq_partial": "η²p",
-    "eta_sq_generalized": "η²G", "sum_sq": "SS", "sum_sq_error": "SS error", "correction": "Sphericity correction",
-    "df_corrected": "df (corrected)", "df_denominator_corrected": "df denominator (corrected)",
-    "p_value_corrected": "p (corrected)", "epsilon_gg": "ε GG", "epsilon_hf": "ε HF", "mauchly_w": "Mauchly's W",
-    "mauchly_p": "Mauchly p", "mean": "Mean", "sd": "SD", "median": "Median", "q1": "Q1", "q3": "Q3", "min": "Min",
-    "max": "Max", "expected": "Expected events", "hazard_ratio": "Hazard ratio", "n": "n", "count": "Count",
-    "n_missing": "n missing", "n_obs": "n observations", "n_subjects": "n subjects", "n_events": "n events",
-    "n_at_risk": "n at risk", "n_censored": "n censored", "n_excluded": "n excluded", "n1": "n (1)", "n2": "n (2)",
-    "count1": "Count (1)", "count2": "Count (2)", "reason": "Reason", "detail": "Detail", "table": "Table",
-    "row": "Row", "subject": "Subject", "key": "Key",
-}
-
-SETTINGS = ["conf_level", "ci_method", "alternative", "df_method", "adjust_method", "method", "statistic_type",
-            "effect_size_type", "correction", "estimation", "epsilon_method", "alpha", "m", "family"]
-"""Columns describing how a number was computed: moved to a note when the same in every row."""
-
-STATISTIC_SYMBOLS = {"t": "t", "z": "z", "F": "F", "chi2": "χ²", "S": "S"}
-"""Header of the statistic column when every row has the same kind of statistic."""
-
-EFFECT_SIZE_NAMES = {"cohen_dz": "Cohen's dz", "cohen_d": "Cohen's d", "hedges_g": "Hedges' g",
-                     "eta_sq_partial": "η²p", "eta_sq_generalized": "η²G"}
 
 MAX_ROWS = 60
 """Longer tables (mass analyses) show their MAX_ROWS rows with the smallest p-values (intercepts last);
 the CSV has all."""
 
-LABELLED = ["outcome", "term"]
-"""Columns whose cells are column names, shown with their dictionary label where known."""
-
-COUNT_PREFIXES = ("n_",)
-COUNTS = {"n", "count", "n1", "n2", "count1", "count2", "order", "m", "row"}
-P_VALUES = {"p_value", "p_adjusted", "p_bonferroni", "p_value_corrected", "lrt_p_value", "mauchly_p"}
-PERCENTS = {"percent"}
 
 
 @dataclass
@@ -105,8 +76,7 @@ class DisplayTable:
         return len(self.rows), len(self.columns)
 
 
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and math.isnan(value))
+_missing = glossary.missing
 
 
 def _numeric(series: pd.Series) -> bool:
@@ -115,14 +85,6 @@ def _numeric(series: pd.Series) -> bool:
 
 def _minus(text: str) -> str:
     return text.replace("-", MINUS) if text.startswith("-") or "e-" in text else text
-
-
-def format_p(value: Any) -> str:
-    """A p-value as a paper prints it: ``< 0.001``, else three decimals."""
-    if _missing(value):
-        return ""
-    value = float(value)
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def column_decimals(values) -> int:
@@ -182,22 +144,16 @@ def _format_column(name: str, series: pd.Series, decimals: list[int] | None = No
         return ["" if _missing(v) else ("yes" if v else "no") for v in series]
     if not _numeric(series):
         return ["" if _missing(v) else str(v) for v in series]
-    if name in P_VALUES:
+    kind = glossary.kind(name)
+    if kind == "p_value":
         return [format_p(v) for v in series]
-    if name in COUNTS or name.startswith(COUNT_PREFIXES) or pd.api.types.is_integer_dtype(series):
+    if kind == "count" or (kind is None and name.startswith("n_")) or pd.api.types.is_integer_dtype(series):
         if all(_missing(v) or float(v) == round(float(v)) for v in series):
             return [format_number(v, 0) for v in series]
-    if name in PERCENTS:
+    if kind == "percent":
         return [format_number(v, 1) for v in series]
     decimals = row_decimals([series], groups) if decimals is None else decimals
     return [format_number(v, d) for v, d in zip(series, decimals)]
-
-
-def _label(name: str) -> str:
-    if name in COLUMN_LABELS:
-        return COLUMN_LABELS[name]
-    text = name.replace("_", " ")
-    return text[:1].upper() + text[1:]
 
 
 def _setting_text(value: Any) -> str:
@@ -247,21 +203,22 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
     statistic_symbol = None
     if "statistic_type" in columns and "statistic" in columns:
         types = {str(v) for v in frame["statistic_type"] if not _missing(v) and v != ""}
-        if len(types) == 1 and next(iter(types)) in STATISTIC_SYMBOLS:
-            statistic_symbol = STATISTIC_SYMBOLS[types.pop()]
+        symbol = glossary.value_label("statistic_type", next(iter(types))) if len(types) == 1 else None
+        if symbol:
+            statistic_symbol = symbol
             columns.remove("statistic_type")
     effect_name = None
     if "effect_size_type" in columns and "effect_size" in columns:
         kinds = {str(v) for v in frame["effect_size_type"] if not _missing(v) and v != ""}
         if len(kinds) == 1:
             kind = kinds.pop()
-            effect_name = EFFECT_SIZE_NAMES.get(kind, kind.replace("_", " "))
+            effect_name = glossary.value_label("effect_size_type", kind) or kind.replace("_", " ")
             columns.remove("effect_size_type")
-    for name in SETTINGS:
+    for name in glossary.settings():
         if name in columns:
             values = [v for v in frame[name] if not _missing(v) and v != ""]
             if len({_setting_text(v) for v in values}) == 1:
-                out_notes.append(f"{_label(name)}: {_setting_text(values[0])}.")
+                out_notes.append(f"{glossary.label(name)}: {_setting_text(values[0])}.")
                 columns.remove(name)
     level = None
     if "conf_level" in frame.columns:
@@ -287,13 +244,13 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
             lows, highs_text = _format_column(low, frame[low], decimals), _format_column(high, frame[high], decimals)
             cells.append([_interval(a, b) for a, b in zip(lows, highs_text)])
             owner = prefix.rstrip("_")
-            owner_label = effect_name if owner == "effect_size" and effect_name else _label(owner)
+            owner_label = effect_name if owner == "effect_size" and effect_name else glossary.label(owner)
             header.append(f"{owner_label} {ci_label}" if owner else ci_label)
             keys.append(f"{low},{high}")
             align.append("right")
             continue
         series = frame[name]
-        if name in LABELLED and not _numeric(series):
+        if glossary.kind(name) == "variable" and not _numeric(series):
             cells.append(_labelled(series, labels))
         else:
             cells.append(_format_column(name, series, groups=groups))
@@ -302,7 +259,7 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
         elif name == "effect_size" and effect_name:
             header.append(effect_name)
         else:
-            header.append(_label(name))
+            header.append(glossary.label(name))
         keys.append(name)
         align.append("right" if _numeric(series) and not pd.api.types.is_bool_dtype(series) else "left")
     rows = [list(row) for row in zip(*cells)] if cells else []

@@ -1,8 +1,9 @@
-"""The one place where numbers are rounded for committed tables.
+"""Committed tables as text: CSV cells, formula-injection guard, JSON values.
 
-Tables round floats to :data:`SIGNIFICANT_DIGITS` significant digits so that regeneration is
-stable across platforms (BLAS and libm differ in the last bits); ``results.json`` keeps
-full precision. Missing values are empty cells; booleans are ``true`` / ``false``.
+Cells are formatted by :func:`ketastats.glossary.format_cell` (re-exported here), the one place
+where numbers are rounded for committed tables; multiplicity uses it too. Tables round floats
+to :data:`SIGNIFICANT_DIGITS` significant digits so that regeneration is stable across platforms
+(BLAS and libm differ in the last bits); ``results.json`` keeps full precision. Missing values are empty cells; booleans are ``true`` / ``false``.
 
 Example
 -------
@@ -18,22 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-SIGNIFICANT_DIGITS = 6
+from ketastats.glossary import SIGNIFICANT_DIGITS, format_cell
 
-
-def format_cell(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, (bool, np.bool_)):
-        return "true" if value else "false"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        text = f"{float(value):.{SIGNIFICANT_DIGITS}g}"
-        return "0" if text in ("-0", "0") else text
-    return str(value)
+__all__ = ["SIGNIFICANT_DIGITS", "format_cell", "format_frame", "to_csv_text", "json_value", "FORMULA_START"]
 
 
 def format_frame(frame: pd.DataFrame) -> pd.DataFrame:

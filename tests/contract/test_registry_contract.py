@@ -1,18 +1,17 @@
 """One suite over every registered analysis type (scikit-learn's common tests, broom's modeltests).
 
 Each type must: have an example here (a new type fails until it adds one), appear in the JSON
-Schema, use only glossary columns (plus its grouping columns), give identical tables twice, and
-account for every input row (analysed or listed in exclusions).
+Schema, use only glossary columns (plus its grouping columns) and glossary ``glance`` keys
+(``ketastats/vocabulary.yaml``, read through :mod:`ketastats.glossary`), give identical tables
+twice, and account for every input row (analysed or listed in exclusions).
 """
 
 from __future__ import annotations
 
-from importlib import resources
-
 import pandas as pd
 import pytest
-import yaml
 
+from ketastats import glossary
 from ketastats.analyses import BY_TYPE, REGISTRY
 from ketastats.analyses.base import AnalysisInput
 from ketastats.analyses.execute import execute
@@ -46,11 +45,6 @@ FRAME = pd.DataFrame({
 }, index=range(1, 8))
 
 
-def vocabulary() -> set[str]:
-    text = resources.files("ketastats").joinpath("vocabulary.yaml").read_text(encoding="utf-8")
-    return {column for group in yaml.safe_load(text).values() for column in group}
-
-
 def test_every_registered_type_has_an_example():
     assert set(BY_TYPE) == set(EXAMPLES)
     assert len(REGISTRY) == len(BY_TYPE)
@@ -67,8 +61,10 @@ def test_contract(kind):
     assert first.ok, first.issues
     assert to_csv_text(first.tidy) == to_csv_text(second.tidy)
     by = set(getattr(spec, "by", []) or [])
-    unknown = set(first.tidy.columns) - vocabulary() - by
+    unknown = set(first.tidy.columns) - set(glossary.glossary().columns) - by
     assert not unknown, f"columns not in ketastats/vocabulary.yaml: {unknown}"
+    unknown_glance = {key for key in first.glance if not glossary.known(key)}
+    assert not unknown_glance, f"glance keys not in ketastats/vocabulary.yaml: {unknown_glance}"
     assert module.__doc__ and "R" in module.__doc__
     n_used = first.glance.get("n_rows_used")
     if n_used is None and "n" in first.tidy:
