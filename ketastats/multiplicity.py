@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from ketastats.glossary import format_cell
 from ketastats.stats.p_adjust import METHODS, adjust_p
 
 __all__ = ["adjust", "METHODS", "member_issues", "apply_families", "thresholds", "family_sentence"]
@@ -104,8 +105,6 @@ def thresholds(p_values, method: str, alpha: float, n: int | None = None) -> np.
 # --- members ----------------------------------------------------------------------------------
 
 def _text(value: Any) -> str:
-    from ketastats.report.format import format_cell
-
     return format_cell(value)
 
 
