@@ -67,10 +67,11 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses.base import AnalysisInput, _record, group_frame, group_levels, kernel_failure, plain, select_rows
-from ketastats.analyses.rm_anova import _error, cell_text, wide_cells
-from ketastats.errors import Issue, Location
-from ketastats.plan.schema import AnalysisSpec, Names, column_field
+from ketastats.analyses._within import cell_text, wide_cells
+from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, analysis_error, exclusion_record, group_frame,
+                                     group_levels, kernel_failure, plain, select_rows)
+from ketastats.errors import Issue, Location, Problem
+from ketastats.language.fields import Names, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 from ketastats.stats.ttests import paired_t_test
 
@@ -78,6 +79,11 @@ METHOD = "paired t-test"
 
 
 def _as_str_list(value):
+    """Levels as text, so that ``[2, 1]`` or ``[true, false]`` in YAML match the column's level text.
+
+    >>> _as_str_list([2, "baseline"]), _as_str_list("x")
+    (['2', 'baseline'], 'x')
+    """
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
@@ -99,6 +105,7 @@ class Spec(AnalysisSpec):
 
     @model_validator(mode="after")
     def _check(self) -> "Spec":
+        """Two different levels; outcome, pair_by, by and subject name different columns."""
         if self.levels[0] == self.levels[1]:
             raise ValueError("levels: give two different levels")
         names = [self.pair_by, *self.by, *([self.subject] if self.subject else [])]
@@ -106,32 +113,48 @@ class Spec(AnalysisSpec):
             raise ValueError("outcome, pair_by, by and subject must name different columns")
         return self
 
-    def check_columns(self, columns) -> list[tuple[str, str]]:
-        problems = [(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; paired_ttest needs a numeric "
+    def check_columns(self, columns) -> list[Problem]:
+        """Numeric outcomes; both ``levels`` must be declared levels of ``pair_by`` (when it has levels)."""
+        problems = [Problem(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; paired_ttest needs a numeric "
                      "outcome") for i, name in enumerate(self.outcome)
                     if name in columns and columns[name].type not in ("integer", "number")]
         column = columns.get(self.pair_by)
         if column is not None and column.levels:
-            problems += [(f"levels[{i}]", f"'{level}' is not a level of '{self.pair_by}' ({', '.join(column.levels)})")
+            problems += [Problem(f"levels[{i}]", f"'{level}' is not a level of '{self.pair_by}' ({', '.join(column.levels)})")
                          for i, level in enumerate(self.levels) if level not in column.levels]
         return problems
 
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    """Paired t test of ``levels[0] − levels[1]`` of each outcome, within each ``by`` group.
+
+    R: ``t.test(x, y, paired = TRUE, alternative, conf.level)`` with x, y the participant's
+    values at the two levels, matched by participant; Cohen's d_z = mean(x − y) / sd(x − y).
+    Levels are compared as text (``str`` of the value), so a numeric ``visit`` of 2 matches
+    ``"2"``. Participants lacking a level, or its outcome, are left out of that comparison
+    (``incomplete-pair``); rows at other levels are ``other-level``.
+
+    Tidy columns: outcome, one column per ``by`` variable, contrast, method, n (pairs),
+    n_subjects, estimate, std_error, conf_low, conf_high, conf_level, statistic_type, statistic,
+    df, p_value, alternative, effect_size, effect_size_type. A comparison R's ``t.test`` would
+    stop on (fewer than 2 pairs, constant differences) keeps its row with empty numbers and a
+    ``test-not-computed`` warning; when no comparison at all can be tested the analysis fails.
+    """
     subject = spec.subject or ctx.subject
     base, exclusions = select_rows(ctx, [subject, spec.pair_by, *spec.by])
     excluded = [exclusions]
+    # the pairing column as text, the form in which levels are declared (and compared)
     text = base[spec.pair_by].map(lambda v: str(plain(v)))
     other = ~text.isin(spec.levels)
     excluded.append(pd.DataFrame(
-        [_record(ctx, row, "other-level", f"{spec.pair_by}={text[row]} is not one of the compared levels "
+        [exclusion_record(ctx, row, "other-level", f"{spec.pair_by}={text[row]} is not one of the compared levels "
                  f"{spec.levels[0]}, {spec.levels[1]}") for row in base.index[other]], columns=EXCLUSION_COLUMNS))
     base = base[~other]
     for column in spec.by:
         varying = base.groupby(subject, observed=True)[column].nunique()
         if (varying > 1).any():
             who = sorted(varying.index[varying > 1], key=str)[0]
-            raise _error("by-not-constant", f"'{column}' takes several values for participant {who}; paired "
+            raise analysis_error("by-not-constant", f"'{column}' takes several values for participant {who}; paired "
                          "groups must be constant within a participant", spec)
     contrast = f"{spec.levels[0]} - {spec.levels[1]}"
     rows, issues, failures = [], [], []

@@ -10,7 +10,7 @@ with Wald intervals (``confint.default``), profile-likelihood intervals (``confi
 
 Formula
 -------
-``formula`` uses the plan's formula grammar (:mod:`ketastats.plan.formulas`: column names,
+``formula`` uses the plan's formula grammar (:mod:`ketastats.language.formulas`: column names,
 ``+ - * :``, ``1`` / ``0``; no function calls, nothing evaluated). Boolean predictors enter as
 ``name[T.True]`` (false is the reference), category predictors by treatment coding with the
 first level (or ``reference:``) as reference, terms named as patsy names them (``Intercept``,
@@ -63,13 +63,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses.base import AnalysisInput, reference_level_problems, select_rows
-from ketastats.errors import AnalysisError, Issue, Location
-from ketastats.plan.formulas import FormulaError, design_matrices, parse_formula
-from ketastats.plan.schema import AnalysisSpec, Scalar, as_list
+from ketastats.analyses.base import AnalysisInput, AnalysisSpec, reference_level_problems, select_rows
+from ketastats.errors import AnalysisError, Issue, Location, Problem
+from ketastats.language.formulas import FormulaError, design_matrices, parse_formula
+from ketastats.language.fields import Scalar, as_list
 from ketastats.results import AnalysisResult
 
 CiMethod = Literal["wald", "profile"]
+# tidy column order; the odds-ratio and lrt_* columns stay empty for family gaussian
 COLUMNS = ["outcome", "term", "method", "ci_method", "n", "estimate", "std_error", "statistic", "statistic_type", "df",
            "p_value", "conf_low", "conf_high", "conf_level", "odds_ratio", "odds_ratio_conf_low",
            "odds_ratio_conf_high", "lrt_statistic", "lrt_df", "lrt_p_value"]
@@ -88,6 +89,7 @@ class Spec(AnalysisSpec):
 
     @model_validator(mode="after")
     def _check(self) -> "Spec":
+        """The formula parses (safe grammar, nothing evaluated); profile intervals only for binomial."""
         try:
             parse_formula(self.formula)
         except FormulaError as exc:
@@ -98,25 +100,29 @@ class Spec(AnalysisSpec):
 
     @property
     def outcome(self) -> list[str]:
+        """The response of the formula (for row accounting and labels)."""
         return [parse_formula(self.formula).response]
 
     def column_references(self) -> list[tuple[str, str]]:
+        """Every column named in the formula and in ``reference`` (checked against the dictionary)."""
         refs = [("formula", name) for name in parse_formula(self.formula).names]
         return refs + [(f"reference.{name}", name) for name in self.reference]
 
-    def check_columns(self, columns) -> list[tuple[str, str]]:
+    def check_columns(self, columns) -> list[Problem]:
+        """Outcome type fits the family (boolean for binomial, numeric for gaussian); no text / date
+        predictors (a free-text column would become one dummy per distinct value); reference levels exist."""
         formula = parse_formula(self.formula)
         problems = []
         response = columns.get(formula.response)
         if response is not None:
             wanted = ("boolean",) if self.family == "binomial" else ("integer", "number")
             if response.type not in wanted:
-                problems.append(("formula", f"the outcome '{formula.response}' is {response.type}; family "
+                problems.append(Problem("formula", f"the outcome '{formula.response}' is {response.type}; family "
                                             f"{self.family} needs {' or '.join(wanted)}"))
         for name in formula.names[1:]:
             spec = columns.get(name)
             if spec is not None and spec.type in ("string", "date"):
-                problems.append(("formula", f"predictor '{name}' is {spec.type}; use a numeric, boolean or "
+                problems.append(Problem("formula", f"predictor '{name}' is {spec.type}; use a numeric, boolean or "
                                             "category column"))
         problems += reference_level_problems(self.reference, columns)
         return problems
@@ -147,6 +153,20 @@ class Spec(AnalysisSpec):
 
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    """Coefficient table of an OLS (``lm``) or logistic (``glm(family = binomial)``) fit.
+
+    R: ``fit <- lm(formula)`` with ``summary(fit)$coefficients`` and ``confint(fit)``, or ``fit <-
+    glm(formula, family = binomial)`` with ``summary(fit)$coefficients`` (z tests),
+    ``confint.default(fit)`` (``wald``), ``confint(fit)`` (``profile``, MASS's method) and
+    ``drop1(fit, test = "LRT")`` (the ``lrt_*`` columns, one test per model term, repeated on
+    each of the term's coefficient rows). Complete cases over every formula column.
+
+    Tidy columns: see the module docstring; one row per ci method × coefficient, in patsy's
+    coefficient order (:meth:`Spec.planned_rows`). ``glance``: n, df_residual, log_lik, aic
+    (R's ``AIC``: σ counts as a parameter for OLS), deviance, sigma (OLS) and the likelihood-ratio
+    test against the intercept-only model (binomial). Raises ``zero-variance`` (constant OLS
+    outcome) and ``model-not-estimable`` (rank deficiency, separation).
+    """
     from ketastats.stats import glm
 
     formula = parse_formula(spec.formula)
@@ -166,6 +186,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         fit = glm.logistic(X, y) if spec.family == "binomial" else glm.ols(X, y)
     except ValueError as exc:
         raise AnalysisError(Issue("model-not-estimable", str(exc), location)) from None
+    # coefficient name → (LR statistic, df, p) of dropping its whole model term (all its dummy columns)
     lrt: dict[str, tuple[float, int, float]] = {}
     if spec.family == "binomial":
         info = design.design_info
@@ -222,6 +243,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
 
 
 def _wald(estimate: float, se: float, fit, conf_level: float) -> tuple[float, float]:
+    """estimate ± q × se with q from t on the residual df (OLS, ``confint.lm``) or the normal (GLM, ``confint.default``)."""
     from scipy import stats
 
     q = float(stats.t.ppf((1 + conf_level) / 2, fit.df_residual)) if fit.family == "gaussian" \
@@ -230,12 +252,22 @@ def _wald(estimate: float, se: float, fit, conf_level: float) -> tuple[float, fl
 
 
 def _exp(value: float) -> float:
+    """exp() of a log-odds bound for the odds-ratio columns; None / NaN give NaN, infinite bounds are returned as they are.
+
+    >>> _exp(0.0), _exp(None)
+    (1.0, nan)
+    """
     return math.exp(value) if value is not None and math.isfinite(value) else (math.nan if value is None
                                                                                or math.isnan(value) else value)
 
 
 def _prepare(data: pd.DataFrame, formula, reference: dict, ctx: AnalysisInput) -> pd.DataFrame:
-    """Booleans and categories become Categoricals with the reference level first; the boolean outcome 0/1."""
+    """Booleans and categories become Categoricals with the reference level first; the boolean outcome 0/1.
+
+    Default reference: false for booleans, the first observed category level, or the first text
+    value in text order (R's ``factor`` default); ``reference`` overrides it (matched as text,
+    case-insensitively, so ``True`` matches ``true``). Numeric predictors become floats.
+    """
     data = data.copy()
     response = formula.response
     if str(data[response].dtype) in ("boolean", "bool"):

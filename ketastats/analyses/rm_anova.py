@@ -110,18 +110,19 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses.base import AnalysisInput, plain, select_rows
-from ketastats.errors import AnalysisError, Issue, Location
-from ketastats.multiplicity import METHODS as ADJUST_METHODS
-from ketastats.multiplicity import adjust as adjust_p
-from ketastats.plan.schema import AnalysisSpec, Names, Strict, as_list, column_field
+from ketastats.analyses._within import cell_text, factor_levels, wide_cells
+from ketastats.analyses.base import AnalysisInput, AnalysisSpec, analysis_error, plain, select_rows
+from ketastats.errors import AnalysisError, Issue, Location, Problem
+from ketastats.stats.p_adjust import METHODS as ADJUST_METHODS
+from ketastats.stats.p_adjust import adjust_p
+from ketastats.language.fields import Names, Strict, as_list, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 from ketastats.stats.repeated_measures import corrected_p_value, rm_anova
 from ketastats.stats.ttests import paired_t_test
 
 AdjustMethod = Literal[ADJUST_METHODS + ("none",)]  # type: ignore[valid-type]
 EffectSize = Literal["eta_sq_partial", "eta_sq_generalized"]
-SPHERICITY_ALPHA = 0.05
+SPHERICITY_ALPHA = 0.05   # Mauchly's p below which sphericity: auto applies Greenhouse-Geisser
 ANOVA_METHOD = "repeated-measures ANOVA (univariate, type III)"
 POSTHOC_METHOD = "paired t-test"
 
@@ -157,6 +158,7 @@ class Spec(AnalysisSpec):
 
     @model_validator(mode="after")
     def _check_design(self) -> "Spec":
+        """One or two within factors; distinct factor / subject / outcome columns; posthoc keys consistent."""
         if not self.outcome:
             raise ValueError("rm_anova needs an outcome")
         if not 1 <= len(self.within) <= 2:
@@ -173,32 +175,49 @@ class Spec(AnalysisSpec):
                 raise ValueError(f"posthoc.by must name between columns ({self.between})")
         return self
 
-    def check_columns(self, columns) -> list[tuple[str, str]]:
-        problems = [(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; rm_anova needs a numeric outcome")
+    def check_columns(self, columns) -> list[Problem]:
+        """Numeric outcomes; factors that are not continuous (number / date); ``posthoc.versus`` a declared level."""
+        problems = [Problem(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; rm_anova needs a numeric outcome")
                     for i, name in enumerate(self.outcome)
                     if name in columns and columns[name].type not in ("integer", "number")]
         for key in ("within", "between"):
             for i, name in enumerate(getattr(self, key)):
                 if name in columns and columns[name].type in ("number", "date"):
-                    problems.append((f"{key}[{i}]", f"column '{name}' is {columns[name].type}; "
+                    problems.append(Problem(f"{key}[{i}]", f"column '{name}' is {columns[name].type}; "
                                      "a factor must be a category, string, integer or boolean column"))
         if self.posthoc is not None and self.posthoc.versus != "all":
             factor = self.posthoc.factor or (self.within[0] if self.within else None)
             column = columns.get(factor)
             if column is not None and column.levels and self.posthoc.versus not in column.levels:
-                problems.append(("posthoc.versus", f"'{self.posthoc.versus}' is not a level of '{factor}' "
+                problems.append(Problem("posthoc.versus", f"'{self.posthoc.versus}' is not a level of '{factor}' "
                                  f"({', '.join(column.levels)}), nor 'all'"))
         return problems
 
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    """Type-III repeated-measures ANOVA of each outcome, with sphericity corrections and post hoc tests.
+
+    R: ``afex::aov_ez(id = subject, dv = outcome, data, within, between, type = 3)`` —
+    ``summary(fit$Anova, multivariate = FALSE)`` for SS, df, F, p, Mauchly and the GG / HF
+    epsilons, ``afex::nice`` / ``anova(fit, es = c("pes", "ges"))`` for the effect sizes — then,
+    with ``posthoc``, ``t.test(x, y, paired = TRUE)`` on participant means and ``p.adjust`` over
+    all post-hoc rows of all outcomes. Each outcome is analysed on its own complete participants.
+
+    The within cells are every combination of the within factors' observed levels; a
+    participant missing one (no row or a missing outcome) is excluded entirely for that outcome
+    (``incomplete-subject``). Tidy columns: see the module docstring (ANOVA rows, then post-hoc
+    rows). ``extras["sphericity"]`` keeps per outcome and term the raw HF epsilon. Raises
+    ``too-few-levels``, ``too-few-subjects``, ``duplicate-cell``, ``between-not-constant``,
+    ``zero-variance``.
+    """
     subject = spec.subject or ctx.subject
     base, exclusions = select_rows(ctx, [subject, *spec.within, *spec.between])
     levels = {c: factor_levels(base[c]) for c in spec.within}
     for column, values in levels.items():
         if len(values) < 2:
-            raise _error("too-few-levels", f"within factor '{column}' has {len(values)} level(s) in the analysed rows; "
+            raise analysis_error("too-few-levels", f"within factor '{column}' has {len(values)} level(s) in the analysed rows; "
                          "at least 2 are needed", spec)
+    # the full crossing of the within levels (first factor slowest), as afex's wide data has them
     cells = [tuple(c) for c in pd.MultiIndex.from_product([levels[c] for c in spec.within]).tolist()]
     _check_between_constant(base, subject, spec)
     excluded = [exclusions]
@@ -215,6 +234,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
             posthoc_rows.extend(ph)
             issues.extend(warn)
     if spec.posthoc is not None and posthoc_rows:
+        # one family: every post-hoc row of every outcome; a row without a test keeps NaN (p.adjust's NA)
         p = np.array([np.nan if r["p_value"] is None else r["p_value"] for r in posthoc_rows])
         adjusted = p if spec.posthoc.adjust == "none" else adjust_p(p, spec.posthoc.adjust)
         for row, value in zip(posthoc_rows, adjusted):
@@ -237,93 +257,31 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
 
 # --- shared with paired_ttest -------------------------------------------------------------------
 
-def factor_levels(values: pd.Series) -> list:
-    """Observed levels in a deterministic order: category order, else numeric, else text."""
-    present = values.dropna()
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return [level for level in values.cat.categories if (present == level).any()]
-    unique = list(pd.unique(present))
-    if pd.api.types.is_numeric_dtype(present) or pd.api.types.is_bool_dtype(present):
-        return sorted(unique)
-    return sorted(unique, key=str)
-
-
-def cell_text(columns: list[str], cell: tuple) -> str:
-    return ", ".join(f"{c}={plain(v)}" for c, v in zip(columns, cell))
-
-
-def wide_cells(ctx: AnalysisInput, frame: pd.DataFrame, subject: str, within: list[str], cells: list[tuple],
-               outcome: str, spec, reason: str = "incomplete-subject", policy: str = "complete_cases excludes "
-               "the participant from every cell") -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Participants × cells of ``outcome`` (complete participants only) and the exclusions of the others.
-
-    Every row of an incomplete participant is listed with ``reason`` and the missing cells.
-    Two rows for one participant and cell raise ``duplicate-cell``.
-    """
-    cell_code = {cell: k for k, cell in enumerate(cells)}
-    codes = np.fromiter((cell_code.get(tuple(v), -1) for v in frame[within].itertuples(index=False, name=None)),
-                        dtype=np.int64, count=len(frame))
-    keyed = frame[codes >= 0]
-    codes = codes[codes >= 0]
-    subject_codes, subject_values = pd.factorize(keyed[subject], sort=False)
-    keyed, codes, subject_codes = keyed[subject_codes >= 0], codes[subject_codes >= 0], subject_codes[subject_codes >= 0]
-    pair = subject_codes.astype(np.int64) * len(cells) + codes
-    unique_pairs, first_row, pair_counts = np.unique(pair, return_index=True, return_counts=True)
-    if (pair_counts > 1).any():
-        duplicated = np.flatnonzero(pair_counts > 1)
-        pick = duplicated[np.argmin(first_row[duplicated])]  # the first in row order, as a groupby would list it
-        who, cell = subject_values[unique_pairs[pick] // len(cells)], cells[unique_pairs[pick] % len(cells)]
-        count = int(pair_counts[pick])
-        raise _error("duplicate-cell", f"participant {who} has {count} rows at {cell_text(within, cell)}; "
-                     "one value per participant and cell is needed (aggregate first, or filter with where:)", spec)
-    # one pivot: participants × cells, NaN where there is no row or the value is missing
-    grid = np.full((len(subject_values), len(cells)), np.nan)
-    grid[subject_codes, codes] = keyed[outcome].astype(float).to_numpy()
-    rank = sorted(range(len(subject_values)), key=lambda k: str(subject_values[k]))
-    rows_of = None
-    records, complete = [], []
-    for k in rank:
-        who = subject_values[k]
-        absent = np.isnan(grid[k])
-        if not absent.any():
-            complete.append(k)
-            continue
-        missing = [cells[c] for c in np.flatnonzero(absent)]
-        detail = (f"{who} lacks {outcome} at " + "; ".join(cell_text(within, c) for c in missing)
-                  + f" (no row or missing value); {policy}")
-        if rows_of is None:
-            rows_of = frame.groupby(subject, sort=False, dropna=False).indices
-        for row in frame.index[rows_of[who]]:
-            records.append(_record(ctx, row, reason, detail))
-    wide = pd.DataFrame(grid[complete].reshape(len(complete), len(cells)),
-                        index=pd.Index([subject_values[k] for k in complete], name=subject),
-                        columns=pd.MultiIndex.from_tuples(cells, names=within)
-                        if len(within) > 1 else pd.Index([c[0] for c in cells], name=within[0]), dtype=float)
-    return wide, pd.DataFrame(records, columns=EXCLUSION_COLUMNS)
-
-
-def _record(ctx: AnalysisInput, row, reason: str, detail: str) -> dict:
-    from ketastats.analyses.base import _record as base_record
-
-    return base_record(ctx, row, reason, detail)
-
-
-def _error(code: str, message: str, spec) -> AnalysisError:
-    return AnalysisError(Issue(code, message, Location(path=f"analyses[{spec.id}]")))
-
 
 # --- helpers ------------------------------------------------------------------------------------
 
 def _check_between_constant(frame: pd.DataFrame, subject: str, spec: Spec) -> None:
+    """Fail with ``between-not-constant`` if a between factor changes within a participant.
+
+    afex would take the first value silently (its wide data has one row per participant);
+    here the plan must say which value is meant.
+    """
     for column in spec.between:
         varying = frame.groupby(subject, observed=True)[column].nunique()
         if (varying > 1).any():
             who = sorted(varying.index[varying > 1], key=str)[0]
-            raise _error("between-not-constant", f"between factor '{column}' takes several values for participant "
+            raise analysis_error("between-not-constant", f"between factor '{column}' takes several values for participant "
                          f"{who}; a between-subject factor must be constant within a participant", spec)
 
 
 def _anova_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFrame, levels: dict, outcome: str):
+    """The ANOVA rows of one outcome, the per-term sphericity extras and warnings.
+
+    ``wide`` is participants × cells (complete participants). Between factors are coded per
+    participant with their observed levels among those participants. The design needs more
+    participants than between cells (else the error SSP matrix has no df). A term whose error
+    SS is rounding noise relative to the total SS fails rather than report a meaningless F.
+    """
     n_subjects, k = wide.shape
     within_sizes = [len(levels[c]) for c in spec.within]
     codes, between_sizes = None, []
@@ -333,14 +291,14 @@ def _anova_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFram
         for column in spec.between:
             observed = factor_levels(per_subject[column])
             if len(observed) < 2:
-                raise _error("too-few-levels", f"between factor '{column}' has {len(observed)} group(s) among the "
+                raise analysis_error("too-few-levels", f"between factor '{column}' has {len(observed)} group(s) among the "
                              "complete participants; at least 2 are needed", spec)
             columns.append([observed.index(v) for v in per_subject[column]])
             between_sizes.append(len(observed))
         codes = np.array(columns, dtype=int).T
     n_params = int(np.prod([1] + [s for s in between_sizes]))
     if n_subjects <= n_params:
-        raise _error("too-few-subjects", f"{n_subjects} complete participant(s) for {outcome}; the design needs more "
+        raise analysis_error("too-few-subjects", f"{n_subjects} complete participant(s) for {outcome}; the design needs more "
                      f"than {n_params}", spec)
     terms = rm_anova(wide.to_numpy(), within_sizes, codes, between_sizes)
     values = wide.to_numpy(dtype=float)
@@ -351,8 +309,9 @@ def _anova_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFram
             continue
         name = ":".join([spec.between[i] for i in term.between] + [spec.within[i] for i in term.within])
         if not term.sum_sq_error > 1e-10 * total:  # rounding noise would give a huge F and a tiny p
-            raise _error("zero-variance", f"{outcome}, {name}: the error variation is essentially zero (every "
+            raise analysis_error("zero-variance", f"{outcome}, {name}: the error variation is essentially zero (every "
                          "participant changes by the same amount), so F is not defined", spec)
+        # numerator df of the term's within part: sphericity only matters with 2 or more
         within_df = int(np.prod([within_sizes[i] - 1 for i in term.within])) if term.within else 0
         correction, epsilon = _correction(spec.sphericity, term, within_df)
         if within_df >= 2 and np.isnan(term.epsilon_gg):
@@ -391,6 +350,12 @@ def _correction(policy: str, term, within_df: int) -> tuple[str, float]:
 
 
 def _posthoc_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFrame, levels: dict, outcome: str):
+    """Unadjusted post-hoc paired t rows of one outcome (``run`` adjusts over all of them), and warnings.
+
+    With two within factors, each participant's values are first averaged over the levels of
+    the other factor (equal weights, as emmeans' marginal means of a balanced within design).
+    ``n`` counts the table rows entering a comparison: 2 levels × other-factor levels × pairs.
+    """
     post = spec.posthoc
     factor = post.factor or spec.within[0]
     factor_levels_ = levels[factor]
@@ -403,7 +368,7 @@ def _posthoc_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFr
     else:
         reference = _match_level(post.versus, factor_levels_)
         if reference is None:
-            raise _error("unknown-level", f"posthoc.versus '{post.versus}' is not a level of '{factor}' in the "
+            raise analysis_error("unknown-level", f"posthoc.versus '{post.versus}' is not a level of '{factor}' in the "
                          f"analysed rows ({', '.join(str(v) for v in factor_levels_)})", spec)
         pairs = [(level, reference) for level in factor_levels_ if level != reference]
     if post.by:
@@ -441,6 +406,7 @@ def _posthoc_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFr
 
 
 def _match_level(text: str, levels: list):
+    """The observed level whose text is ``text`` (``posthoc.versus`` is text in the plan), or None."""
     for level in levels:
         if str(plain(level)) == str(text):
             return level
@@ -448,6 +414,7 @@ def _match_level(text: str, levels: list):
 
 
 def _notes(spec: Spec) -> list[str]:
+    """The report's notes: the ANOVA type, the sphericity policy, effect sizes, missing data, post hoc."""
     notes = [
         "ANOVA: univariate repeated-measures ANOVA, type III sums of squares with sum-to-zero contrasts, "
         "as afex::aov_ez (car::Anova)",
