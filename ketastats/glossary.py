@@ -24,7 +24,9 @@ Numbers are formatted in two places, both here:
   (``0.540``), so a column of p-values lines up; the ``figure`` style (annotations on figures) keeps
   three decimals below 0.1 and two above (``0.016``, ``0.54``), as journals print them in figures,
   and writes a missing value ``n/a`` (an empty annotation would hide that a test is missing).
-  ``figures.style.p_text`` adds the symbol and the relation (``p = 0.54``, ``p < 0.001``).
+  ``figures.style.p_text`` adds the symbol and the relation (``p = 0.54``, ``p < 0.001``). The
+  ``sentence`` style (three significant digits, ``0.0123``) is the one the multiplicity family
+  sentences of the report print (``multiplicity._p``, which tests/test_glossary.py holds to it).
 
 Example
 -------
@@ -61,7 +63,7 @@ SIGNIFICANT_DIGITS = 6
 P_FLOOR = 0.001
 """p-values below this are written ``< 0.001`` (tables and figures alike)."""
 
-PStyle = Literal["table", "figure"]
+PStyle = Literal["table", "figure", "sentence"]
 
 
 @dataclass(frozen=True)
@@ -186,13 +188,16 @@ def missing(value: Any) -> bool:
 
 
 def format_p(value: Any, style: PStyle = "table") -> str:
-    """A p-value as text: ``< 0.001``, else three decimals (``table``) or three below 0.1 and two
-    above (``figure``). Missing: empty in tables, ``n/a`` in figures. See the module docstring."""
+    """A p-value as text: ``< 0.001``, else three decimals (``table``), three below 0.1 and two
+    above (``figure``) or three significant digits (``sentence``). Missing: empty in tables,
+    ``n/a`` otherwise. See the module docstring."""
     if missing(value):
         return "" if style == "table" else "n/a"
     value = float(value)
     if value < P_FLOOR:
         return f"< {P_FLOOR:g}"
+    if style == "sentence":
+        return f"{value:.3g}"
     decimals = 3 if style == "table" or value < 0.1 else 2
     return f"{value:.{decimals}f}"
 

@@ -70,6 +70,14 @@ def test_one_p_value_formatter_two_styles(value, table, figure):
     assert p_text(value) == figure
 
 
+def test_the_family_sentences_print_p_in_the_sentence_style():
+    from ketastats.multiplicity import _p
+
+    for value in (1e-9, 0.000999, 0.001, 0.00123456, 0.0162, 0.0999, 0.5, 0.54321, 1.0):
+        text = glossary.format_p(value, "sentence")
+        assert _p(value) == (f"p {text}" if text.startswith("<") else f"p = {text}")
+
+
 def test_a_new_p_value_column_is_formatted_as_a_p_value_without_code_change(extra_columns):
     frame = pd.DataFrame({"term": ["x", "y"], "q_value": [0.00002, 0.54321], "share": [0.5, 1.5]})
     before = display_table(frame)
