@@ -58,7 +58,8 @@ def test_a_bad_vocabulary_is_refused():
     with pytest.raises(KetastatsError, match="kind 'pvalue'"):
         glossary.parse(good.replace("kind: p_value", "kind: pvalue", 1))
     with pytest.raises(KetastatsError, match="listed twice"):
-        glossary.parse(good.replace("columns:\n", "columns:\n  again:\n    p_value: {meaning: m, label: p, kind: p_value}\n", 1))
+        twice = "columns:\n  again:\n    p_value: {meaning: m, label: p, kind: p_value}\n"
+        glossary.parse(good.replace("columns:\n", twice, 1))
 
 
 @pytest.mark.parametrize("value, table, figure", [
@@ -117,6 +118,7 @@ def test_glossary_is_a_leaf_and_multiplicity_does_not_need_the_report():
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert {m for m in imported if m.startswith("ketastats")} <= {"ketastats.errors"}
-    code = "import sys, ketastats.multiplicity as m; m._text(1.5); print(sorted(k for k in sys.modules if k.startswith('ketastats.report')))"
+    code = ("import sys, ketastats.multiplicity as m; m._text(1.5); "
+            "print(sorted(k for k in sys.modules if k.startswith('ketastats.report')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -3,7 +3,8 @@
 Cells are formatted by :func:`ketastats.glossary.format_cell` (re-exported here), the one place
 where numbers are rounded for committed tables; multiplicity uses it too. Tables round floats
 to :data:`SIGNIFICANT_DIGITS` significant digits so that regeneration is stable across platforms
-(BLAS and libm differ in the last bits); ``results.json`` keeps full precision. Missing values are empty cells; booleans are ``true`` / ``false``.
+(BLAS and libm differ in the last bits); ``results.json`` keeps full precision. Missing values
+are empty cells; booleans are ``true`` / ``false``.
 
 Example
 -------
