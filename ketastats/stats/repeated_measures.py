@@ -68,7 +68,15 @@ __all__ = ["Term", "rm_anova", "corrected_p_value", "factor_terms", "orthonormal
 
 @dataclass(frozen=True)
 class Term:
-    """One row of the univariate ANOVA table (``between`` / ``within``: indices of the factors)."""
+    """One row of the univariate ANOVA table (``between`` / ``within``: indices of the factors).
+
+    ``between`` and ``within`` are tuples of factor indices (``()`` for none; both empty: the
+    intercept). ``sum_sq``, ``df``, ``sum_sq_error``, ``df_error``, ``statistic`` (F) and
+    ``p_value`` are car's ``univariate.tests`` columns (uncorrected); ``eta_sq_partial`` /
+    ``eta_sq_generalized`` are afex's ``pes`` / ``ges``. The sphericity fields (see
+    :class:`ketastats.stats.sphericity.Sphericity`) are NaN for between-only terms and for
+    within terms with 1 df.
+    """
 
     between: tuple[int, ...]
     within: tuple[int, ...]
@@ -88,16 +96,33 @@ class Term:
 
     @property
     def is_intercept(self) -> bool:
+        """True for the intercept row (no between and no within factor), which afex does not print."""
         return not self.between and not self.within
 
 
 def factor_terms(m: int) -> list[tuple[int, ...]]:
-    """The terms of a full factorial in m factors, in R's order: (), main effects, 2-way, ..."""
+    """The terms of a full factorial in m factors, in R's order: (), main effects, 2-way, ...
+
+    Each term is a tuple of factor indices, as ``attr(terms(~ a * b * c), "term.labels")``.
+
+    >>> factor_terms(3)
+    [(), (0,), (1,), (2,), (0, 1), (0, 2), (1, 2), (0, 1, 2)]
+    """
     return [()] + [c for order in range(1, m + 1) for c in combinations(range(m), order)]
 
 
 def orthonormal_contrasts(levels: int) -> np.ndarray:
-    """An orthonormal basis (levels × levels−1) of the contrasts summing to zero."""
+    """An orthonormal basis (levels × levels−1) of the contrasts summing to zero.
+
+    The QR orthonormalisation of ``contr.sum(levels)`` (car's ``idata`` contrasts orthonormalised,
+    as ``Anova.mlm`` does); the results are invariant to the choice of basis. Raises
+    ``ValueError`` for fewer than one level.
+
+    >>> import numpy as np
+    >>> C = orthonormal_contrasts(3)
+    >>> C.shape, bool(np.allclose(C.T @ C, np.eye(2))), bool(np.allclose(C.sum(axis=0), 0))
+    ((3, 2), True, True)
+    """
     if levels < 1:
         raise ValueError("a factor needs at least one level")
     basis = np.vstack([np.eye(levels - 1), -np.ones((1, levels - 1))])   # contr.sum
@@ -115,6 +140,8 @@ def _sum_coding(codes: np.ndarray, levels: int) -> np.ndarray:
 
 
 def _between_design(codes: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, dict[tuple[int, ...], np.ndarray]]:
+    """Between-subject design with sum-to-zero coding (R's ``model.matrix`` with ``contr.sum``),
+    and the columns of each term (the intercept is the term ``()``)."""
     n = codes.shape[0]
     blocks = {(): np.ones((n, 1))}
     coded = [_sum_coding(codes[:, f], sizes[f]) for f in range(len(sizes))]
@@ -133,6 +160,7 @@ def _between_design(codes: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, di
 
 
 def _within_contrasts(sizes: list[int], term: tuple[int, ...]) -> np.ndarray:
+    """``P_w`` of the module docstring: Kronecker product over the within factors (first slowest)."""
     matrix = np.ones((1, 1))
     for f, levels in enumerate(sizes):
         part = orthonormal_contrasts(levels) if f in term else np.full((levels, 1), 1.0 / np.sqrt(levels))
@@ -211,7 +239,13 @@ def rm_anova(y, within_sizes: list[int], between_codes=None, between_sizes: list
 
 
 def corrected_p_value(statistic: float, df: float, df_error: float, epsilon: float) -> float:
-    """p-value of F with both df multiplied by ``epsilon`` (GG / HF correction)."""
+    """p-value of F with both df multiplied by ``epsilon`` (GG / HF correction).
+
+    car's ``Pr(>F[GG])`` / ``Pr(>F[HF])`` (pass ``min(1, ε_HF)`` for the latter, as car does).
+
+    >>> round(corrected_p_value(10.166667, 2, 6, 0.590164), 6)   # afex: GG-corrected p 0.038119
+    0.038119
+    """
     from scipy.stats import f as f_dist
 
     return float(f_dist.sf(statistic, df * epsilon, df_error * epsilon))

@@ -62,7 +62,11 @@ __all__ = ["Sphericity", "greenhouse_geisser", "huynh_feldt", "mauchly", "spheri
 
 @dataclass(frozen=True)
 class Sphericity:
-    """Sphericity results of one within-subject term (NaN when not applicable)."""
+    """Sphericity results of one within-subject term (NaN when not applicable).
+
+    The row of car's ``summary(Anova.mlm)``: ``$pval.adjustments`` (``GG eps``, ``HF eps``) and
+    ``$sphericity.tests`` (``Test statistic`` = Mauchly's W, ``p-value``).
+    """
 
     epsilon_gg: float
     epsilon_hf_raw: float   # car's value, may exceed 1
@@ -72,6 +76,7 @@ class Sphericity:
 
 
 def _check(S) -> np.ndarray:
+    """``S`` as a symmetrised float matrix; ``ValueError`` unless it is square and finite."""
     S = np.asarray(S, dtype=float)
     if S.ndim != 2 or S.shape[0] != S.shape[1]:
         raise ValueError(f"the error SSP matrix must be square, got shape {S.shape}")
@@ -81,7 +86,14 @@ def _check(S) -> np.ndarray:
 
 
 def is_singular(S, rtol: float = 1e-10) -> bool:
-    """True when ``S`` is not positive definite (numerically): sphericity is then undefined."""
+    """True when ``S`` is not positive definite (numerically): sphericity is then undefined.
+
+    Judged on eigenvalues: singular when the smallest is at most ``rtol`` times the largest (or
+    the matrix is empty). Happens with fewer error df than contrasts or a constant contrast.
+
+    >>> is_singular([[1.0, 1.0], [1.0, 1.0]]), is_singular([[4.0, 1.0], [1.0, 2.0]])
+    (True, False)
+    """
     S = _check(S)
     if S.shape[0] == 0:
         return True
@@ -90,7 +102,14 @@ def is_singular(S, rtol: float = 1e-10) -> bool:
 
 
 def greenhouse_geisser(S) -> float:
-    """Greenhouse-Geisser epsilon of the error SSP matrix of orthonormal contrasts (NaN if p < 2)."""
+    """Greenhouse-Geisser epsilon of the error SSP matrix of orthonormal contrasts (NaN if p < 2).
+
+    ``(Σλ)² / (p Σλ²)`` over the positive eigenvalues λ of the p × p matrix ``S``; car's
+    ``GG eps``. Between 1/p (maximal departure from sphericity) and 1 (spherical).
+
+    >>> round(greenhouse_geisser([[4.0, 1.0], [1.0, 2.0]]), 6)
+    0.818182
+    """
     S = _check(S)
     p = S.shape[0]
     if p < 2:
@@ -101,12 +120,27 @@ def greenhouse_geisser(S) -> float:
 
 
 def huynh_feldt(epsilon_gg: float, error_df: float, p: int) -> float:
-    """car's Huynh-Feldt epsilon (uncapped): ((ν + 1) p ε_GG − 2) / (p (ν − p ε_GG))."""
+    """car's Huynh-Feldt epsilon (uncapped): ((ν + 1) p ε_GG − 2) / (p (ν − p ε_GG)).
+
+    ``epsilon_gg`` from :func:`greenhouse_geisser`, ``error_df`` = ν (n − rank of the
+    between design), ``p`` the term's df. May exceed 1 (car's ``HF eps`` prints it so); the
+    corrected test uses ``min(1, ε_HF)``.
+
+    >>> round(huynh_feldt(0.95, 10, 2), 4), round(huynh_feldt(0.818182, 10, 2), 4)
+    (1.1667, 0.9565)
+    """
     return float(((error_df + 1) * p * epsilon_gg - 2) / (p * (error_df - p * epsilon_gg)))
 
 
 def mauchly(S, error_df: float, n_cells: int | None = None) -> tuple[float, float]:
-    """Mauchly's W and its p-value (car's approximation; see the module docstring for ``n_cells``)."""
+    """Mauchly's W and its p-value (car's approximation; see the module docstring for ``n_cells``).
+
+    ``S`` is the p × p error SSP matrix of orthonormal contrasts and ``error_df`` its df ν.
+    Returns ``(W, p)``; both NaN when p < 2 or det S ≤ 0.
+
+    >>> [round(v, 6) for v in mauchly([[4.0, 1.0], [1.0, 2.0]], error_df=10)]
+    [0.777778, 0.322738]
+    """
     from scipy.stats import chi2
 
     S = _check(S)
@@ -129,7 +163,12 @@ def mauchly(S, error_df: float, n_cells: int | None = None) -> tuple[float, floa
 
 
 def sphericity(S, error_df: float, n_cells: int | None = None) -> Sphericity:
-    """Epsilons and Mauchly's test of one term; all NaN when p < 2 or ``S`` is singular."""
+    """Epsilons and Mauchly's test of one term; all NaN when p < 2 or ``S`` is singular.
+
+    Combines :func:`greenhouse_geisser`, :func:`huynh_feldt` and :func:`mauchly` for the error
+    SSP matrix ``S`` of one within term with ``error_df`` error df; ``n_cells`` (the number of
+    within cells) selects car's Mauchly approximation. Returns a :class:`Sphericity`.
+    """
     S = _check(S)
     p = S.shape[0]
     if p < 2 or is_singular(S):

@@ -95,9 +95,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# R's conf.type values ("log-log" spelled log_log), coxph ties methods, cox.zph transforms.
 CONF_TYPES = ("log", "log_log", "plain")
 TIES = ("efron", "breslow")
 ZPH_TRANSFORMS = ("km", "identity", "rank", "log")
+# survmean's tolerance for "the curve is at 0.5" (R: sqrt(.Machine$double.eps)).
 MEDIAN_TOLERANCE = math.sqrt(np.finfo(float).eps)
 
 
@@ -142,7 +144,18 @@ def km_curve(time, event, conf_level: float = 0.95, conf_type: str = "log") -> d
 
 
 def confidence_bounds(surv, std_err, conf_level: float, conf_type: str) -> tuple[np.ndarray, np.ndarray]:
-    """R ``survfit_confint`` (``logse = TRUE``): pointwise bounds of S from the se of −log S."""
+    """R ``survfit_confint`` (``logse = TRUE``): pointwise bounds of S from the se of −log S.
+
+    ``surv`` is S(t) and ``std_err`` the Greenwood se of −log S (``survfit``'s ``std.err``), both
+    arrays; ``conf_type`` one of :data:`CONF_TYPES` (formulas in the module docstring). Returns
+    ``(lower, upper)`` arrays, NaN where R gives NA (S = 0 for ``log``; S ∈ {0, 1} for
+    ``log_log``). Raises ``ValueError`` for an unknown ``conf_type``.
+
+    >>> import numpy as np
+    >>> lower, upper = confidence_bounds(np.array([0.8, 0.5]), np.array([0.25, 0.4]), 0.95, "log_log")
+    >>> lower.round(4).tolist(), upper.round(4).tolist()   # R: survival:::survfit_confint
+    ([0.1346, 0.1167], [0.9755, 0.7996])
+    """
     from scipy.stats import norm
 
     surv = np.asarray(surv, dtype=float)
@@ -175,7 +188,18 @@ def _minmin(y: np.ndarray, x: np.ndarray) -> float:
 
 
 def km_median(curve: dict[str, np.ndarray]) -> tuple[float, float, float]:
-    """(median, lower, upper) of a :func:`km_curve`, as ``print(survfit)``; NaN where R gives NA."""
+    """(median, lower, upper) of a :func:`km_curve`, as ``print(survfit)``; NaN where R gives NA.
+
+    The median survival time and its confidence limits: the rule of R's ``survmean``
+    (``summary(fit)$table[c("median", "0.95LCL", "0.95UCL")]``) applied to the curve and to its
+    lower and upper pointwise bounds (so the limits use the curve's ``conf_type`` and level).
+
+    >>> import numpy as np
+    >>> t = np.array([1, 2, 3, 3, 4, 5, 6, 7, 8, 9.])
+    >>> e = np.array([1, 0, 1, 1, 1, 0, 1, 1, 0, 1])
+    >>> km_median(km_curve(t, e))   # R: median 6, 0.95LCL 3, 0.95UCL NA
+    (6.0, 3.0, nan)
+    """
     return (_minmin(curve["surv"], curve["time"]), _minmin(curve["lower"], curve["time"]),
             _minmin(curve["upper"], curve["time"]))
 
@@ -188,6 +212,15 @@ def km_at(curve: dict[str, np.ndarray], times, conf_level: float = 0.95,
     (cumulative up to and including t), ``surv, std_err`` (of −log S), ``se_surv``,
     ``lower, upper`` and ``beyond`` (True where t is after the last follow-up time: R drops
     such times; every value is then NaN).
+
+    ``curve`` is a :func:`km_curve` result; ``conf_level`` / ``conf_type`` should be the ones
+    the curve was computed with. Before the first time S = 1 with bounds (1, 1), as R.
+
+    >>> import numpy as np
+    >>> t = np.array([1, 2, 3, 3, 4, 5, 6, 7, 8, 9.])
+    >>> at = km_at(km_curve(t, np.array([1, 0, 1, 1, 1, 0, 1, 1, 0, 1])), [0.5, 4, 10])
+    >>> at["surv"].round(4).tolist(), at["n_risk"].tolist(), at["beyond"].tolist()
+    ([1.0, 0.5625, nan], [10.0, 6.0, nan], [False, False, True])
     """
     times = np.asarray(times, dtype=float)
     idx = np.searchsorted(curve["time"], times, side="right") - 1   # last curve time <= t
@@ -224,7 +257,13 @@ def km_at(curve: dict[str, np.ndarray], times, conf_level: float = 0.95,
 
 @dataclass
 class LogrankResult:
-    """``survdiff`` output: per-group n, observed, expected; variance matrix; chi-square test."""
+    """``survdiff`` output: per-group n, observed, expected; variance matrix; chi-square test.
+
+    ``groups`` are the group codes 0..k−1; ``n``, ``observed`` (``$obs``) and ``expected``
+    (``$exp``) are per group, summed over strata; ``variance`` is the k × k ``$var``;
+    ``statistic`` is ``$chisq`` on ``df`` = (groups with E > 0) − 1, ``p_value`` its upper-tail
+    χ² probability (NaN when df = 0).
+    """
 
     groups: np.ndarray
     n: np.ndarray
@@ -240,6 +279,16 @@ def logrank_test(time, event, group, strata=None) -> LogrankResult:
     """Log-rank test (``survdiff``, rho = 0), optionally stratified.
 
     ``group`` and ``strata`` are integer codes (0..k-1); groups are reported in code order.
+    ``time`` and ``event`` as in :func:`km_curve`. Matches
+    ``survival::survdiff(Surv(time, event) ~ group + strata(strata))`` (G-rho family with
+    rho = 0). Returns a :class:`LogrankResult`.
+
+    >>> import numpy as np
+    >>> t = np.array([1, 2, 3, 3, 4, 5, 6, 7, 8, 9.])
+    >>> e = np.array([1, 0, 1, 1, 1, 0, 1, 1, 0, 1])
+    >>> r = logrank_test(t, e, np.array([0, 1, 0, 1, 0, 1, 0, 1, 1, 1]))
+    >>> r.expected.round(6).tolist(), round(r.statistic, 6), r.df   # R: survdiff chisq 4.8861046
+    ([1.733333, 5.266667], 4.886105, 1)
     """
     from scipy.stats import chi2
 
@@ -282,7 +331,15 @@ def logrank_test(time, event, group, strata=None) -> LogrankResult:
 
 @dataclass
 class CoxResult:
-    """A Cox fit: estimates, variance and the three global tests (as ``summary(coxph)``)."""
+    """A Cox fit: estimates, variance and the three global tests (as ``summary(coxph)``).
+
+    ``coef`` (log hazard ratios, R's ``coef(fit)``), ``var`` (``vcov(fit)``, inverse
+    information), ``loglik0`` / ``loglik`` (``fit$loglik`` at β = 0 and at the estimate),
+    ``score_test`` (``fit$score``, the log-rank score test), ``iterations`` and ``converged``
+    (Newton steps and whether the step or the log-likelihood change became negligible).
+    ``information`` is the observed information at ``coef``; ``linear_predictor`` is
+    ``fit$linear.predictors`` (covariates centred at their means, as R).
+    """
 
     coef: np.ndarray
     var: np.ndarray
@@ -298,10 +355,12 @@ class CoxResult:
 
     @property
     def wald_test(self) -> float:
+        """Global Wald χ² ``β' var⁻¹ β`` (``fit$wald.test``); df = number of coefficients."""
         return float(self.coef @ np.linalg.solve(self.var, self.coef)) if len(self.coef) else 0.0
 
     @property
     def lr_test(self) -> float:
+        """Global likelihood-ratio χ² ``2 (loglik − loglik0)``; df = number of coefficients."""
         return 2.0 * (self.loglik - self.loglik0)
 
 
@@ -405,7 +464,26 @@ def _cox_stratum(t, d, xs, es, risk, g, ties):
 
 
 def cox_fit(time, event, x, strata=None, ties: str = "efron", max_iter: int = 50) -> CoxResult:
-    """Fit a Cox model by Newton-Raphson (R ``coxph``); ``x`` is the n × p design matrix."""
+    """Fit a Cox model by Newton-Raphson (R ``coxph``); ``x`` is the n × p design matrix.
+
+    ``survival::coxph(Surv(time, event) ~ x + strata(strata), ties = ties)``: ``x`` without an
+    intercept column (a 1-d array is one covariate), centred internally as R does; ``strata``
+    integer codes (separate baseline hazards); ``ties`` one of :data:`TIES`. Newton steps from
+    β = 0 with step halving while the log-likelihood does not increase, up to ``max_iter``
+    steps; see the module docstring for the convergence rule. A non-converged fit is returned
+    with ``converged=False`` (callers report it); a singular information matrix raises
+    ``numpy.linalg.LinAlgError``. Returns a :class:`CoxResult`.
+
+    >>> import numpy as np
+    >>> t = np.array([1, 2, 3, 3, 4, 5, 6, 7, 8, 9.])
+    >>> e = np.array([1, 0, 1, 1, 1, 0, 1, 1, 0, 1])
+    >>> x = np.array([0.5, 1.2, -0.3, 2.0, 0.1, 0.7, -1.1, 1.5, 0.2, 0.9])
+    >>> f = cox_fit(t, e, x)   # R: coxph(Surv(t, e) ~ x): coef -0.10361008, se 0.48014410
+    >>> f.coef.round(6).tolist(), np.sqrt(np.diag(f.var)).round(6).tolist(), round(f.loglik, 6)
+    ([-0.10361], [0.480144], -10.581469)
+    >>> round(f.score_test, 6), round(f.wald_test, 6), round(f.lr_test, 6)
+    (0.046625, 0.046565, 0.046268)
+    """
     time = np.asarray(time, dtype=float)
     event = (np.asarray(event, dtype=float) > 0).astype(float)
     x = np.asarray(x, dtype=float)
@@ -455,6 +533,19 @@ def cox_zph(time, event, x, strata, fit: CoxResult, ties: str = "efron", transfo
     ``terms`` lists the design columns of each term (a factor's dummies form one term);
     default one term per column. Returns ``chisq, df, p`` per term and ``global_chisq,
     global_df, global_p``.
+
+    ``time``, ``event``, ``x``, ``strata`` and ``ties`` must be those ``fit`` (a
+    :func:`cox_fit` result) was computed from; ``transform`` is one of :data:`ZPH_TRANSFORMS`
+    (R's ``cox.zph(transform = )``, default ``"km"`` as R). Raises ``ValueError`` for an unknown
+    transform.
+
+    >>> import numpy as np
+    >>> t = np.array([1, 2, 3, 3, 4, 5, 6, 7, 8, 9.])
+    >>> e = np.array([1, 0, 1, 1, 1, 0, 1, 1, 0, 1])
+    >>> x = np.array([[0.5], [1.2], [-0.3], [2.0], [0.1], [0.7], [-1.1], [1.5], [0.2], [0.9]])
+    >>> z = cox_zph(t, e, x, None, cox_fit(t, e, x))   # R: cox.zph(fit)$table: 0.25758684, p 0.6117829
+    >>> z["chisq"].round(6).tolist(), round(z["global_p"], 6)
+    ([0.257587], 0.611783)
     """
     from scipy.stats import chi2
 
@@ -587,6 +678,19 @@ def concordance(time, event, lp, strata=None, scale: float | None = None) -> dic
     (i, j) is comparable when i has the event and j is still at risk after it (a later time, or
     censored at i's time); pair counts and each subject's share (for the variance) are dominance
     counts of (time, linear-predictor rank).
+
+    ``lp`` is the fit's linear predictor (e.g. ``CoxResult.linear_predictor``); ``strata``
+    integer codes (pairs only within a stratum). ``std_error`` is
+    ``sqrt(concordance(fit)$var)``; C and the standard error are NaN when there is no
+    comparable pair.
+
+    >>> import numpy as np
+    >>> t = np.array([1, 2, 3, 3, 4, 5, 6, 7, 8, 9.])
+    >>> e = np.array([1, 0, 1, 1, 1, 0, 1, 1, 0, 1])
+    >>> x = np.array([0.5, 1.2, -0.3, 2.0, 0.1, 0.7, -1.1, 1.5, 0.2, 0.9])
+    >>> c = concordance(t, e, cox_fit(t, e, x).linear_predictor)   # R: 0.5483871, se 0.11155124
+    >>> round(float(c["concordance"]), 6), round(c["std_error"], 6), float(c["concordant"]), float(c["discordant"])
+    (0.548387, 0.111551, 17.0, 14.0)
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float) > 0
