@@ -68,14 +68,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses.base import AnalysisInput, reference_level_problems, select_rows
-from ketastats.errors import AnalysisError, Issue, Location
-from ketastats.plan.formulas import FormulaError, design_matrices, parse_formula, parse_random
-from ketastats.plan.schema import AnalysisSpec, as_list, column_field
+from ketastats.analyses.base import AnalysisInput, AnalysisSpec, reference_level_problems, select_rows
+from ketastats.errors import AnalysisError, Issue, Location, Problem
+from ketastats.language.formulas import FormulaError, design_matrices, parse_formula, parse_random
+from ketastats.language.fields import as_list, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 
 DfMethod = Literal["residual", "satterthwaite"]
-GLOB = set("*?[")
+GLOB = set("*?[")   # an outcomes entry containing one of these is a pattern (fnmatch), not a column name
 TIDY_COLUMNS = ["outcome", "effect", "term", "group", "df_method", "estimate", "std_error", "statistic",
                 "statistic_type", "df", "p_value", "p_adjusted", "adjust_method", "p_bonferroni", "n_obs",
                 "n_subjects"]
@@ -108,6 +108,7 @@ class Spec(AnalysisSpec):
 
     @model_validator(mode="after")
     def _check(self) -> "Spec":
+        """Wide (``outcomes``) xor long (``outcome_column`` + ``value``); a right-hand-side formula; a random intercept only."""
         long = self.outcome_column is not None or self.value is not None
         if long and (self.outcome_column is None or self.value is None):
             raise ValueError("a long table needs both 'outcome_column' and 'value'")
@@ -127,9 +128,11 @@ class Spec(AnalysisSpec):
         return self
 
     def _formula(self):
+        """The parsed right-hand side (no response: the outcomes are the responses)."""
         return parse_formula(self.formula, require_response=False)
 
     def column_references(self) -> list[tuple[str, str]]:
+        """Named outcome columns (patterns are checked in :meth:`check_columns`), predictors, grouping, long-table keys."""
         refs = [(f"outcomes[{i}]", name) for i, name in enumerate(self.outcomes) if not GLOB & set(name)]
         refs += [("formula", name) for name in self._formula().names]
         refs += [("random", parse_random(self.random).group)]
@@ -137,18 +140,19 @@ class Spec(AnalysisSpec):
         refs += [(f"reference.{name}", name) for name in self.reference]
         return refs
 
-    def check_columns(self, columns) -> list[tuple[str, str]]:
+    def check_columns(self, columns) -> list[Problem]:
+        """Every pattern matches a column; matched outcomes and ``value`` are numeric; reference levels exist."""
         problems = []
         for index, pattern in enumerate(self.outcomes):
             matched = [name for name in columns if fnmatch.fnmatchcase(name, pattern)]
             if GLOB & set(pattern) and not matched:
-                problems.append((f"outcomes[{index}]", f"no column matches '{pattern}'"))
+                problems.append(Problem(f"outcomes[{index}]", f"no column matches '{pattern}'"))
             for name in matched:
                 if columns[name].type not in ("integer", "number"):
-                    problems.append((f"outcomes[{index}]", f"the outcome '{name}' is {columns[name].type}, not numeric"))
+                    problems.append(Problem(f"outcomes[{index}]", f"the outcome '{name}' is {columns[name].type}, not numeric"))
                     break
         if self.value in columns and columns[self.value].type not in ("integer", "number"):
-            problems.append(("value", f"'{self.value}' is {columns[self.value].type}, not numeric"))
+            problems.append(Problem("value", f"'{self.value}' is {columns[self.value].type}, not numeric"))
         problems += reference_level_problems(self.reference, columns)
         return problems
 
@@ -156,7 +160,20 @@ class Spec(AnalysisSpec):
 # --- running -------------------------------------------------------------------------------------
 
 def run(spec: Spec, ctx: AnalysisInput, progress=None) -> AnalysisResult:
-    from ketastats.analyses.mixed_model import _prepare_factors
+    """Fit the random-intercept model to every outcome; t tests per coefficient, adjusted across outcomes.
+
+    R, per outcome ``y``: ``m <- lmerTest::lmer(y ~ formula + (1 | group), REML = TRUE)``,
+    ``summary(m)$coefficients`` (Satterthwaite df) or the residual-df t test, and
+    ``VarCorr(m)``; then, per term and df method, ``p.adjust(p, adjust)`` and ``p.adjust(p,
+    "bonferroni")`` over all outcomes (also when ``keep: significant`` drops rows afterwards).
+
+    The design (X, groups) is built once from the rows complete in the predictors and grouping
+    column; each outcome then uses its own non-missing rows. Tidy columns: :data:`TIDY_COLUMNS`;
+    ``glance``: counts of outcomes (fitted, singular, not converged, kept), n_obs,
+    n_subjects, n_fixed and ``n_significant <term> (<df method>)`` per term. ``progress``
+    (done, total) reports fitted chunks; by default it feeds ``ctx.progress``.
+    """
+    from ketastats.analyses._factors import prepare_factors
 
     formula = spec._formula()
     group = parse_random(spec.random).group
@@ -165,10 +182,11 @@ def run(spec: Spec, ctx: AnalysisInput, progress=None) -> AnalysisResult:
         observations, Y, outcomes, exclusions = _wide(spec, ctx, predictors)
     else:
         observations, Y, outcomes, exclusions = _long(spec, ctx, predictors)
-    observations = _prepare_factors(observations, formula, spec.reference, ctx)
+    observations = prepare_factors(observations, formula, spec.reference, ctx)
     design = design_matrices(formula, observations)
     X = design.to_numpy(dtype=float)
     terms = list(design.columns)
+    # grouping codes 0..m-1 in text order (the batched fit only needs the partition)
     groups = pd.factorize(observations[group].astype(str), sort=True)[0]
     _check_design(X, groups)
     if progress is None and ctx.progress is not None:
@@ -204,6 +222,11 @@ def _significant(tidy: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
 
 def _outcome_columns(spec: Spec, frame: pd.DataFrame, predictors: list[str]) -> list[str]:
+    """The outcome columns in ``outcomes`` order: a pattern expands to its matches in table column order.
+
+    A predictor is never an outcome, even if a pattern matches it; a column matched twice is
+    kept once, at its first place. A pattern without matches fails (``no-outcomes``).
+    """
     chosen: list[str] = []
     for pattern in spec.outcomes:
         if GLOB & set(pattern):
@@ -217,6 +240,11 @@ def _outcome_columns(spec: Spec, frame: pd.DataFrame, predictors: list[str]) -> 
 
 
 def _wide(spec: Spec, ctx: AnalysisInput, predictors: list[str]):
+    """Observations (predictor rows), Y (rows × outcomes, NaN where missing), outcome names, exclusions.
+
+    Rows missing a predictor or the group are excluded whole; a missing outcome value is one
+    ``missing-value`` record per (row, outcome), and that cell stays NaN in Y.
+    """
     outcomes = _outcome_columns(spec, ctx.frame, predictors)
     data, exclusions = select_rows(ctx, predictors)
     Y = data[outcomes].to_numpy(dtype=float)
@@ -231,6 +259,13 @@ def _wide(spec: Spec, ctx: AnalysisInput, predictors: list[str]):
 
 
 def _long(spec: Spec, ctx: AnalysisInput, predictors: list[str]):
+    """As :func:`_wide` for a long table: one observation per combination of the key columns but
+    ``outcome_column`` (e.g. participant × visit), one Y column per outcome level.
+
+    Without such keys the predictors identify an observation. Two rows for one observation and
+    outcome fail (``duplicate-observation``); so does a predictor that differs between the rows
+    of one observation (``predictor-varies``). An outcome absent for an observation is NaN.
+    """
     column, value = spec.outcome_column, spec.value
     data, exclusions = select_rows(ctx, list(dict.fromkeys(predictors + [column, value])))
     keys = [k for k in ctx.key if k != column and k in data.columns]
@@ -264,6 +299,7 @@ def _long(spec: Spec, ctx: AnalysisInput, predictors: list[str]):
 
 
 def _check_design(X: np.ndarray, groups: np.ndarray) -> None:
+    """The shared design must be estimable: more rows than columns, full rank, at least two groups."""
     n, p = X.shape
     if n <= p:
         raise AnalysisError(Issue("too-few-observations", f"{n} observations for {p} fixed effects",
@@ -286,6 +322,13 @@ def fit_chunk(Y: np.ndarray, X: np.ndarray, groups: np.ndarray, satterthwaite: b
 
 
 def _fit_all(spec: Spec, X: np.ndarray, groups: np.ndarray, Y: np.ndarray, progress) -> dict:
+    """Fit every outcome; arrays indexed by outcome (β, SE, Satterthwaite df, residual df, σ, SD, flags, n).
+
+    Outcomes with the same missing rows share a design and are fitted together (one "pattern"
+    each); each pattern is split into chunks of ``chunk_size`` outcomes, the tasks that run
+    locally or on Dask. A pattern whose rows cannot estimate the model (no more rows than
+    max(p, groups), or rank-deficient X) is not fitted: its outcomes keep NaN and are warned.
+    """
     from ketastats.engines import map_tasks
 
     n, K = Y.shape
@@ -298,6 +341,7 @@ def _fit_all(spec: Spec, X: np.ndarray, groups: np.ndarray, Y: np.ndarray, progr
     if observed.all():
         patterns, inverse = np.ones((1, n), dtype=bool), np.zeros(K, dtype=np.int64)
     else:
+        # one bit-packed "which rows are observed" signature per outcome; equal signatures share a fit
         packed, inverse = np.unique(np.packbits(observed, axis=0).T, axis=0, return_inverse=True)
         patterns, inverse = np.unpackbits(packed, axis=1, count=n).astype(bool), inverse.ravel()
     out["n_patterns"] = len(patterns)
@@ -329,7 +373,14 @@ def _fit_all(spec: Spec, X: np.ndarray, groups: np.ndarray, Y: np.ndarray, progr
 
 
 def _tidy(spec: Spec, outcomes: list[str], terms: list[str], group: str, fits: dict) -> pd.DataFrame:
-    from ketastats.multiplicity import adjust
+    """The tidy table, built column-wise (no per-row dicts: a connectome has ~10⁵–10⁶ rows).
+
+    Per outcome: its fixed rows (df method-major, then coefficient) followed by its two
+    ``ran_pars`` rows; ``_order`` interleaves the two blocks in that order. The adjustments run
+    over outcomes for each (df method, coefficient); an unfitted outcome's NaN p-values are
+    left out of the adjustment and stay empty.
+    """
+    from ketastats.stats.p_adjust import adjust_p as adjust
     from ketastats.stats.lmm_batched import t_tests
 
     K, p, methods = len(outcomes), len(terms), list(spec.df_method)
@@ -371,6 +422,7 @@ def _tidy(spec: Spec, outcomes: list[str], terms: list[str], group: str, fits: d
 
 
 def _issues(spec: Spec, outcomes: list[str], fits: dict) -> list[Issue]:
+    """Warnings counting the outcomes not fitted, not converged and with a singular fit (first five named)."""
     location = Location(path=f"analyses[{spec.id}]")
     issues = []
 

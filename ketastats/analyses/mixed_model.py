@@ -45,10 +45,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses.base import AnalysisInput, plain, reference_level_problems, select_rows
-from ketastats.errors import AnalysisError, Issue, Location
-from ketastats.plan.formulas import FormulaError, design_matrices, parse_formula, parse_random
-from ketastats.plan.schema import AnalysisSpec, Strict, as_list
+from ketastats.analyses._factors import prepare_factors
+from ketastats.analyses.base import AnalysisInput, AnalysisSpec, plain, reference_level_problems, select_rows
+from ketastats.errors import AnalysisError, Issue, Location, Problem
+from ketastats.language.formulas import FormulaError, design_matrices, parse_formula, parse_random
+from ketastats.language.fields import Strict, as_list
 from ketastats.results import AnalysisResult
 
 DfMethod = Literal["residual", "satterthwaite", "kenward_roger"]
@@ -73,6 +74,7 @@ class ContrastSpec(Strict):
 
     @model_validator(mode="after")
     def _one_comparison(self) -> "ContrastSpec":
+        """``versus`` and ``pairwise`` exclude each other."""
         if self.versus is not None and self.pairwise:
             raise ValueError("give either 'versus' or 'pairwise', not both")
         return self
@@ -94,6 +96,7 @@ class Spec(AnalysisSpec):
 
     @model_validator(mode="after")
     def _parse(self) -> "Spec":
+        """Both formulas parse (safe grammar); Kenward-Roger only with REML (pbkrtest refuses ML fits)."""
         if self.estimation == "ml" and "kenward_roger" in self.df_method:
             raise ValueError("Kenward-Roger df need a REML fit (as pbkrtest and lmerTest); use estimation: reml")
         try:
@@ -104,6 +107,7 @@ class Spec(AnalysisSpec):
         return self
 
     def column_references(self) -> list[tuple[str, str]]:
+        """Columns of the formula, the random part (slopes and grouping), ``reference`` and ``contrasts``."""
         formula, random = parse_formula(self.formula), parse_random(self.random)
         refs = [("formula", name) for name in formula.names]
         refs += [("random", name) for term in random.terms for name in term] + [("random", random.group)]
@@ -113,11 +117,12 @@ class Spec(AnalysisSpec):
             refs += [(f"contrasts[{index}].by", name) for name in contrast.by]
         return refs
 
-    def check_columns(self, columns) -> list[tuple[str, str]]:
+    def check_columns(self, columns) -> list[Problem]:
+        """A numeric response and declared reference levels (random slopes are checked at run time)."""
         problems = []
         response = parse_formula(self.formula).response
         if response in columns and columns[response].type not in ("integer", "number"):
-            problems.append(("formula", f"the outcome '{response}' is {columns[response].type}, not numeric"))
+            problems.append(Problem("formula", f"the outcome '{response}' is {columns[response].type}, not numeric"))
         problems += reference_level_problems(self.reference, columns)
         return problems
 
@@ -125,16 +130,35 @@ class Spec(AnalysisSpec):
 # --- running -----------------------------------------------------------------------------------
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
+    """Fit one linear mixed model and tabulate fixed effects, type-III F tests, variances and emmeans.
+
+    R: ``m <- lmerTest::lmer(formula + (random), data, REML = estimation == "reml")``;
+    ``summary(m, ddf = "Satterthwaite" | "Kenward-Roger")$coefficients`` and ``confint`` on the
+    same df (``fixed`` rows, one block per df method), ``anova(m, type = 3, ddf = ...)``
+    (``joint`` rows), ``as.data.frame(VarCorr(m))`` (``ran_pars`` rows: SDs, correlations, the
+    residual SD) and, per ``contrasts`` entry, ``emmeans(m, ~ emmeans | by, at = at,
+    lmer.df = ...)`` with ``contrast(..., "trt.vs.ctrl" | "pairwise", adjust)`` (``emmean`` /
+    ``contrast`` rows). ``df_method: residual`` uses n_obs − p for every test (no R default;
+    Siegel et al.'s convention).
+
+    Complete cases over every formula, slope and grouping column (``na.omit``). Tidy columns:
+    :data:`TIDY_COLUMNS` (those present); ``glance``: n_obs, n_subjects, n_fixed, estimation,
+    log-likelihood, AIC, BIC, sigma, convergence and singularity. ``extras`` keeps the fitted
+    values (marginal and conditional), observed values and groups for the diagnostics figure.
+    Raises on a rank-deficient design, fewer than 2 groups, a constant outcome or too few rows;
+    non-convergence and a singular fit are warnings.
+    """
     formula, random = parse_formula(spec.formula), parse_random(spec.random)
     slopes = [term[0] for term in random.terms]
     used = list(dict.fromkeys(formula.names + slopes + [random.group]))
     data, exclusions = select_rows(ctx, used)
-    data = _prepare_factors(data, formula, spec.reference, ctx)
+    data = prepare_factors(data, formula, spec.reference, ctx)
     y = data[formula.response].to_numpy(dtype=float)
     design = design_matrices(formula, data)
     X = design.to_numpy(dtype=float)
     names = list(design.columns)
     Z = _random_design(random, slopes, data)
+    # groups coded in text order of the grouping column (lme4 orders a factor's levels likewise)
     groups, group_labels = pd.factorize(data[random.group].astype(str), sort=True)
     _check_estimable(X, names, y, groups, spec)
 
@@ -185,6 +209,7 @@ def _conditional_fitted(fit, X: np.ndarray, Z: np.ndarray, y: np.ndarray, groups
     return marginal + np.einsum("nq,nq->n", Z, b[codes])
 
 
+#: Column order of the tidy table; a column that no row fills (e.g. ``level`` without contrasts) is dropped.
 TIDY_COLUMNS = ["effect", "term", "level", "contrast", "group", "df_method", "estimate", "std_error",
                 "statistic", "statistic_type", "df", "df_denominator", "p_value", "p_adjusted", "adjust_method",
                 "conf_low", "conf_high", "conf_level", "n_obs", "n_subjects"]
@@ -193,36 +218,12 @@ DF_NOTES = {"residual": "residual = n_obs − number of fixed effects",
                                                                           "adjusted covariance of the fixed effects"}
 
 
-def _prepare_factors(data: pd.DataFrame, formula, reference: dict, ctx: AnalysisInput) -> pd.DataFrame:
-    """Categorical and boolean predictors become Categoricals with the reference level first."""
-    data = data.copy()
-    for name in formula.names:
-        if name == formula.response:
-            continue
-        column = data[name]
-        if str(column.dtype) == "boolean" or column.dtype == bool:
-            levels = [False, True]
-            data[name] = pd.Categorical(column.astype(bool), categories=levels)
-        elif isinstance(column.dtype, (pd.CategoricalDtype, pd.StringDtype)) or column.dtype == object:
-            if isinstance(column.dtype, pd.CategoricalDtype):
-                levels = [lvl for lvl in column.cat.categories if (column == lvl).any()]
-            else:
-                levels = sorted(column.dropna().astype(str).unique())
-            data[name] = pd.Categorical(column.astype(object), categories=levels)
-        else:
-            continue
-        if name in reference:
-            wanted = reference[name]
-            match = [lvl for lvl in data[name].cat.categories if str(lvl) == str(wanted)]
-            if not match:
-                raise AnalysisError(Issue("reference-level-absent", f"reference level '{wanted}' of '{name}' "
-                                          "does not occur in the analysed rows", Location(column=name)))
-            categories = match + [lvl for lvl in data[name].cat.categories if lvl != match[0]]
-            data[name] = data[name].cat.reorder_categories(categories)
-    return data
-
-
 def _random_design(random, slopes: list[str], data: pd.DataFrame) -> np.ndarray:
+    """Z of one grouping factor: the intercept column (if any) and each numeric slope, as in lme4's ``(x | g)``.
+
+    A slope must be numeric (a factor slope would need one column per level); a boolean is
+    refused too, so that its coding is explicit in a derived column.
+    """
     columns = [np.ones(len(data))] if random.intercept else []
     for name in slopes:
         values = data[name]
@@ -237,6 +238,11 @@ def _random_design(random, slopes: list[str], data: pd.DataFrame) -> np.ndarray:
 
 
 def _check_estimable(X: np.ndarray, names: list[str], y: np.ndarray, groups: np.ndarray, spec: Spec) -> None:
+    """Fail early, with a reason, where lmer would stop or drop columns.
+
+    More rows than fixed effects; a full-rank X (lme4 drops aliased columns with a message, a
+    plan's coefficients must not silently disappear); at least 2 groups; a non-constant outcome.
+    """
     n, p = X.shape
     if n <= p:
         raise AnalysisError(Issue("too-few-observations", f"{n} observations for {p} fixed effects",
@@ -267,6 +273,7 @@ SINGULAR_SD = 1e-4
 
 
 def _fit_issues(fit, spec: Spec, labels: list[str]) -> list[Issue]:
+    """Warnings of the fit: optimizer non-convergence, and a singular fit (as ``lme4::isSingular``)."""
     issues = []
     location = Location(path=f"analyses[{spec.id}]")
     if not fit.converged:
@@ -297,6 +304,10 @@ def _test(fit, L: np.ndarray, method: str):
 
 
 def _joint(fit, L: np.ndarray, method: str):
+    """(F, numerator df, denominator df, p) of the joint hypothesis L β = 0 under a df method.
+
+    Residual df: the Wald F = (Lβ)'(L V L')⁻¹(Lβ) / q on (q, n_obs − p) df, V = vcov(β).
+    """
     from scipy import stats
 
     from ketastats.stats import kenward_roger, satterthwaite
@@ -313,6 +324,7 @@ def _joint(fit, L: np.ndarray, method: str):
 
 
 def _interval(estimate: float, se: float, df: float, level: float) -> tuple[float, float]:
+    """estimate ± t_{df} × se (the interval emmeans and lmerTest's ``confint`` on the same df give)."""
     from scipy import stats
 
     half = stats.t.ppf(0.5 + level / 2, df) * se
@@ -320,6 +332,7 @@ def _interval(estimate: float, se: float, df: float, level: float) -> tuple[floa
 
 
 def _fixed_rows(fit, names: list[str], spec: Spec) -> list[dict]:
+    """One ``fixed`` row per df method and coefficient: the t test of each coefficient (L = unit vector)."""
     rows = []
     for method in spec.df_method:
         for index, name in enumerate(names):
@@ -350,6 +363,11 @@ def _joint_rows(design, data, spec, fit) -> list[dict]:
 
 
 def _variance_rows(fit, random, slopes: list[str]) -> list[dict]:
+    """``ran_pars`` rows in ``broom.mixed::tidy(m)`` naming: ``sd__(Intercept)``, ``sd__x``, ``cor__(Intercept).x``
+    for the grouping factor, then ``sd__Observation`` (group ``Residual``), the residual SD σ.
+
+    A correlation with a zero SD is undefined (NaN), where lme4 prints NaN too.
+    """
     labels = (["(Intercept)"] if random.intercept else []) + slopes
     G = np.asarray(fit.cov_re)
     sds = np.sqrt(np.diag(G))
@@ -365,6 +383,7 @@ def _variance_rows(fit, random, slopes: list[str]) -> list[dict]:
 # --- estimated marginal means --------------------------------------------------------------------
 
 def _levels(data: pd.DataFrame, name: str, at: dict) -> list:
+    """The reference-grid values of one predictor: ``at`` values, else a factor's levels (numeric: an error)."""
     if name in at:
         return list(at[name])
     column = data[name]
@@ -375,6 +394,14 @@ def _levels(data: pd.DataFrame, name: str, at: dict) -> list:
 
 
 def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tuple[list[dict], list]:
+    """``emmean`` and ``contrast`` rows of every ``contrasts`` entry, and what the figures need of them.
+
+    As ``emmeans``: the reference grid crosses every factor level (and ``at`` values) with the
+    numeric covariates at their mean over the analysed rows; a marginal mean is the average of
+    the grid rows' X (equal weights over the other factors), so its estimate is L β with that
+    average as L. Contrasts are differences of those L; their p-values are adjusted within each
+    ``by`` group and df method. emmean rows carry no test (emmeans' summary has none).
+    """
     import patsy
 
     if not spec.contrasts:
@@ -404,6 +431,7 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tupl
             group_label = ", ".join(f"{b}={plain(v)}" for b, v in zip(by, by_value)) or None
             means = {}
             for level in target_levels:
+                # the grid rows at this level (and by group); their mean X row is the emmean's L
                 mask = (grid[target].astype(object) == level).to_numpy(copy=True)   # writable under pandas 3
                 for b, v in zip(by, by_value):
                     mask &= (grid[b].astype(object) == v).to_numpy()
@@ -425,7 +453,7 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tupl
                                   "statistic": t, "statistic_type": "t", "df": df, "p_value": p,
                                   "conf_low": low, "conf_high": high, "conf_level": spec.conf_level})
                 if block:
-                    from ketastats.multiplicity import adjust
+                    from ketastats.stats.p_adjust import adjust_p as adjust
 
                     adjusted = adjust([r["p_value"] for r in block], contrast.adjust) \
                         if contrast.adjust != "none" else [r["p_value"] for r in block]
@@ -437,6 +465,8 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tupl
 
 
 def _comparisons(contrast: ContrastSpec, levels: list) -> list[tuple]:
+    """(a, b) pairs whose difference a − b is tested: every level vs ``versus`` (emmeans ``trt.vs.ctrl``
+    with that reference), every pair in level order (``pairwise``), or none."""
     if contrast.versus is not None:
         reference = [lvl for lvl in levels if str(lvl) == str(contrast.versus)]
         if not reference:
