@@ -195,15 +195,14 @@ def _subject_link_issues(plan, tables: dict[str, pd.DataFrame], document) -> tup
     no subject (ids typed differently, ``01`` vs ``1``, a wrong file), the join silently matches
     nobody: an error. If fewer than half of a table's subjects are found, a warning says so.
     """
-    from ketastats.plan.schema import SubjectLevel
-
     subject = plan.subject
     subjects = {name: pd.unique(frame[subject].dropna()) for name, frame in tables.items() if subject in frame.columns}
     links: list[tuple[str, str, tuple, str]] = []
     for index, derivation in enumerate(plan.derive):
-        if isinstance(derivation, SubjectLevel) and derivation.from_ in subjects:
-            links += [(derivation.from_, name, ("derive", index), f"subject-level value '{derivation.name}'")
-                      for name in subjects if name != derivation.from_]
+        source = derivation.joins_from()
+        if source in subjects:
+            links += [(source, name, ("derive", index), f"subject-level value '{derivation.name}'")
+                      for name in subjects if name != source]
     for index, analysis in enumerate(plan.analyses):
         population = plan.populations.get(analysis.population) if analysis.population else None
         if population is not None and population.table != analysis.table and population.table in subjects \

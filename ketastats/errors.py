@@ -76,6 +76,37 @@ class Issue:
         return out
 
 
+@dataclass(frozen=True)
+class Problem:
+    """A problem a spec's check finds before anything runs: where, what, its code and a hint.
+
+    ``key`` is a YAML path: a tuple, or the dotted text a spec hook writes relative to its own
+    entry (``"outcome[0]"``, ``"reference.arm"``); the resolver turns it into a located
+    :class:`Issue`. Every validation hook (analyses, figures, derivations, families) returns these.
+
+    >>> Problem("contrasts[1].by", "'vist' is not a column").path
+    ('contrasts', 1, 'by')
+    """
+
+    key: str | tuple
+    message: str
+    code: str = "wrong-column-type"
+    hint: str | None = None
+
+    @classmethod
+    def coded(cls, code: str, message: str, key: str | tuple, hint: str | None = None) -> "Problem":
+        """A problem given code first, as issues are written: ``Problem.coded("unknown-analysis", ...)``."""
+        return cls(key, message, code, hint)
+
+    @property
+    def path(self) -> tuple:
+        """``key`` as a YAML path tuple (list positions as integers)."""
+        if isinstance(self.key, tuple):
+            return self.key
+        parts = self.key.replace("]", "").replace("[", ".").split(".")
+        return tuple(int(part) if part.isdigit() else part for part in parts if part)
+
+
 class KetastatsError(Exception):
     """Base class of every error ketastats raises on purpose; carries one or more issues."""
 

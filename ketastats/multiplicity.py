@@ -47,12 +47,43 @@ Example
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from ketastats.glossary import format_cell
+from pydantic import Field
+
+from ketastats.errors import Problem, did_you_mean
+from ketastats.language.fields import FamilyMethod, Identifier, Scalar, Strict
 from ketastats.stats.p_adjust import METHODS, adjust_p
+
+
+class FamilyMember(Strict):
+    """One test of a family: the row of analysis ``analysis``'s tidy table picked by ``term`` and
+    ``where`` (tidy column → value), e.g. ``{analysis: fc_sgacc_dmn, term: "time:responder_2wk"}``."""
+
+    analysis: Identifier = Field(description="the analysis id")
+    term: str | None = Field(None, description="the value of the row's term column")
+    where: dict[str, Scalar] = Field(default_factory=dict,
+                                     description="other tidy cells that pick the row, e.g. {outcome: fc_dmn}")
+    p_column: Literal["p_value", "p_value_corrected", "lrt_p_value"] = Field(
+        "p_value", description="which p-value of the row is adjusted")
+    label: str | None = Field(None, description="the member's name in the family table (default: analysis + row)")
+
+
+class Family(Strict):
+    """A multiplicity family: its members' p-values are adjusted together."""
+
+    method: FamilyMethod = Field(
+        description="adjustment (R p.adjust names: fdr_bh = BH, fdr_by = BY); fixed_sequence tests in the listed order")
+    alpha: float = Field(0.05, gt=0, lt=1, description="family-wise error rate (false discovery rate for fdr_*)")
+    m: int | None = Field(None, ge=1, description="number of hypotheses in the family when some are not tested "
+                                                 "in this plan (R p.adjust n); default: the members with a p-value")
+    title: str | None = None
+    description: str | None = None
+    members: list[FamilyMember] = Field(min_length=1)
+
 
 __all__ = ["adjust", "METHODS", "member_issues", "apply_families", "thresholds", "family_sentence"]
 
@@ -124,37 +155,35 @@ def _matches(rows: list[dict[str, Any]], chosen: dict[str, Any]) -> list[dict[st
     return [row for row in rows if all(_text(row.get(k)) == _text(v) for k, v in chosen.items())]
 
 
-def member_issues(plan, catalog) -> list[tuple[str, str, tuple, str | None]]:
+def member_issues(plan, catalog) -> list[Problem]:
     """(code, message, YAML path, hint) for every member that cannot be right, before anything runs."""
-    from ketastats.errors import did_you_mean
 
     analyses = {spec.id: spec for spec in plan.analyses}
-    issues: list[tuple[str, str, tuple, str | None]] = []
+    issues: list[Problem] = []
     for name, family in getattr(plan, "multiplicity", {}).items():
         seen: dict[tuple, int] = {}
         for k, member in enumerate(family.members):
             path = ("multiplicity", name, "members", k)
             spec = analyses.get(member.analysis)
             if spec is None:
-                issues.append(("unknown-analysis", f"family '{name}': analysis '{member.analysis}' is not in analyses:",
+                issues.append(Problem.coded("unknown-analysis", f"family '{name}': analysis '{member.analysis}' is not in analyses:",
                                path + ("analysis",), did_you_mean(member.analysis, analyses)))
                 continue
             chosen = selector(member)
             key = (member.analysis, tuple(sorted((c, _text(v)) for c, v in chosen.items())), member.p_column)
             if key in seen:
-                issues.append(("duplicate-member", f"family '{name}': member {k} repeats member {seen[key]}", path,
+                issues.append(Problem.coded("duplicate-member", f"family '{name}': member {k} repeats member {seen[key]}", path,
                                None))
                 continue
             seen[key] = k
-            planned = getattr(spec, "planned_rows", None)
-            rows = planned(catalog.columns.get(spec.table, {})) if planned is not None else None
+            rows = spec.planned_rows(catalog.columns.get(spec.table, {}))
             if rows is None:
                 continue  # checked when the family is applied
             identity = sorted({c for row in rows for c in row})
             for column in chosen:
                 if column not in identity:
                     where = path + (("term",) if column == "term" else ("where", column))
-                    issues.append(("unknown-member-column", f"family '{name}': the rows of analysis '{spec.id}' "
+                    issues.append(Problem.coded("unknown-member-column", f"family '{name}': the rows of analysis '{spec.id}' "
                                    f"({spec.type}) are not identified by '{column}'", where,
                                    f"Its rows are identified by: {', '.join(identity)}"))
             if any(column not in identity for column in chosen):
@@ -164,13 +193,13 @@ def member_issues(plan, catalog) -> list[tuple[str, str, tuple, str | None]]:
                 where = path + (("term",) if "term" in chosen else ("where",) if chosen else ("analysis",))
                 values = sorted({_text(row.get(c)) for row in rows for c in chosen if c in row}) if chosen else []
                 hint = did_you_mean(_text(chosen["term"]), values) if "term" in chosen else None
-                issues.append(("unknown-member", f"family '{name}': analysis '{spec.id}' has no row with "
+                issues.append(Problem.coded("unknown-member", f"family '{name}': analysis '{spec.id}' has no row with "
                                f"{_selector_text(chosen) or 'any cells'}", where,
                                hint or (f"Its rows: {'; '.join(_selector_text(r) for r in rows[:8])}"
                                         if rows else None)))
             elif len(found) > 1:
                 differing = sorted({c for c in identity if len({_text(r.get(c)) for r in found}) > 1})
-                issues.append(("ambiguous-member", f"family '{name}': {len(found)} rows of analysis '{spec.id}' match "
+                issues.append(Problem.coded("ambiguous-member", f"family '{name}': {len(found)} rows of analysis '{spec.id}' match "
                                f"{_selector_text(chosen) or 'an empty selector'}; a member is one test", path,
                                f"Add where: {{{', '.join(f'{c}: ...' for c in differing)}}} to pick one"))
     return issues

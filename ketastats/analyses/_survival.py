@@ -38,6 +38,7 @@ class SurvivalSpec(AnalysisSpec):
         return [self.time]
 
     def check_columns(self, columns) -> list[Problem]:
+        """A numeric time; an event that is boolean or numeric (0 / 1 values are checked per row at run time)."""
         problems = []
         if self.time in columns and columns[self.time].type not in ("integer", "number"):
             problems.append(Problem("time", f"column '{self.time}' is {columns[self.time].type}; time must be numeric"))

@@ -22,7 +22,7 @@ as lmerTest does. Kenward-Roger F tests do not depend on the basis; they use the
 Example
 -------
 >>> import pandas as pd
->>> from ketastats.plan.formulas import design_matrices, parse_formula
+>>> from ketastats.language.formulas import design_matrices, parse_formula
 >>> data = pd.DataFrame({"y": [1.0, 2, 3, 4, 5, 6], "t": [0.0, 1, 2, 0, 1, 2],
 ...                      "g": pd.Categorical(list("aaabbb"))})
 >>> design = design_matrices(parse_formula("y ~ t * g"), data)
@@ -39,7 +39,14 @@ import pandas as pd
 
 
 def zapsmall(x: np.ndarray, digits: int = 7) -> np.ndarray:
-    """R's ``zapsmall``: round to ``digits`` significant digits of the largest absolute entry."""
+    """R's ``zapsmall``: round to ``digits`` significant digits of the largest absolute entry.
+
+    lmerTest zaps L after each step, so entries that are rounding noise become exact zeros and
+    do not add spurious rows or df to a hypothesis.
+
+    >>> zapsmall(np.array([1.0, 1e-12, 0.123456789])).tolist()
+    [1.0, 0.0, 0.1234568]
+    """
     x = np.asarray(x, dtype=np.float64)
     largest = float(np.max(np.abs(x))) if x.size else 0.0
     places = max(0, digits - math.ceil(math.log10(largest))) if largest > 0 else digits
@@ -63,13 +70,18 @@ def _over_parameterised(term, design_info, data: pd.DataFrame) -> np.ndarray:
 
 
 def _variables(term, design_info) -> tuple[frozenset, frozenset]:
+    """(all variables, numeric variables) of a term, for the containment rule of step 3."""
     names = frozenset(f.name() for f in term.factors)
     numeric = frozenset(f.name() for f in term.factors if design_info.factor_infos[f].type == "numerical")
     return names, numeric
 
 
 def _doolittle_lower(x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """lmerTest's ``doolittle(x)$L`` (unit lower triangular factor of x = L U, small entries zeroed)."""
+    """lmerTest's ``doolittle(x)$L`` (unit lower triangular factor of x = L U, small entries zeroed).
+
+    >>> _doolittle_lower(np.array([[4.0, 2.0], [2.0, 3.0]])).tolist()
+    [[1.0, 0.0], [0.5, 1.0]]
+    """
     n = x.shape[0]
     L, U = np.eye(n), np.zeros((n, n))
     for i in range(n):
@@ -84,7 +96,13 @@ def _doolittle_lower(x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
 
 def type3_contrasts(design: pd.DataFrame, data: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
     """(term name, L) for every term but the intercept; L has one row per hypothesis, one column
-    per coefficient of the treatment-coded ``design`` (from ``design_matrices``)."""
+    per coefficient of the treatment-coded ``design`` (from ``design_matrices``).
+
+    Terms come in the design's (patsy's) order. ``data`` must be the rows the model was fitted
+    to, with the same factor levels, since ``rdX`` is built from them. Raises ``ValueError`` if
+    a design column cannot be placed among the over-parameterised columns (a coding this
+    module does not know).
+    """
     info = design.design_info
     X = design.to_numpy(dtype=float)
     terms = [t for t in info.terms if t.factors]
@@ -103,6 +121,7 @@ def type3_contrasts(design: pd.DataFrame, data: pd.DataFrame) -> list[tuple[str,
         positions[term] = np.arange(offset, offset + block.shape[1])
         offset += block.shape[1]
     rdX = np.column_stack(blocks)
+    # which column of rdX each column of X is (identical values): step 4 keeps those rows of L
     row_of_x_column = np.empty(X.shape[1], dtype=int)
     for term in info.terms:
         candidates = positions[term]

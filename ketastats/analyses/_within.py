@@ -21,7 +21,15 @@ from ketastats.results import EXCLUSION_COLUMNS
 
 
 def factor_levels(values: pd.Series) -> list:
-    """Observed levels in a deterministic order: category order, else numeric, else text."""
+    """Observed levels in a deterministic order: category order, else numeric, else text.
+
+    Category levels without rows are left out (a within factor's cells are the observed
+    levels, not the dictionary's). Numeric levels sort by value (2 before 10), as R's
+    ``factor()`` of a number does; text sorts by code point (R sorts by locale).
+
+    >>> [int(level) for level in factor_levels(pd.Series([10, 2, None, 2]))]
+    [2, 10]
+    """
     present = values.dropna()
     if isinstance(values.dtype, pd.CategoricalDtype):
         return [level for level in values.cat.categories if (present == level).any()]
@@ -43,7 +51,13 @@ def wide_cells(ctx: AnalysisInput, frame: pd.DataFrame, subject: str, within: li
 
     Every row of an incomplete participant is listed with ``reason`` and the missing cells.
     Two rows for one participant and cell raise ``duplicate-cell``.
+
+    Rows at a combination not in ``cells`` are ignored here (the caller excludes them); rows
+    with a missing subject belong to no participant. ``wide`` has one row per complete
+    participant (in text order of the subject) and one column per cell (a MultiIndex with two
+    within factors); ``policy`` ends each exclusion detail, saying what the analysis does.
     """
+    # each row's cell index (-1: not a compared cell) and participant index, then one code per pair
     cell_code = {cell: k for k, cell in enumerate(cells)}
     codes = np.fromiter((cell_code.get(tuple(v), -1) for v in frame[within].itertuples(index=False, name=None)),
                         dtype=np.int64, count=len(frame))
@@ -63,6 +77,7 @@ def wide_cells(ctx: AnalysisInput, frame: pd.DataFrame, subject: str, within: li
     # one pivot: participants × cells, NaN where there is no row or the value is missing
     grid = np.full((len(subject_values), len(cells)), np.nan)
     grid[subject_codes, codes] = keyed[outcome].astype(float).to_numpy()
+    # participants in text order, so that the wide table and the exclusions do not depend on row order
     rank = sorted(range(len(subject_values)), key=lambda k: str(subject_values[k]))
     rows_of = None
     records, complete = [], []
@@ -75,7 +90,7 @@ def wide_cells(ctx: AnalysisInput, frame: pd.DataFrame, subject: str, within: li
         missing = [cells[c] for c in np.flatnonzero(absent)]
         detail = (f"{who} lacks {outcome} at " + "; ".join(cell_text(within, c) for c in missing)
                   + f" (no row or missing value); {policy}")
-        if rows_of is None:
+        if rows_of is None:   # built only when someone is incomplete (large complete designs skip it)
             rows_of = frame.groupby(subject, sort=False, dropna=False).indices
         for row in frame.index[rows_of[who]]:
             records.append(exclusion_record(ctx, row, reason, detail))

@@ -23,8 +23,49 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from pydantic import Field
+
 from ketastats.data.dictionary import Column
+from ketastats.errors import AnalysisError, Issue, Location, Problem
+from ketastats.language.fields import Identifier, Strict, declared_column_references
+from ketastats.language.names import NameResolver, PathKey
 from ketastats.results import EXCLUSION_COLUMNS
+
+
+class AnalysisSpec(Strict):
+    """Keys every analysis has, and the hooks the plan calls before anything runs.
+
+    A subclass adds ``type: Literal["<type>"]`` and its own keys; it overrides a hook only when
+    it needs to (the defaults do nothing):
+
+    - :meth:`column_references` — the (key, column) pairs checked against the table's dictionary;
+    - :meth:`check_columns` — :class:`~ketastats.errors.Problem`\\ s with the columns' types/levels;
+    - :meth:`resolve_names` — names in other tables (e.g. ttest's ``versus_table``);
+    - :meth:`planned_rows` — the identifying cells of the rows ``run`` will produce, so a
+      multiplicity family naming a row that will not exist fails before anything runs.
+    """
+
+    id: Identifier = Field(description="unique analysis id; also the results table's file name")
+    table: str = Field(description="the table analysed")
+    population: str | None = Field(None, description="a population declared under populations:")
+    where: str | None = Field(None, description="an extra row filter (rule grammar)")
+    title: str | None = None
+    description: str | None = None
+
+    def column_references(self) -> list[tuple[str, str]]:
+        """(key, column) pairs of every key declared with ``column_field`` (checked against the dictionary)."""
+        return declared_column_references(self)
+
+    def check_columns(self, columns: dict[str, Column]) -> list[Problem]:
+        """Problems with the named columns' types or levels (``columns``: the table's dictionary)."""
+        return []
+
+    def resolve_names(self, names: NameResolver, path: PathKey) -> None:
+        """Check names outside the analysed table (through ``names``, which records the issues)."""
+
+    def planned_rows(self, columns: dict[str, Column]) -> list[dict[str, Any]] | None:
+        """The identifying cells of every row the tidy table will have, or ``None`` if not known before the run."""
+        return None
 
 
 @dataclass
@@ -122,8 +163,6 @@ def kernel_failure(exc: Exception, what: str, analysis_id: str):
     The code says why: ``zero-variance`` (the data are constant), ``too-few-observations`` (fewer
     values than the test needs) or ``analysis-failed``; the message names the outcome / contrast.
     """
-    from ketastats.errors import AnalysisError, Issue, Location
-
     text = str(exc)
     code = "zero-variance" if "constant" in text else "too-few-observations" if "at least" in text else \
         "analysis-failed"
@@ -197,8 +236,8 @@ def plain(value: Any) -> Any:
     return value if isinstance(value, (int, float, str)) else str(value)
 
 
-def reference_level_problems(reference: dict, columns) -> list[tuple[str, str]]:
-    """(key, message) for each declared reference level that is not a level of its column.
+def reference_level_problems(reference: dict, columns) -> list[Problem]:
+    """A :class:`Problem` for each declared reference level that is not a level of its column.
 
     Checked before anything runs, against the data dictionary; columns without declared levels
     (free text) are checked at run time against the observed values instead.
@@ -210,5 +249,10 @@ def reference_level_problems(reference: dict, columns) -> list[tuple[str, str]]:
     for name, level in reference.items():
         spec = columns.get(name)
         if spec is not None and spec.levels is not None and str(level) not in spec.levels:
-            problems.append((f"reference.{name}", f"'{level}' is not a level of '{name}'"))
+            problems.append(Problem(f"reference.{name}", f"'{level}' is not a level of '{name}'"))
     return problems
+
+
+def analysis_error(code: str, message: str, spec) -> AnalysisError:
+    """An :class:`AnalysisError` with one issue located at ``analyses[<id>]`` (the analysis fails with it)."""
+    return AnalysisError(Issue(code, message, Location(path=f"analyses[{spec.id}]")))

@@ -52,6 +52,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field
 
+from ketastats.errors import Problem
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, exclusion_record, kernel_failure, select_rows
 from ketastats.language.fields import Names, as_list, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
@@ -74,13 +75,13 @@ class Spec(AnalysisSpec):
     conf_level: float = Field(0.95, gt=0, lt=1)
     alternative: Literal["two.sided", "less", "greater"] = "two.sided"
 
-    def check_columns(self, columns) -> list[tuple[str, str]]:
+    def check_columns(self, columns) -> list[Problem]:
         """A problem for each outcome, x or covariate whose dictionary type is not numeric."""
         problems = []
         for key in ("outcome", "x", "covariates"):
             for i, name in enumerate(getattr(self, key)):
                 if name in columns and columns[name].type not in ("integer", "number"):
-                    problems.append((f"{key}[{i}]", f"column '{name}' is {columns[name].type}; correlations need "
+                    problems.append(Problem(f"{key}[{i}]", f"column '{name}' is {columns[name].type}; correlations need "
                                                     "numeric columns"))
         return problems
 

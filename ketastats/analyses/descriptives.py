@@ -26,6 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ketastats.errors import Problem
 from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, group_frame, group_levels, missing_exclusions,
                                      plain, select_rows)
 from ketastats.language.fields import Names, column_field
@@ -39,9 +40,9 @@ class Spec(AnalysisSpec):
     outcome: Names = column_field("numeric outcome column(s)")
     by: Names = column_field("grouping columns, e.g. [visit] or [visit, arm]", default_factory=list)
 
-    def check_columns(self, columns) -> list[tuple[str, str]]:
+    def check_columns(self, columns) -> list[Problem]:
         """A problem for each outcome whose dictionary type is not integer / number."""
-        return [(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; descriptives need a numeric column")
+        return [Problem(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; descriptives need a numeric column")
                 for i, name in enumerate(self.outcome)
                 if name in columns and columns[name].type not in ("integer", "number")]
 

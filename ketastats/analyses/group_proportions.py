@@ -51,6 +51,7 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field
 
+from ketastats.errors import Problem
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, exclusion_record, missing_exclusions, select_rows
 from ketastats.analyses._levels import level_text, two_levels
 from ketastats.language.fields import Names, Scalar, as_list, column_field
@@ -76,9 +77,9 @@ class Spec(AnalysisSpec):
     correct: bool = Field(True, description="Yates' continuity correction of the chi-square test (R's default)")
     conf_level: float = Field(0.95, gt=0, lt=1)
 
-    def check_columns(self, columns) -> list[tuple[str, str]]:
+    def check_columns(self, columns) -> list[Problem]:
         """A problem for each outcome that is not boolean."""
-        return [(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; group_proportions need a boolean column")
+        return [Problem(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; group_proportions need a boolean column")
                 for i, name in enumerate(self.outcome) if name in columns and columns[name].type != "boolean"]
 
     def planned_rows(self, columns) -> list[dict[str, Any]]:

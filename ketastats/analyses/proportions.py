@@ -29,6 +29,7 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field
 
+from ketastats.errors import Problem
 from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, group_frame, group_levels, missing_exclusions,
                                      plain, select_rows)
 from ketastats.language.fields import Names, as_list, column_field
@@ -50,9 +51,9 @@ class Spec(AnalysisSpec):
         default_factory=lambda: ["wilson"], description="interval method(s): wilson | clopper_pearson")
     conf_level: float = Field(0.95, gt=0, lt=1)
 
-    def check_columns(self, columns) -> list[tuple[str, str]]:
+    def check_columns(self, columns) -> list[Problem]:
         """A problem for each outcome that is not boolean (a proportion needs yes / no values)."""
-        return [(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; proportions need a boolean column "
+        return [Problem(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; proportions need a boolean column "
                  "(derive one with a rule, e.g. \"madrs < 10\")")
                 for i, name in enumerate(self.outcome) if name in columns and columns[name].type != "boolean"]
 

@@ -75,7 +75,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from ketastats.analyses._levels import level_text, two_levels
 from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, exclusion_record, kernel_failure,
                                      missing_exclusions, select_rows)
-from ketastats.errors import AnalysisError, Issue, Location
+from ketastats.errors import AnalysisError, Issue, Location, Problem
 from ketastats.language.fields import Names, Scalar, as_list, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 
@@ -127,12 +127,12 @@ class Spec(AnalysisSpec):
             raise ValueError("'levels' is for 'group' or 'within'; the two samples of a two-table test are the tables")
         return self
 
-    def check_columns(self, columns) -> list[tuple[str, str]]:
+    def check_columns(self, columns) -> list[Problem]:
         """Numeric outcomes; declared ``levels`` must be levels of the group / within column.
 
         Boolean columns accept ``true`` / ``false`` (YAML booleans are compared as lower-case text).
         """
-        problems = [(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; a t test needs a numeric outcome")
+        problems = [Problem(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; a t test needs a numeric outcome")
                     for i, name in enumerate(self.outcome)
                     if name in columns and columns[name].type not in ("integer", "number")]
         key = "group" if self.group is not None else "within"
@@ -144,7 +144,7 @@ class Spec(AnalysisSpec):
             for i, level in enumerate(self.levels):
                 text = str(level).lower() if isinstance(level, bool) else str(level)
                 if allowed is not None and text not in allowed:
-                    problems.append((f"levels[{i}]", f"'{level}' is not a level of '{name}'"))
+                    problems.append(Problem(f"levels[{i}]", f"'{level}' is not a level of '{name}'"))
         return problems
 
     def resolve_names(self, resolver, path) -> None:
@@ -153,7 +153,7 @@ class Spec(AnalysisSpec):
             return
         for i, name in enumerate(self.outcome):
             resolver.column(self.versus_table, name, path + ("outcome", i))
-        subject = self.versus_subject or resolver.plan.subject
+        subject = self.versus_subject or resolver.subject
         key = "versus_subject" if self.versus_subject else "versus_table"
         resolver.column(self.versus_table, subject, path + (key,))
         if self.versus_where is not None:

@@ -1,6 +1,7 @@
 """Derivations declared in the plan's ``derive:`` list, applied in order.
 
-Each derivation adds one column: change and percent change from a baseline row
+Each derivation kind is a :class:`~ketastats.derive.base.DerivationSpec` listed in
+:data:`REGISTRY` (its ``KIND`` is the plan key that identifies it). Most add one column: change and percent change from a baseline row
 (:mod:`.change`), a rule-based flag or value (:mod:`.rules`), or a subject-level value
 joined onto every table by subject (:mod:`.subject_level`). Row indexes (the source file's
 row numbers) are preserved, so exclusions keep pointing at the rows a user sees.
@@ -16,16 +17,41 @@ Example
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import Annotated, Any, Union
 
-from ketastats.derive.change import change_from_baseline
-from ketastats.derive.rules import rule_column
-from ketastats.derive.subject_level import subject_level_values
-from ketastats.derive.summarise import summarise_table
-from ketastats.derive.time_to_event import derive_time_to_event
+import pandas as pd
+from pydantic import BaseModel, Discriminator, Tag
+
+from ketastats.derive.base import DerivationSpec, DeriveContext
+from ketastats.derive.change import ChangeFromBaseline, PercentChangeFromBaseline
+from ketastats.derive.rules import RuleDerivation
+from ketastats.derive.subject_level import SubjectLevel
+from ketastats.derive.summarise import Summarise
+from ketastats.derive.time_to_event import TimeToEvent
 from ketastats.errors import Issue
-from ketastats.plan.schema import (ChangeFromBaseline, PercentChangeFromBaseline, RuleDerivation, SubjectLevel,
-                                   Summarise, TimeToEvent)
+
+REGISTRY: list[type[DerivationSpec]] = [ChangeFromBaseline, PercentChangeFromBaseline, RuleDerivation, SubjectLevel,
+                                        Summarise, TimeToEvent]
+"""Every derivation kind, in the order their keys are looked for in a ``derive:`` entry."""
+BY_KIND: dict[str, type[DerivationSpec]] = {spec.KIND: spec for spec in REGISTRY}
+
+
+def _derivation_kind(value: Any) -> str | None:
+    if isinstance(value, BaseModel):
+        value = value.model_dump(by_alias=True)
+    if isinstance(value, dict):
+        for kind in BY_KIND:
+            if kind in value:
+                return kind
+    return None
+
+
+Derivation = Annotated[
+    Union[tuple(Annotated[spec, Tag(spec.KIND)] for spec in REGISTRY)],  # type: ignore[misc]
+    Discriminator(_derivation_kind, custom_error_type="derivation-kind",
+                  custom_error_message="a derivation needs one of the keys " + ", ".join(BY_KIND)),
+]
+"""The plan's ``derive:`` entry: the kind is the key present (``change_from_baseline``, ``rule``, ...)."""
 
 
 def apply_derivations(plan, tables: dict[str, pd.DataFrame], catalog) -> tuple[dict[str, pd.DataFrame], list[Issue]]:
@@ -33,44 +59,9 @@ def apply_derivations(plan, tables: dict[str, pd.DataFrame], catalog) -> tuple[d
     out = {name: frame.copy() for name, frame in tables.items()}
     warnings: list[Issue] = []
     for index, derivation in enumerate(plan.derive):
-        path = ("derive", index)
-        if isinstance(derivation, TimeToEvent):
-            rules = derivation.time_to_event
-            rules_path = path + ("time_to_event",)
-            source_columns = catalog.columns.get(rules.from_, {})
-            out[derivation.name], issues = derive_time_to_event(
-                out[rules.from_], plan.subject, derivation.name, rules, catalog.expressions[rules_path + ("event",)],
-                at_risk=catalog.expressions.get(rules_path + ("at_risk", "where")),
-                dropout=catalog.expressions.get(rules_path + ("dropout",)),
-                subject_frame=out[rules.subject_table] if rules.subject_table else None,
-                unit=source_columns[rules.time].unit if rules.time in source_columns else None,
-                path=f"derive[{index}]")
-            warnings += issues
-            continue
-        if isinstance(derivation, Summarise):
-            expression = catalog.expressions.get(path + ("where",))
-            source = out[derivation.summarise]
-            mask = expression.evaluate(source) if expression is not None else None
-            out[derivation.name] = summarise_table(source, derivation.by, derivation.mean, mask)
-            continue
-        if isinstance(derivation, SubjectLevel):
-            values, issues = subject_level_values(out[derivation.from_], plan.subject, derivation, path)
-            warnings += issues
-            for frame in out.values():
-                if plan.subject in frame.columns:
-                    frame[derivation.name] = frame[plan.subject].map(values)
-                    if str(values.dtype) == "boolean":
-                        frame[derivation.name] = frame[derivation.name].astype("boolean")
-                    elif values.dtype == object:  # text stays object (pandas 3's map infers its str dtype)
-                        frame[derivation.name] = frame[derivation.name].astype(object)
-            continue
-        frame = out[derivation.table]
-        if isinstance(derivation, (ChangeFromBaseline, PercentChangeFromBaseline)):
-            percent = isinstance(derivation, PercentChangeFromBaseline)
-            source = derivation.percent_change_from_baseline if percent else derivation.change_from_baseline
-            frame[derivation.name], issues = change_from_baseline(
-                frame, plan.subject, source, derivation.baseline, percent, derivation.name)
-            warnings += issues
-        elif isinstance(derivation, RuleDerivation):
-            frame[derivation.name] = rule_column(frame, catalog.expressions[path + ("rule",)])
+        context = DeriveContext(plan.subject, index, catalog.expressions, catalog.columns)
+        warnings += derivation.apply(out, context)
     return out, warnings
+
+
+__all__ = ["REGISTRY", "BY_KIND", "Derivation", "DerivationSpec", "apply_derivations"]

@@ -15,10 +15,18 @@ Example
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pandas as pd
 
+from pydantic import Field
+
+from ketastats.data.dictionary import Column
+from ketastats.derive.base import DeriveContext, TableDerivation
 from ketastats.errors import Issue, Location
+from ketastats.language.fields import Scalar
+from ketastats.language.names import NameResolver
 
 
 def selector_mask(frame: pd.DataFrame, selector: dict) -> pd.Series:
@@ -52,3 +60,56 @@ def change_from_baseline(frame: pd.DataFrame, subject: str, column: str, baselin
     else:
         result = values - reference
     return result.astype(float), issues
+
+
+
+class _Change(TableDerivation):
+    """Change or percent change from the subject's baseline row (the two kinds differ in one key)."""
+
+    PERCENT: ClassVar[bool] = False
+
+    baseline: dict[str, Scalar] = Field(description="how to find the baseline row, e.g. {visit: baseline}")
+
+    @property
+    def source(self) -> str:
+        """The column whose change is derived."""
+        return getattr(self, self.KIND)
+
+    def declare(self, names: NameResolver, index: int) -> None:
+        path = ("derive", index)
+        if not names.table(self.table, path + ("table",)):
+            return
+        spec = names.column(self.table, self.source, path + (self.KIND,), index)
+        if spec is not None and spec.type not in ("integer", "number"):
+            names.add("not-numeric", f"column '{self.source}' is {spec.type}, not numeric", path + (self.KIND,))
+        names.selector(self.table, self.baseline, path + ("baseline",), index)
+        if names.catalog.column(self.table, names.subject) is None:
+            names.add("no-subject-column", f"table '{self.table}' has no subject column '{names.subject}'",
+                      path + ("table",))
+        unit = "%" if self.PERCENT else (spec.unit if spec else None)
+        label = ("% change in " if self.PERCENT else "Change in ") + ((spec.label or self.source) if spec else self.source)
+        names.new_column(self.table, self.name, Column(type="number", required=False, unit=unit, label=label,
+                                                       description=self.description), path + ("name",))
+
+    def apply(self, tables: dict[str, pd.DataFrame], context: DeriveContext) -> list[Issue]:
+        frame = tables[self.table]
+        frame[self.name], issues = change_from_baseline(frame, context.subject, self.source, self.baseline,
+                                                        self.PERCENT, self.name)
+        return issues
+
+
+class ChangeFromBaseline(_Change):
+    """``value − value at the baseline row`` of the same subject."""
+
+    KIND: ClassVar[str] = "change_from_baseline"
+
+    change_from_baseline: str = Field(description="the column whose change is derived")
+
+
+class PercentChangeFromBaseline(_Change):
+    """``100 × (value − baseline) / baseline``; missing where the baseline is 0 or missing."""
+
+    KIND: ClassVar[str] = "percent_change_from_baseline"
+    PERCENT: ClassVar[bool] = True
+
+    percent_change_from_baseline: str = Field(description="the column whose percent change is derived")

@@ -7,7 +7,7 @@ applies to any table through the subject key.
 Example
 -------
 >>> import pandas as pd
->>> from ketastats.plan.expressions import parse_expression
+>>> from ketastats.language.expressions import parse_expression
 >>> p = pd.DataFrame({"pid": ["a", "b"], "done": pd.array([True, False], dtype="boolean")})
 >>> c = pd.DataFrame({"pid": ["a", "a", "b"]}, index=[1, 2, 3])
 >>> population_mask(c, "c", "p", p, parse_expression("done"), "pid").tolist()
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ketastats.plan.expressions import Expression
+from ketastats.language.expressions import Expression
 
 
 def population_mask(frame: pd.DataFrame, table: str, population_table: str, population_frame: pd.DataFrame,

@@ -7,7 +7,6 @@ such a row gets a missing value in every table.
 Example
 -------
 >>> import pandas as pd
->>> from ketastats.plan.schema import SubjectLevel
 >>> f = pd.DataFrame({"pid": ["a", "a"], "visit": ["day1", "week2"], "resp": [True, False]})
 >>> spec = SubjectLevel.model_validate({"name": "r2", "subject_level": "resp", "from": "t", "at": {"visit": "week2"}})
 >>> subject_level_values(f, "pid", spec, ("derive", 0))[0].to_dict()
@@ -16,13 +15,64 @@ Example
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import ClassVar
 
+import pandas as pd
+from pydantic import Field
+
+from ketastats.derive.base import DerivationSpec, DeriveContext
 from ketastats.derive.change import selector_mask
 from ketastats.errors import DataError, Issue, Location
+from ketastats.language.fields import Scalar
+from ketastats.language.names import NameResolver
+
+
+class SubjectLevel(DerivationSpec):
+    """One value per subject, taken from a row (e.g. the week-2 visit), joined onto every table by subject."""
+
+    KIND: ClassVar[str] = "subject_level"
+
+    subject_level: str = Field(description="the column the value is taken from")
+    from_: str = Field(alias="from", description="the table the value is taken from")
+    at: dict[str, Scalar] = Field(default_factory=dict, description="which row per subject, e.g. {visit: week2}")
+
+    def joins_from(self) -> str | None:
+        return self.from_
+
+    def declare(self, names: NameResolver, index: int) -> None:
+        path = ("derive", index)
+        source = self.from_
+        if not names.table(source, path + ("from",)):
+            return
+        names.selector(source, self.at, path + ("at",), index)
+        spec = names.column(source, self.subject_level, path + ("subject_level",), index)
+        if names.catalog.column(source, names.subject) is None:
+            names.add("no-subject-column", f"table '{source}' has no subject column '{names.subject}'",
+                      path + ("from",))
+            return
+        if spec is None:
+            return
+        copy = spec.model_copy(update={"required": False, "description": self.description or
+                                       f"{self.subject_level} at {self.at or 'subject level'}"})
+        for table, columns in names.catalog.columns.items():
+            if names.subject in columns:
+                names.new_column(table, self.name, copy, path + ("name",))
+
+    def apply(self, tables: dict[str, pd.DataFrame], context: DeriveContext) -> list[Issue]:
+        subject = context.subject
+        values, issues = subject_level_values(tables[self.from_], subject, self, context.path)
+        for frame in tables.values():
+            if subject in frame.columns:
+                frame[self.name] = frame[subject].map(values)
+                if str(values.dtype) == "boolean":
+                    frame[self.name] = frame[self.name].astype("boolean")
+                elif values.dtype == object:  # text stays object (pandas 3's map infers its str dtype)
+                    frame[self.name] = frame[self.name].astype(object)
+        return issues
 
 
 def subject_level_values(frame: pd.DataFrame, subject: str, spec, path) -> tuple[pd.Series, list[Issue]]:
+    """Each subject's value of ``spec.subject_level`` at the rows ``spec.at`` selects (an error if several differ)."""
     rows = frame[selector_mask(frame, spec.at)] if spec.at else frame
     rows = rows[rows[subject].notna()]
     values = rows[spec.subject_level]

@@ -43,7 +43,7 @@ used (warning).
 Example
 -------
 >>> import pandas as pd
->>> from ketastats.plan.expressions import parse_expression
+>>> from ketastats.language.expressions import parse_expression
 >>> rows = pd.DataFrame({"pid": ["a"] * 4, "day": [0, 7, 14, 21], "madrs": [8, 22, 24, 25]}, index=[1, 2, 3, 4])
 >>> rules = TimeToEventRules.model_validate({"from": "r", "time": "day", "origin": 0, "event": "madrs > 20",
 ...                                          "consecutive": 2})
@@ -54,14 +54,118 @@ Example
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal
+
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from ketastats.data.dictionary import Column
+from ketastats.derive.base import DerivationSpec, DeriveContext
 from ketastats.derive.change import selector_mask
 from ketastats.errors import DataError, Issue, Location
-from ketastats.plan.expressions import Expression
-from ketastats.plan.schema import TimeToEventRules
+from ketastats.language.expressions import Expression
+from ketastats.language.fields import Identifier, Scalar, Strict
+from ketastats.language.names import NameResolver
+
+class AtRisk(Strict):
+    """Who is at risk: subjects whose row selected by ``at`` satisfies ``where``."""
+
+    at: dict[str, Scalar] = Field(description="the row that decides, e.g. {visit: post_24h}")
+    where: str = Field(description="a rule on that row, e.g. \"responder\"")
+
+
+class TimeToEventRules(Strict):
+    """How a time-to-event table is derived from visit-level rows (see docs/plan_language.md)."""
+
+    from_: str = Field(alias="from", description="the visit-level table (one row per subject and assessment)")
+    time: str = Field(description="numeric column: when the row was assessed (e.g. study_day)")
+    origin: float | dict[str, Scalar] | str = Field(
+        description="time origin: a number on the time scale (e.g. 27, the last infusion day), a row "
+                    "selector (the time of that row, e.g. {visit: post_24h}) or a column holding it")
+    event: str = Field(description="rule true at an assessment that counts towards the event, e.g. \"madrs > 20\"")
+    consecutive: int = Field(1, ge=1, description="assessments in a row at which the rule must hold")
+    event_time: Literal["first", "confirmed"] = Field(
+        "first", description="with consecutive > 1: the event is dated at the first or the confirming assessment")
+    at_risk: AtRisk | None = Field(None, description="the population at risk; default every subject")
+    dropout: str | None = Field(None, description="rule marking subjects who dropped out (on subject_table if "
+                                                  "given, else true at any row of from)")
+    subject_table: str | None = Field(None, description="a one-row-per-subject table whose columns are carried "
+                                                        "onto the derived table (as ADTTE carries ADSL)")
+    paramcd: str | None = Field(None, pattern=r"^[A-Z][A-Z0-9]{0,7}$", description="ADaM PARAMCD (default: NAME)")
+    param: str | None = Field(None, description="ADaM PARAM (default: 'Time to <name>')")
+    event_description: str | None = Field(None, description="EVNTDESC of events (default: the rule)")
+
+
+
+
+class TimeToEvent(DerivationSpec):
+    """A new table, one row per subject at risk, in CDISC ADaM ADTTE shape (AVAL, CNSR, ...)."""
+
+    KIND: ClassVar[str] = "time_to_event"
+    ADDS_TABLE: ClassVar[bool] = True
+
+    name: Identifier = Field(description="the new table")
+    time_to_event: TimeToEventRules
+
+    def declare(self, names: NameResolver, index: int) -> None:
+        rules = self.time_to_event
+        path = ("derive", index, "time_to_event")
+        source = rules.from_
+        if not names.table(source, path + ("from",)):
+            return
+        subject = names.subject
+        if names.catalog.column(source, subject) is None:
+            names.add("no-subject-column", f"table '{source}' has no subject column '{subject}'", path + ("from",))
+            return
+        time_spec = names.column(source, rules.time, path + ("time",), index)
+        if time_spec is not None and time_spec.type not in ("integer", "number"):
+            names.add("not-numeric", f"column '{rules.time}' is {time_spec.type}, not numeric", path + ("time",))
+        if isinstance(rules.origin, dict):
+            names.selector(source, rules.origin, path + ("origin",), index)
+        elif isinstance(rules.origin, str):
+            spec = names.column(source, rules.origin, path + ("origin",), index)
+            if spec is not None and spec.type not in ("integer", "number"):
+                names.add("not-numeric", f"column '{rules.origin}' is {spec.type}, not numeric", path + ("origin",))
+        names.expression(rules.event, source, path + ("event",), index)
+        if rules.at_risk is not None:
+            names.selector(source, rules.at_risk.at, path + ("at_risk", "at"), index)
+            names.expression(rules.at_risk.where, source, path + ("at_risk", "where"), index)
+        carried: dict[str, Column] = {}
+        if rules.subject_table is not None and names.table(rules.subject_table, path + ("subject_table",)):
+            if not names.catalog.subject_keyed.get(rules.subject_table):
+                names.add("not-subject-level", f"table '{rules.subject_table}' does not have one row per "
+                          f"'{subject}'", path + ("subject_table",), "Name a table keyed by the subject alone")
+            else:
+                carried = {k: v.model_copy(update={"required": False})
+                           for k, v in names.catalog.columns[rules.subject_table].items() if k != subject}
+        if rules.dropout is not None:
+            on = rules.subject_table if rules.subject_table in names.catalog.columns else source
+            names.expression(rules.dropout, on, path + ("dropout",), index)
+        if self.name in names.catalog.columns:
+            names.add("duplicate-table", f"table '{self.name}' already exists", ("derive", index, "name"),
+                      "Choose another name for the derived table")
+            return
+        columns = adtte_columns(subject, time_spec, carried)
+        for clash in sorted(set(carried) & set(adtte_columns(subject, time_spec, {}))):
+            names.add("duplicate-column", f"column '{clash}' of table '{rules.subject_table}' clashes with a "
+                      f"time-to-event column of '{self.name}'", path + ("subject_table",), "Rename the column")
+        names.catalog.columns[self.name] = columns
+        names.catalog.subject_keyed[self.name] = True
+        names.catalog.keys[self.name] = [subject]
+
+    def apply(self, tables: dict[str, pd.DataFrame], context: DeriveContext) -> list[Issue]:
+        rules = self.time_to_event
+        source_columns = context.columns.get(rules.from_, {})
+        tables[self.name], issues = derive_time_to_event(
+            tables[rules.from_], context.subject, self.name, rules, context.expression("time_to_event", "event"),
+            at_risk=context.expression("time_to_event", "at_risk", "where"),
+            dropout=context.expression("time_to_event", "dropout"),
+            subject_frame=tables[rules.subject_table] if rules.subject_table else None,
+            unit=source_columns[rules.time].unit if rules.time in source_columns else None,
+            path=f"derive[{context.index}]")
+        return issues
+
 
 REASONS = ["event", "unconfirmed", "dropout", "completed", "last_assessment", "no_follow_up"]
 CENSOR_DESCRIPTIONS = {

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ketastats.figures import (diagnostics, forest, group_bars, kaplan_meier, paired_change, scatter,
                                trajectory)
+from ketastats.errors import Problem, did_you_mean
 from ketastats.figures.base import FigureContext, FigureSpec, RenderedFigure
 
 REGISTRY = [trajectory, paired_change, group_bars, scatter, kaplan_meier, forest, diagnostics]
@@ -82,37 +83,36 @@ def render_figures(result, folder: Path) -> list[RenderedFigure]:
 __all__ = ["REGISTRY", "BY_TYPE", "RenderedFigure", "FigureSpec", "render_figures", "draw_figure", "figure_issues"]
 
 
-def figure_issues(plan, catalog) -> list[tuple[str, str, tuple, str | None]]:
+def figure_issues(plan, catalog) -> list[Problem]:
     """(code, message, YAML path, hint) for every figure name that cannot be right, before anything runs."""
-    from ketastats.errors import did_you_mean
 
     analyses = {spec.id: spec for spec in plan.analyses}
     families = getattr(plan, "multiplicity", {}) or {}
-    issues: list[tuple[str, str, tuple, str | None]] = []
+    issues: list[Problem] = []
     seen: dict[str, int] = {}
     for index, figure in enumerate(getattr(plan, "figures", None) or []):
         path = ("figures", index)
         if figure.id in seen:
-            issues.append(("duplicate-id", f"figure id '{figure.id}' is used twice (first at figures[{seen[figure.id]}])",
+            issues.append(Problem.coded("duplicate-id", f"figure id '{figure.id}' is used twice (first at figures[{seen[figure.id]}])",
                            path + ("id",), None))
         seen.setdefault(figure.id, index)
         family = getattr(figure, "family", None)
         if family is not None and family not in families:
-            issues.append(("unknown-family", f"figure '{figure.id}': family '{family}' is not declared under "
+            issues.append(Problem.coded("unknown-family", f"figure '{figure.id}': family '{family}' is not declared under "
                            "multiplicity:", path + ("family",), did_you_mean(family, families)))
         main = None
         for position, (key, analysis_id) in enumerate(figure.analysis_references()):
             if analysis_id is None:
                 continue
             spec = analyses.get(analysis_id)
-            key_path = path + tuple(int(p) if p.isdigit() else p for p in key.replace("]", "").replace("[", ".").split("."))
+            key_path = path + Problem(key, "").path
             if spec is None:
-                issues.append(("unknown-analysis", f"figure '{figure.id}': analysis '{analysis_id}' is not in analyses:",
+                issues.append(Problem.coded("unknown-analysis", f"figure '{figure.id}': analysis '{analysis_id}' is not in analyses:",
                                key_path, did_you_mean(analysis_id, analyses)))
                 continue
-            allowed = figure.ANALYSIS_TYPES if position == 0 else getattr(figure, "OTHER_TYPES", {}).get(key.split("[")[0])
+            allowed = figure.ANALYSIS_TYPES if position == 0 else figure.OTHER_TYPES.get(key.split("[")[0])
             if allowed and spec.type not in allowed:
-                issues.append(("figure-analysis-mismatch", f"figure '{figure.id}' ({figure.type}) cannot draw analysis "
+                issues.append(Problem.coded("figure-analysis-mismatch", f"figure '{figure.id}' ({figure.type}) cannot draw analysis "
                                f"'{analysis_id}' of type {spec.type}", key_path,
                                f"A {figure.type} figure draws analyses of type {', '.join(allowed)}"))
                 continue
@@ -123,13 +123,10 @@ def figure_issues(plan, catalog) -> list[tuple[str, str, tuple, str | None]]:
         columns = catalog.columns.get(main.table, {})
         for key, column in figure.column_references():
             if column not in columns:
-                key_path = path + tuple(int(p) if p.isdigit() else p
-                                        for p in key.replace("]", "").replace("[", ".").split("."))
-                issues.append(("unknown-column", f"figure '{figure.id}': column '{column}' is not in table "
+                key_path = path + Problem(key, "").path
+                issues.append(Problem.coded("unknown-column", f"figure '{figure.id}': column '{column}' is not in table "
                                f"'{main.table}' (analysed by '{main.id}')", key_path, did_you_mean(column, columns)))
-        others = getattr(figure, "check_others", None)
-        checks = figure.check_analysis(main) + (others(main, analyses, catalog) if others is not None else [])
-        for key, message in checks:
-            key_path = path + tuple(int(p) if p.isdigit() else p for p in key.replace("]", "").replace("[", ".").split("."))
-            issues.append(("figure-key-mismatch", f"figure '{figure.id}': {message}", key_path, None))
+        for problem in figure.check_analysis(main) + figure.check_others(main, analyses, catalog):
+            issues.append(Problem.coded("figure-key-mismatch", f"figure '{figure.id}': {problem.message}",
+                                        path + problem.path, problem.hint))
     return issues

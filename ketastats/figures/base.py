@@ -21,7 +21,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ketastats.plan.schema import Identifier, Strict, column_field, declared_column_references
+from ketastats.errors import Problem
+from ketastats.language.fields import Identifier, Strict, column_field, declared_column_references
 
 Preset = Literal["single_column", "one_and_half_column", "double_column"]
 
@@ -30,6 +31,9 @@ class FigureSpec(Strict):
     """Keys every figure has. Subclasses add a ``type`` literal and their own keys."""
 
     ANALYSIS_TYPES: ClassVar[tuple[str, ...]] = ()
+    """The analysis types the main ``analysis`` may have."""
+    OTHER_TYPES: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """For each other key naming an analysis (e.g. ``proportions``), the types it may have."""
 
     id: Identifier = Field(description="figure id; the files are figures/<id>.png, .svg and .pdf")
     analysis: Identifier = Field(description="the id of the analysis whose results are drawn")
@@ -51,8 +55,12 @@ class FigureSpec(Strict):
         """(key, column) of every key declared with ``column_field``; checked on the analysis's table."""
         return declared_column_references(self)
 
-    def check_analysis(self, analysis) -> list[tuple[str, str]]:
-        """(key, message) for keys that do not fit the analysis spec (e.g. an outcome it does not analyse)."""
+    def check_analysis(self, analysis) -> list[Problem]:
+        """Problems with keys that do not fit the analysis spec (e.g. an outcome it does not analyse)."""
+        return []
+
+    def check_others(self, analysis, others: dict, catalog) -> list[Problem]:
+        """Problems with keys that do not fit the other analyses it reads (``others``: id → spec)."""
         return []
 
 

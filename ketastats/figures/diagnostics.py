@@ -53,7 +53,7 @@ def draw(spec: Spec, ctx: FigureContext):
 
     fitted, resid = residuals(ctx)
     sigma = float(ctx.analysis.glance.get("sigma") or np.std(resid, ddof=1))
-    from ketastats.plan.formulas import parse_formula
+    from ketastats.language.formulas import parse_formula
 
     response = parse_formula(ctx.analysis_spec.formula).response
     height = spec.height_mm or 58

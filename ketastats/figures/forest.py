@@ -26,7 +26,7 @@ from typing import ClassVar, Literal
 from pydantic import Field, model_validator
 
 from ketastats.figures.base import FigureContext, FigureSpec
-from ketastats.plan.schema import Identifier
+from ketastats.language.fields import Identifier
 
 
 class Spec(FigureSpec):

@@ -26,8 +26,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from ketastats.errors import Problem
 from ketastats.figures.base import FigureContext, FigureSpec
-from ketastats.plan.schema import Identifier, Names
+from ketastats.language.fields import Identifier, Names
 
 
 class Spec(FigureSpec):
@@ -49,7 +50,7 @@ class Spec(FigureSpec):
         return [("analysis", self.analysis)] + [(f"also[{i}]", a) for i, a in enumerate(self.also)]
 
     def check_analysis(self, analysis):
-        return [(f"outcomes[{i}]", f"'{o}' is not an outcome of analysis '{analysis.id}'")
+        return [Problem(f"outcomes[{i}]", f"'{o}' is not an outcome of analysis '{analysis.id}'")
                 for i, o in enumerate(self.outcomes) if o not in analysis.outcome]
 
 

@@ -29,8 +29,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from ketastats.errors import Problem
 from ketastats.figures.base import FigureContext, FigureSpec, column_field
-from ketastats.plan.schema import Scalar
+from ketastats.language.fields import Scalar
 
 
 class Spec(FigureSpec):
@@ -52,14 +53,14 @@ class Spec(FigureSpec):
         for key in ("outcome", "time", "group"):
             value = getattr(self, key)
             if value is not None and value not in names:
-                problems.append((key, f"'{value}' is not a column of analysis '{analysis.id}' ({', '.join(names)})"))
+                problems.append(Problem(key, f"'{value}' is not a column of analysis '{analysis.id}' ({', '.join(names)})"))
         return problems
 
 
 def _analysis_columns(analysis) -> list[str]:
     if analysis.type == "paired_ttest":
         return [*analysis.outcome, analysis.pair_by, *analysis.by]
-    from ketastats.plan.formulas import parse_formula
+    from ketastats.language.formulas import parse_formula
 
     formula = parse_formula(analysis.formula)
     return [formula.response, *formula.names]
@@ -69,7 +70,7 @@ def _defaults(spec: Spec, analysis) -> tuple[str, str, list | None]:
     if analysis.type == "paired_ttest":
         return (spec.outcome or analysis.outcome[0], spec.time or analysis.pair_by,
                 spec.levels or [analysis.levels[1], analysis.levels[0]])
-    from ketastats.plan.formulas import parse_formula
+    from ketastats.language.formulas import parse_formula
 
     formula = parse_formula(analysis.formula)
     predictors = [n for n in formula.names if n != formula.response]

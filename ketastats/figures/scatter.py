@@ -20,6 +20,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from ketastats.errors import Problem
 from ketastats.figures.base import FigureContext, FigureSpec, column_field
 
 
@@ -36,11 +37,11 @@ class Spec(FigureSpec):
     def check_analysis(self, analysis):
         problems = []
         if self.x not in analysis.x:
-            problems.append(("x", f"'{self.x}' is not an x of analysis '{analysis.id}' ({', '.join(analysis.x)})"))
+            problems.append(Problem("x", f"'{self.x}' is not an x of analysis '{analysis.id}' ({', '.join(analysis.x)})"))
         if self.y is not None and self.y not in analysis.outcome:
-            problems.append(("y", f"'{self.y}' is not an outcome of analysis '{analysis.id}'"))
+            problems.append(Problem("y", f"'{self.y}' is not an outcome of analysis '{analysis.id}'"))
         if self.y is None and len(analysis.outcome) != 1:
-            problems.append(("y", f"analysis '{analysis.id}' has several outcomes; name one with y:"))
+            problems.append(Problem("y", f"analysis '{analysis.id}' has several outcomes; name one with y:"))
         return problems
 
 

@@ -25,8 +25,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
+from ketastats.errors import Problem
 from ketastats.figures.base import FigureContext, FigureSpec, column_field
-from ketastats.plan.schema import Identifier, Names
+from ketastats.language.fields import Identifier, Names
 
 
 class Spec(FigureSpec):
@@ -53,15 +54,15 @@ class Spec(FigureSpec):
     def check_analysis(self, analysis):
         problems = []
         if self.outcome is not None and self.outcome not in analysis.outcome:
-            problems.append(("outcome", f"'{self.outcome}' is not an outcome of analysis '{analysis.id}' "
+            problems.append(Problem("outcome", f"'{self.outcome}' is not an outcome of analysis '{analysis.id}' "
                                         f"({', '.join(analysis.outcome)})"))
         if self.x is not None and self.x not in analysis.by:
-            problems.append(("x", f"'{self.x}' is not a by column of analysis '{analysis.id}'"))
+            problems.append(Problem("x", f"'{self.x}' is not a by column of analysis '{analysis.id}'"))
         if self.x is None and not analysis.by:
-            problems.append(("analysis", f"analysis '{analysis.id}' has no by column to put on the x axis"))
+            problems.append(Problem("analysis", f"analysis '{analysis.id}' has no by column to put on the x axis"))
         return problems
 
-    def check_others(self, analysis, others: dict, catalog) -> list[tuple[str, str]]:
+    def check_others(self, analysis, others: dict, catalog) -> list[Problem]:
         """The proportions analysis must be by the same visit column (its outcomes as named).
         Nothing is said when that analysis names an unknown column: its own error is reported."""
         x = self.x or (analysis.by[0] if analysis.by else None)
@@ -70,8 +71,8 @@ class Spec(FigureSpec):
         known = catalog.columns.get(spec.table, {}) if spec is not None else {}
         if spec is not None and spec.type == "proportions" and all(c in known for c in [*spec.by, *spec.outcome]):
             if x not in spec.by:
-                problems.append(("proportions", f"analysis '{spec.id}' is not by '{x}'"))
-            problems += [(f"proportion_outcomes[{i}]", f"'{o}' is not an outcome of analysis '{spec.id}'")
+                problems.append(Problem("proportions", f"analysis '{spec.id}' is not by '{x}'"))
+            problems += [Problem(f"proportion_outcomes[{i}]", f"'{o}' is not an outcome of analysis '{spec.id}'")
                          for i, o in enumerate(self.proportion_outcomes) if o not in spec.outcome]
         return problems
 

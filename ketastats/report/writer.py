@@ -289,9 +289,7 @@ def _write_all(result: PlanResult, folder: Path) -> None:
 
 
 def _time_to_event_tables(result: PlanResult) -> list[str]:
-    from ketastats.plan.schema import TimeToEvent
-
-    return [d.name for d in result.plan.derive if isinstance(d, TimeToEvent) and d.name in result.data]
+    return [d.name for d in result.plan.derive if d.KIND == "time_to_event" and d.name in result.data]
 
 
 def results_document(result: PlanResult) -> dict:

@@ -1,5 +1,6 @@
-"""correlation: kernels against R (tests/reference/associations/associations.json), the analysis's rows,
-exclusions (complete cases per pair), planned rows, plan validation, and the Siegel replica."""
+"""correlation: kernels against R (tests/reference/correlation_ttest_group_proportions_regression/
+associations.json), the analysis's rows, exclusions (complete cases per pair), planned rows, plan
+validation, and the Siegel replica."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from ketastats.stats.correlation import correlation_test
 from tests.reference import tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = json.loads((ROOT / "tests/reference/associations/associations.json").read_text())
+REF_DIR = ROOT / "tests" / "reference" / "correlation_ttest_group_proportions_regression"
+REFERENCE = json.loads((REF_DIR / "associations.json").read_text())
 
 
 def close(a, b) -> bool:

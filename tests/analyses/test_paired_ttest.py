@@ -1,4 +1,4 @@
-"""paired_ttest: numbers against R's t.test(paired = TRUE) (tests/reference/rm_anova/rm_anova.json,
+"""paired_ttest: numbers against R's t.test(paired = TRUE) (tests/reference/rm_anova_paired_ttest/rm_anova.json,
 section paired_ttest), available-pair accounting, options, failures and plan validation."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ketastats.stats.ttests import paired_t_test
 from tests.reference import tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
-REF_DIR = ROOT / "tests" / "reference" / "rm_anova"
+REF_DIR = ROOT / "tests" / "reference" / "rm_anova_paired_ttest"
 REFERENCE = {case["name"]: case for case in
              json.loads((REF_DIR / "rm_anova.json").read_text(encoding="utf-8"))["paired_ttest"]}
 VISITS = ["baseline", "day1", "week2", "week4", "week6", "week8"]

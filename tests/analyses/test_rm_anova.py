@@ -1,4 +1,4 @@
-"""rm_anova: numbers against afex / car (tests/reference/rm_anova), complete-case accounting, the
+"""rm_anova: numbers against afex / car (tests/reference/rm_anova_paired_ttest), complete-case accounting, the
 sphericity policies, post-hoc tests, failures and plan validation. The tests read the JSON; R is not needed."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from ketastats.stats.sphericity import greenhouse_geisser, mauchly, sphericity
 from tests.reference import tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
-REF_DIR = ROOT / "tests" / "reference" / "rm_anova"
+REF_DIR = ROOT / "tests" / "reference" / "rm_anova_paired_ttest"
 REFERENCE = json.loads((REF_DIR / "rm_anova.json").read_text(encoding="utf-8"))
 CASES = {case["name"]: case for case in REFERENCE["cases"]}
 

@@ -11,8 +11,8 @@ import pytest
 
 from ketastats.derive.time_to_event import ADTTE_COLUMNS, derive_time_to_event
 from ketastats.errors import DataError, PlanError
-from ketastats.plan.expressions import parse_expression
-from ketastats.plan.schema import TimeToEventRules
+from ketastats.language.expressions import parse_expression
+from ketastats.derive.time_to_event import TimeToEventRules
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""Fuzzing the rule grammar (plan/expressions.py) and the formula grammar (plan/formulas.py).
+"""Fuzzing the rule grammar (language/expressions.py) and the formula grammar (language/formulas.py).
 
 Random text and mutations of valid rules / formulas must either parse (and then evaluate or
 build a design) or raise the grammar's own error with a stable issue code — never another
@@ -14,8 +14,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ketastats.errors import KetastatsError
-from ketastats.plan.expressions import FUNCTIONS, Expression, ExpressionError, parse_expression
-from ketastats.plan.formulas import Formula, FormulaError, design_matrices, parse_formula, parse_random
+from ketastats.language.expressions import FUNCTIONS, Expression, ExpressionError, parse_expression
+from ketastats.language.formulas import Formula, FormulaError, design_matrices, parse_formula, parse_random
 
 CODE = __import__("re").compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ketastats.plan.expressions import ExpressionError, parse_expression
+from ketastats.language.expressions import ExpressionError, parse_expression
 
 FRAME = pd.DataFrame({
     "madrs": [8.0, 12.0, None, 30.0],

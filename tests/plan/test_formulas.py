@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ketastats.plan.formulas import FormulaError, design_matrices, parse_formula, parse_random
+from ketastats.language.formulas import FormulaError, design_matrices, parse_formula, parse_random
 
 
 @pytest.mark.parametrize("text, rhs", [

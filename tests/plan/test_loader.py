@@ -6,7 +6,7 @@ import pytest
 
 from ketastats.errors import PlanError
 from ketastats.plan import load_plan
-from ketastats.plan.loader import load_yaml_text
+from ketastats.language.yaml_source import load_yaml_text
 
 MINIMAL = """ketastats: 1
 id: demo

@@ -114,7 +114,7 @@ def test_patsy_only_ever_sees_checked_names():
     column name never reaches patsy, even if a Formula object is built by hand."""
     import pandas as pd
 
-    from ketastats.plan.formulas import Formula, FormulaError, design_matrices
+    from ketastats.language.formulas import Formula, FormulaError, design_matrices
 
     evil = Formula(text="y ~ x", response="y", terms=[("__import__('os').getcwd()",)])
     with pytest.raises(FormulaError) as caught:

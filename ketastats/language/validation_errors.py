@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, Tag, ValidationError
 
 from ketastats.errors import Issue, PlanError, did_you_mean
-from ketastats.plan.loader import PathKey, YamlDocument
+from ketastats.language.yaml_source import PathKey, YamlDocument
 
 Model = TypeVar("Model", bound=BaseModel)
 
