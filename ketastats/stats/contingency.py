@@ -76,12 +76,15 @@ def fisher_exact(a: int, b: int, c: int, d: int, conf_level: float = 0.95,
     support = np.arange(lo, hi + 1)
     logdc = stats.hypergeom.logpmf(support, m + n, m, k)
 
+    # The helpers below mirror fisher.test's own closures (dnhyper, mnhyper, pnhyper, mle, ncp.U, ncp.L).
     def dnhyper(ncp: float) -> np.ndarray:
+        """Noncentral hypergeometric probabilities over ``support`` at odds ratio ``ncp``."""
         dens = logdc + math.log(ncp) * support
         dens = np.exp(dens - dens.max())
         return dens / dens.sum()
 
     def mnhyper(ncp: float) -> float:
+        """Mean of the noncentral hypergeometric distribution at ``ncp``."""
         if ncp == 0:
             return lo
         if ncp == math.inf:
@@ -89,6 +92,7 @@ def fisher_exact(a: int, b: int, c: int, d: int, conf_level: float = 0.95,
         return float(np.sum(support * dnhyper(ncp)))
 
     def pnhyper(q: int, ncp: float, upper_tail: bool = False) -> float:
+        """P[X ≤ q] (or P[X ≥ q] with ``upper_tail``) at ``ncp``."""
         if ncp == 1:
             return float(stats.hypergeom.sf(x - 1, m + n, m, k)) if upper_tail else \
                 float(stats.hypergeom.cdf(x, m + n, m, k))
@@ -109,6 +113,7 @@ def fisher_exact(a: int, b: int, c: int, d: int, conf_level: float = 0.95,
     p = min(1.0, p)
 
     def mle() -> float:
+        """Conditional MLE of the odds ratio: the ncp whose mean equals the observed ``x``."""
         if x == lo:
             return 0.0
         if x == hi:
@@ -121,6 +126,7 @@ def fisher_exact(a: int, b: int, c: int, d: int, conf_level: float = 0.95,
         return 1.0
 
     def ncp_upper(alpha: float) -> float:
+        """Upper confidence limit: the ncp with P[X ≤ x] = alpha."""
         if x == hi:
             return math.inf
         p1 = pnhyper(x, 1)
@@ -131,6 +137,7 @@ def fisher_exact(a: int, b: int, c: int, d: int, conf_level: float = 0.95,
         return 1.0
 
     def ncp_lower(alpha: float) -> float:
+        """Lower confidence limit: the ncp with P[X ≥ x] = alpha."""
         if x == lo:
             return 0.0
         p1 = pnhyper(x, 1, upper_tail=True)

@@ -142,6 +142,7 @@ def _proportion_bounds(x: np.ndarray, m: np.ndarray, alpha: float, method: str) 
 
 
 def _interval(count, n, conf_level, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """Validated, element-wise bounds of ``method``; NaN where n = 0, R's exact 0 / 1 at x = 0 / x = n."""
     count_a, n_a, level = _validate(count, n, conf_level)
 
     lower = np.full(count_a.shape, np.nan)

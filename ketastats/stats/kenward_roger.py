@@ -78,7 +78,15 @@ __all__ = ["KRAdjustment", "KRModcomp", "vcov_adjusted", "contrast", "joint", "k
 
 
 class KRAdjustment(NamedTuple):
-    """``pbkrtest::vcovAdj``: adjusted vcov and its attributes ``P``, ``W``, ``condi``."""
+    """``pbkrtest::vcovAdj``: adjusted vcov and its attributes ``P``, ``W``, ``condi``.
+
+    ``vcov`` is the Kenward-Roger adjusted covariance Φ_A of the fixed effects (p × p);
+    ``vcov_unadjusted`` is Φ = ``vcov(m)``; ``P`` holds one p × p matrix per covariance
+    parameter (pbkrtest's parametrisation: the lower-triangle entries of the random-effects
+    covariance in :func:`ketastats.stats.lmm.tril_index` order, then the residual variance);
+    ``W`` is twice the inverse expected information of those parameters; ``condi`` the smallest absolute eigenvalue of
+    that information (a pseudo-inverse is used below 1e-10, as pbkrtest).
+    """
 
     vcov: np.ndarray          # Phi_A
     vcov_unadjusted: np.ndarray  # Phi = vcov(m)
@@ -88,7 +96,12 @@ class KRAdjustment(NamedTuple):
 
 
 class KRModcomp(NamedTuple):
-    """``pbkrtest::KRmodcomp(m, L)$test`` and ``$aux``."""
+    """``pbkrtest::KRmodcomp(m, L)$test`` and ``$aux``.
+
+    ``F`` / ``df_num`` / ``df_den`` / ``p`` are the ``Ftest`` row (scaled F, rank of L, the
+    Kenward-Roger denominator df); ``F_scaling`` the scaling factor λ; ``F_unscaled`` and
+    ``p_unscaled`` the ``FtestU`` row (same df).
+    """
 
     F: float
     df_num: int
@@ -202,6 +215,7 @@ def vcov_adjusted(fit: LmmFit) -> KRAdjustment:
 
 
 def _a1_a2(adj: KRAdjustment, L: np.ndarray) -> tuple[float, float]:
+    """pbkrtest's A1 and A2 (Kenward & Roger 1997) for hypothesis matrix L (``.KR_adjust``)."""
     Phi = adj.vcov_unadjusted
     Theta = L.T @ np.linalg.solve(L @ Phi @ L.T, L)
     ThetaPhi = Theta @ Phi
@@ -270,6 +284,18 @@ def krmodcomp(fit: LmmFit, L, rhs=0.0) -> KRModcomp:
 
     ``betaH = MASS::ginv(L) %*% rhs`` as lmerTest passes it. Returns the scaled
     F (``Ftest``), its df and p, the scaling and the unscaled F / p (``FtestU``).
+
+    ``L`` is a k × p matrix (a vector is one row); the numerator df is its rank. REML fits only
+    (``ValueError`` otherwise, from :func:`vcov_adjusted`).
+
+    >>> import numpy as np
+    >>> from ketastats.stats.lmm import fit_lmm
+    >>> y = np.array([1.0, 0.4, 2.0, 1.1, 1.5, 1.2, 0.7, 0.1, 1.3, 0.9, 1.6])
+    >>> X = np.column_stack([np.ones(11), np.r_[np.tile([0.0, 1.0], 5), 1.0]])
+    >>> fit = fit_lmm(y, X, np.ones((11, 1)), np.r_[np.repeat(np.arange(5), 2), 0])
+    >>> r = krmodcomp(fit, [[0, 1]])   # R: KRmodcomp(m, L)$test: 2.2419522 1 5.1402733 1 0.19301105
+    >>> round(r.F, 6), r.df_num, round(r.df_den, 6), round(r.F_scaling, 6), round(r.p, 6)
+    (2.241952, 1, 5.140273, 1.0, 0.193011)
     """
     from scipy import stats
 
@@ -314,6 +340,17 @@ def joint(fit: LmmFit, L, rhs=0.0) -> JointResult:
 
 
 def coefficient_table(fit: LmmFit) -> list[ContrastResult]:
-    """Per coefficient: ``summary(m, ddf = "Kenward-Roger")$coefficients`` of lmerTest."""
+    """Per coefficient: ``summary(m, ddf = "Kenward-Roger")$coefficients`` of lmerTest.
+
+    One :class:`ContrastResult` per fixed effect (adjusted SE, KR df), in the column order of X.
+
+    >>> import numpy as np
+    >>> from ketastats.stats.lmm import fit_lmm
+    >>> y = np.array([1.0, 0.4, 2.0, 1.1, 1.5, 1.2, 0.7, 0.1, 1.3, 0.9, 1.6])
+    >>> X = np.column_stack([np.ones(11), np.r_[np.tile([0.0, 1.0], 5), 1.0]])
+    >>> fit = fit_lmm(y, X, np.ones((11, 1)), np.r_[np.repeat(np.arange(5), 2), 0])
+    >>> [round(v, 6) for v in coefficient_table(fit)[1]]   # R: -0.41451423 0.27683836 5.1402733 ...
+    [-0.414514, 0.276838, 5.140273, -1.497315, 0.193011]
+    """
     eye = np.eye(fit.n_fixed)
     return [contrast(fit, eye[j]) for j in range(fit.n_fixed)]

@@ -213,7 +213,8 @@ class LmmFit:
 
     @property
     def varpar(self) -> np.ndarray:
-        """lmerTest's variance parameters ``c(theta, sigma)``."""
+        """lmerTest's variance parameters ``c(theta, sigma)`` (``m@theta`` then ``sigma(m)``): the
+        point at which :func:`varpar_deviance` and the ddf Jacobians are evaluated."""
         return np.append(self.theta, self.sigma)
 
 
@@ -274,6 +275,7 @@ def selection_matrix(p: int, columns) -> np.ndarray:
 
 
 def _group_stats(y, X, Z, groups) -> tuple[GroupStats, int]:
+    """Validate the inputs of :func:`fit_lmm` and reduce them to :class:`GroupStats` and m groups."""
     y = np.asarray(y, dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
     Z = np.asarray(Z, dtype=np.float64)
@@ -398,6 +400,7 @@ def evaluate(stats: GroupStats, theta) -> Evaluation:
 
 
 def _criterion(ev: Evaluation, stats: GroupStats, reml: bool) -> float:
+    """``d_REML`` / ``d_ML`` of the module docstring from one :class:`Evaluation`."""
     n, p = stats.n, stats.p
     if reml:
         k = n - p
@@ -420,6 +423,19 @@ def profiled_deviance(stats: GroupStats, theta, reml: bool = True) -> tuple[floa
 
     The value is lme4's ``REMLcrit`` / ``deviance`` for that theta (what
     ``lme4::mkLmerDevfun`` returns).
+
+    ``stats`` is a fit's :class:`GroupStats`; the gradient has one entry per theta entry and
+    is analytic (module docstring, "Computation"). Returns ``(value, gradient)``.
+
+    >>> import numpy as np
+    >>> y = np.array([1.0, 0.4, 2.0, 1.1, 1.5, 1.2, 0.7, 0.1])
+    >>> X = np.column_stack([np.ones(8), np.tile([0.0, 1.0], 4)])
+    >>> fit = fit_lmm(y, X, np.ones((8, 1)), np.repeat([1, 2, 3, 4], 2))
+    >>> round(profiled_deviance(fit.stats, [1.0])[0], 6)   # R: lmer(..., devFunOnly = TRUE)(1)
+    9.972043
+    >>> value, gradient = profiled_deviance(fit.stats, fit.theta)   # R: REMLcrit(m) 7.663187927
+    >>> round(value, 6), bool(abs(gradient[0]) < 1e-6)
+    (7.663188, True)
     """
     ev = evaluate(stats, theta)
     k = stats.n - stats.p if reml else stats.n
@@ -445,7 +461,12 @@ def varpar_deviance(fit: LmmFit, varpar) -> float:
 
 
 def varpar_deviance_gradient(fit: LmmFit, varpar) -> np.ndarray:
-    """Analytic gradient of :func:`varpar_deviance` in ``c(theta, sigma)``."""
+    """Analytic gradient of :func:`varpar_deviance` in ``c(theta, sigma)``.
+
+    The theta part is the profiled gradient with ``c = 1 / sigma^2``; the sigma part is
+    ``−2 r^2 / sigma^3 + 2 (n − p) / sigma`` (REML; n for ML). Zero at the REML / ML optimum.
+    Satterthwaite differentiates it once more (:func:`ketastats.stats.satterthwaite.vcov_varpar`).
+    """
     varpar = np.asarray(varpar, dtype=np.float64)
     theta, sigma = varpar[:-1], float(varpar[-1])
     stats = fit.stats
@@ -458,7 +479,18 @@ def varpar_deviance_gradient(fit: LmmFit, varpar) -> np.ndarray:
 
 
 def vcov_beta_at(fit: LmmFit, varpar) -> np.ndarray:
-    """lmerTest's ``get_covbeta``: sigma^2 (X'H(theta)^-1 X)^-1 at ``c(theta, sigma)``."""
+    """lmerTest's ``get_covbeta``: sigma^2 (X'H(theta)^-1 X)^-1 at ``c(theta, sigma)``.
+
+    ``varpar`` need not be the optimum (lmerTest differentiates this function); at
+    ``fit.varpar`` it equals ``fit.vcov_beta``. Returns a p × p array.
+
+    >>> import numpy as np
+    >>> y = np.array([1.0, 0.4, 2.0, 1.1, 1.5, 1.2, 0.7, 0.1])
+    >>> X = np.column_stack([np.ones(8), np.tile([0.0, 1.0], 4)])
+    >>> fit = fit_lmm(y, X, np.ones((8, 1)), np.repeat([1, 2, 3, 4], 2))
+    >>> vcov_beta_at(fit, [1.0, 0.5]).round(6).tolist()
+    [[0.125, -0.0625], [-0.0625, 0.125]]
+    """
     varpar = np.asarray(varpar, dtype=np.float64)
     ev = evaluate(fit.stats, varpar[:-1])
     return varpar[-1] ** 2 * ev.Ainv
@@ -527,6 +559,7 @@ class _Objective:
         return value, grad
 
     def value(self, theta) -> float:
+        """The criterion alone (``inf`` where it cannot be evaluated)."""
         return self(theta)[0]
 
 
@@ -614,6 +647,8 @@ def _newton_polish(objective: _Objective, theta: np.ndarray, fixed: np.ndarray) 
 
 
 class _Candidate(NamedTuple):
+    """A candidate optimum: its criterion value and theta."""
+
     value: float
     theta: np.ndarray
 

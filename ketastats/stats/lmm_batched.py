@@ -109,7 +109,9 @@ SINGULAR_TOL = 1e-4
 HESSIAN_TOL = 1e-8
 #: Grid of theta (relative SD of the random intercept) searched before the Newton steps.
 THETA_GRID = np.concatenate([[0.0], np.logspace(-3.0, 3.0, 33)])
+#: Newton iterations per outcome before it is reported as not converged.
 MAX_NEWTON = 100
+#: Newton stops when the step in gamma = theta^2 is below this, relative.
 STEP_RTOL = 1e-13
 
 
@@ -235,6 +237,7 @@ class _Data:
         self.yty = _sum0(Y * Y)                                       # (K,)
 
     def take(self, index: np.ndarray) -> "_Data":
+        """The statistics of the outcomes ``index`` only (a subset worked on separately)."""
         out = object.__new__(_Data)
         out.s, out.Xty, out.yty = self.s[:, index], self.Xty[:, index], self.yty[index]
         return out
@@ -447,6 +450,20 @@ def fit_random_intercept(Y, X, groups, satterthwaite: bool = True) -> BatchedFit
     ValueError
         On shape mismatches, non-finite values, a rank-deficient `X`, or as many groups as
         rows (as lme4).
+
+    A constant outcome is not an error: its numbers are NaN and ``converged`` is False.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([1.0, 0.4, 2.0, 1.1, 1.5, 1.2, 0.7, 0.1, 1.3, 0.9, 1.6])
+    >>> X = np.column_stack([np.ones(11), np.r_[np.tile([0.0, 1.0], 5), 1.0]])
+    >>> g = np.r_[np.repeat(np.arange(5), 2), 0]
+    >>> fit = fit_random_intercept(np.column_stack([y, 2 * y, np.ones(11)]), X, g)
+    >>> fit.se[0].round(6).tolist(), fit.df_satterthwaite[0].round(6).tolist()   # R: lmerTest summary
+    ([0.23772, 0.273554], [7.872613, 4.769151])
+    >>> fit.beta[1].round(6).tolist(), fit.converged.tolist()   # 2y: twice the estimates; constant: NaN
+    ([2.6, -0.829028], [True, True, False])
     """
     Y = np.asarray(Y, dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
@@ -474,6 +491,8 @@ def fit_random_intercept(Y, X, groups, satterthwaite: bool = True) -> BatchedFit
 
 
 def _finish(design, data, Y, gamma, converged, iterations, usable, satterthwaite) -> BatchedFit:
+    """Estimates, lme4 SEs and (optionally) Satterthwaite df at the optimal gamma of every outcome;
+    NaN for outcomes that are not usable (constant, or no positive r^2)."""
     k, p = design.k, design.p
     point = _Point(design, data, gamma)
     # r^2 from the residuals (more accurate than y'H^-1y - b'beta when the fit is close)
@@ -511,7 +530,16 @@ def _finish(design, data, Y, gamma, converged, iterations, usable, satterthwaite
 
 
 def t_tests(estimate: np.ndarray, se: np.ndarray, df) -> tuple[np.ndarray, np.ndarray]:
-    """t statistics and two-sided p-values, element-wise (``2 * pt(-|t|, df)``)."""
+    """t statistics and two-sided p-values, element-wise (``2 * pt(-|t|, df)``).
+
+    ``estimate``, ``se`` and ``df`` broadcast together (e.g. ``fit.beta``, ``fit.se`` and
+    ``fit.df_satterthwaite`` of a :class:`BatchedFit`, or a scalar df). NaN propagates (no
+    warnings). Returns ``(t, p)``: lmerTest's ``t value`` and ``Pr(>|t|)`` columns.
+
+    >>> t, p = t_tests(np.array([1.0, -2.0]), np.array([0.5, 1.0]), 10)
+    >>> t.tolist(), p.round(6).tolist()
+    ([2.0, -2.0], [0.073388, 0.073388])
+    """
     from scipy import stats
 
     with np.errstate(invalid="ignore", divide="ignore"):

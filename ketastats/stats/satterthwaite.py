@@ -72,7 +72,12 @@ HESSIAN_TOL = 1e-8
 
 
 class ContrastResult(NamedTuple):
-    """One contrast L'beta: estimate, standard error, df, t statistic, two-sided p."""
+    """One contrast L'beta: estimate, standard error, df, t statistic, two-sided p.
+
+    A row of lmerTest's ``contest1D`` / ``summary(m)$coefficients``: ``estimate`` (Estimate),
+    ``se`` (Std. Error), ``df``, ``t`` (t value, ``(estimate − rhs) / se``) and ``p``
+    (``Pr(>|t|)``). Returned by the Satterthwaite and the Kenward-Roger ``contrast``.
+    """
 
     estimate: float
     se: float
@@ -82,7 +87,11 @@ class ContrastResult(NamedTuple):
 
 
 class JointResult(NamedTuple):
-    """Joint F test of L beta = rhs: F, numerator df (rank), denominator df, p."""
+    """Joint F test of L beta = rhs: F, numerator df (rank), denominator df, p.
+
+    lmerTest's ``contestMD`` columns ``F value``, ``NumDF``, ``DenDF``, ``Pr(>F)`` (the rows of
+    ``anova(m, type = 3)`` when L selects a term). Returned by both ``joint`` functions.
+    """
 
     F: float
     df_num: int
@@ -113,7 +122,21 @@ def _hessian(fit: LmmFit) -> np.ndarray:
 
 def vcov_varpar(fit: LmmFit) -> np.ndarray:
     """Asymptotic covariance of ``c(theta, sigma)``: 2 x pseudo-inverse of the
-    deviance Hessian (lmerTest's ``m@vcov_varpar``). Cached on the fit."""
+    deviance Hessian (lmerTest's ``m@vcov_varpar``). Cached on the fit.
+
+    The Hessian of lmerTest's ``devfun_vp`` (REML or ML, as the fit) comes from central
+    differences of the analytic gradient with one Richardson step (lmerTest uses
+    ``numDeriv::hessian``); eigenvalues at or below :data:`HESSIAN_TOL` are dropped, as lmerTest
+    does for a singular Hessian (e.g. a variance at 0). Returns a k × k array, k = len(theta) + 1.
+
+    >>> import numpy as np
+    >>> from ketastats.stats.lmm import fit_lmm
+    >>> y = np.array([1.0, 0.4, 2.0, 1.1, 1.5, 1.2, 0.7, 0.1, 1.3, 0.9, 1.6])
+    >>> X = np.column_stack([np.ones(11), np.r_[np.tile([0.0, 1.0], 5), 1.0]])
+    >>> fit = fit_lmm(y, X, np.ones((11, 1)), np.r_[np.repeat(np.arange(5), 2), 0])
+    >>> vcov_varpar(fit).round(6).tolist()   # R: m@vcov_varpar
+    [[0.49332, -0.071995], [-0.071995, 0.021714]]
+    """
     cached = fit._cache.get("sat_vcov_varpar")
     if cached is not None:
         return cached
@@ -128,6 +151,7 @@ def vcov_varpar(fit: LmmFit) -> np.ndarray:
 
 
 def _jacobian(fit: LmmFit) -> list[np.ndarray]:
+    """lmerTest's ``Jac_list`` at the estimates (:func:`ketastats.stats.lmm.vcov_beta_jacobian`), cached."""
     cached = fit._cache.get("sat_jacobian")
     if cached is None:
         cached = vcov_beta_jacobian(fit)
@@ -179,6 +203,7 @@ def _df_1d(fit: LmmFit, L: np.ndarray) -> tuple[float, float]:
 
 
 def _t_result(estimate: float, se: float, df: float, rhs: float) -> ContrastResult:
+    """Assemble a :class:`ContrastResult` with t = (estimate − rhs) / se and its two-sided p."""
     from scipy import stats
 
     t = (estimate - rhs) / se
@@ -306,6 +331,18 @@ def joint(fit: LmmFit, L, rhs=0.0, eps: float = math.sqrt(np.finfo(float).eps)) 
 
 
 def coefficient_table(fit: LmmFit) -> list[ContrastResult]:
-    """Per coefficient: ``summary(m)$coefficients`` of lmerTest (Satterthwaite)."""
+    """Per coefficient: ``summary(m)$coefficients`` of lmerTest (Satterthwaite).
+
+    One :class:`ContrastResult` per fixed effect, in the column order of ``X`` (the t test of
+    each unit contrast).
+
+    >>> import numpy as np
+    >>> from ketastats.stats.lmm import fit_lmm
+    >>> y = np.array([1.0, 0.4, 2.0, 1.1, 1.5, 1.2, 0.7, 0.1, 1.3, 0.9, 1.6])
+    >>> X = np.column_stack([np.ones(11), np.r_[np.tile([0.0, 1.0], 5), 1.0]])
+    >>> fit = fit_lmm(y, X, np.ones((11, 1)), np.r_[np.repeat(np.arange(5), 2), 0])
+    >>> [round(v, 6) for v in coefficient_table(fit)[1]]   # R: -0.41451423 0.27355403 4.7691515 ...
+    [-0.414514, 0.273554, 4.769151, -1.515292, 0.192902]
+    """
     eye = np.eye(fit.n_fixed)
     return [contrast(fit, eye[j]) for j in range(fit.n_fixed)]
