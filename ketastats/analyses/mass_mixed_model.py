@@ -178,6 +178,7 @@ def run(spec: Spec, ctx: AnalysisInput, progress=None) -> AnalysisResult:
     formula = spec._formula()
     group = parse_random(spec.random).group
     predictors = list(dict.fromkeys(formula.names + [group]))
+    # observations: one row per observation with its predictors; Y: observations × outcomes (NaN = missing)
     if spec.outcome_column is None:
         observations, Y, outcomes, exclusions = _wide(spec, ctx, predictors)
     else:
@@ -194,10 +195,12 @@ def run(spec: Spec, ctx: AnalysisInput, progress=None) -> AnalysisResult:
     fits = _fit_all(spec, X, groups, Y, progress)
     tidy = _tidy(spec, outcomes, terms, group, fits)
     significant = _significant(tidy, spec.alpha)
+    # keep: significant filters rows after the adjustment, so p_adjusted is the same as with keep: all
     if spec.keep == "significant":
         tidy = tidy[tidy["outcome"].isin(set(significant["outcome"]))].reset_index(drop=True)
     issues = _issues(spec, outcomes, fits)
     n_fitted = int(np.sum(fits["fitted"]))
+    # n_obs / n_subjects: the shared design's rows and groups; each tidy row has its outcome's own counts
     glance = {"n_outcomes": len(outcomes), "n_fitted": n_fitted, "n_singular": int(np.sum(fits["singular"])),
               "n_not_converged": int(np.sum(fits["fitted"] & ~fits["converged"])),
               "n_missing_patterns": int(fits["n_patterns"]), "n_obs": int(len(X)),
@@ -278,6 +281,7 @@ def _long(spec: Spec, ctx: AnalysisInput, predictors: list[str]):
     else:
         codes, uniques = pd.factorize(labels.astype(str), sort=True)
         outcomes = [str(u) for u in uniques]
+    # observation index of every row (0..n_obs-1, in key order); with codes, the (row, column) of Y
     obs = data.groupby(keys, sort=True, observed=True, dropna=False).ngroup().to_numpy()
     n_obs, n_out = int(obs.max()) + 1 if len(obs) else 0, len(outcomes)
     pair = obs.astype(np.int64) * n_out + codes
@@ -293,6 +297,7 @@ def _long(spec: Spec, ctx: AnalysisInput, predictors: list[str]):
         if not np.array_equal(values, values[first][obs]):
             raise AnalysisError(Issue("predictor-varies", f"'{name}' differs between rows of one observation "
                                       f"({', '.join(keys)})", Location(column=name)))
+    # an (observation, outcome) without a row stays NaN: that outcome is fitted without the observation
     Y = np.full((n_obs, n_out), np.nan)
     Y[obs, codes] = data[value].to_numpy(dtype=float)
     return observations, Y, outcomes, exclusions
@@ -388,12 +393,14 @@ def _tidy(spec: Spec, outcomes: list[str], terms: list[str], group: str, fits: d
     blocks = {}
     for name in ("estimate", "std_error", "df", "statistic", "p_value", "p_adjusted", "p_bonferroni"):
         blocks[name] = np.empty((K, M, p))
+    # blocks are outcome × df method × coefficient; ravel() gives the fixed rows in that order
     for i, method in enumerate(methods):
+        # Satterthwaite df differ per coefficient; the residual df are one per outcome (n_obs − p)
         df = fits["df_sat"] if method == "satterthwaite" else np.repeat(fits["df_res"][:, None], p, axis=1)
         t, pv = t_tests(fits["beta"], fits["se"], df)
         blocks["estimate"][:, i], blocks["std_error"][:, i], blocks["df"][:, i] = fits["beta"], fits["se"], df
         blocks["statistic"][:, i], blocks["p_value"][:, i] = t, pv
-        for j in range(p):
+        for j in range(p):   # the family: one coefficient under one df method, across all outcomes
             blocks["p_adjusted"][:, i, j] = adjust(pv[:, j], spec.adjust)
             blocks["p_bonferroni"][:, i, j] = adjust(pv[:, j], "bonferroni")
     fixed = pd.DataFrame({

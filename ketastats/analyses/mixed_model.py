@@ -150,6 +150,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     """
     formula, random = parse_formula(spec.formula), parse_random(spec.random)
     slopes = [term[0] for term in random.terms]
+    # complete cases over everything the model reads: response, predictors, slopes, grouping
     used = list(dict.fromkeys(formula.names + slopes + [random.group]))
     data, exclusions = select_rows(ctx, used)
     data = prepare_factors(data, formula, spec.reference, ctx)
@@ -164,6 +165,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
 
     from ketastats.stats import lmm
 
+    # one fit serves every df method: the df methods differ in the tests, not in the estimates
     fit = lmm.fit_lmm(y, X, Z, groups, reml=spec.estimation == "reml")
     issues = _fit_issues(fit, spec, (['(Intercept)'] if random.intercept else []) + slopes)
     rows = _fixed_rows(fit, names, spec)
@@ -172,6 +174,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     emm_rows, emm_extras = _contrast_rows(spec, formula, data, design, fit)
     rows += emm_rows
     tidy = pd.DataFrame(rows)
+    # every row states the sample it rests on (rows and groups of the fit), as a reader of one row needs it
     for column in ("n_obs", "n_subjects"):
         tidy[column] = len(y) if column == "n_obs" else int(fit.n_groups)
     tidy = tidy.reindex(columns=[c for c in TIDY_COLUMNS if c in tidy.columns])
@@ -195,6 +198,7 @@ def _conditional_fitted(fit, X: np.ndarray, Z: np.ndarray, y: np.ndarray, groups
     b_i = Λ (I + Λ'Z_i'Z_iΛ)⁻¹ Λ'Z_i' (y_i − X_i β). Kept for the diagnostics figure (residuals vs fitted).
     One pass over the rows (per-group sums with ``np.add.at``), then one batched solve."""
     marginal = X @ fit.beta
+    # Λ: the relative covariance factor of the random effects (Var(b) = σ² Λ Λ'), as lme4's getME(m, "Lambda") block
     Lambda = np.asarray(fit.Lambda, dtype=float)
     q = Lambda.shape[0]
     codes = np.unique(groups, return_inverse=True)[1].ravel()
@@ -260,7 +264,11 @@ def _check_estimable(X: np.ndarray, names: list[str], y: np.ndarray, groups: np.
 
 
 def _boundary_text(fit, labels: list[str]) -> str:
-    """What is on the boundary: a zero SD, or a correlation of ±1 (a rank-deficient covariance)."""
+    """What is on the boundary: a zero SD, or a correlation of ±1 (a rank-deficient covariance).
+
+    The message names the random effects whose SD is below :data:`SINGULAR_SD` × σ, else
+    reports the perfect correlation; it is the text of the ``singular-fit`` warning.
+    """
     sd = np.asarray(fit.sd_re, dtype=float)
     zero = [label for label, value in zip(labels, sd) if value < SINGULAR_SD * fit.sigma]
     if zero:
@@ -287,7 +295,13 @@ def _fit_issues(fit, spec: Spec, labels: list[str]) -> list[Issue]:
 
 
 def _test(fit, L: np.ndarray, method: str):
-    """(estimate, se, df, t, p) for one contrast row L under a df method."""
+    """(estimate, se, df, t, p) for one contrast row L under a df method.
+
+    Satterthwaite (lmerTest ``contest1D``): SE from vcov(β), df from the gradient of L V L' in
+    the variance parameters. Kenward-Roger (``contest1D(ddf = "Kenward-Roger")``): SE from the
+    adjusted covariance ``pbkrtest::vcovAdj(m)``, df ``pbkrtest::Lb_ddf``. Residual: vcov(β)
+    and n_obs − p. Two-sided p from the t distribution in each case.
+    """
     from scipy import stats
 
     from ketastats.stats import kenward_roger, satterthwaite
@@ -414,6 +428,7 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tupl
             if name not in predictors:
                 raise AnalysisError(Issue("emmeans-not-in-model", f"'{name}' is not a predictor of the model",
                                           Location(path=f"contrasts[{index}]")))
+        # the reference grid: factors (and at: variables) crossed; other numeric predictors at their mean
         grid_factors = {name: _levels(data, name, contrast.at) for name in predictors
                         if name in contrast.at or isinstance(data[name].dtype, pd.CategoricalDtype)}
         numeric = {name: float(data[name].mean()) for name in predictors if name not in grid_factors}
@@ -423,6 +438,7 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tupl
         for name in grid_factors:
             if isinstance(data[name].dtype, pd.CategoricalDtype):
                 grid[name] = pd.Categorical(grid[name], categories=data[name].cat.categories)
+        # the grid's design rows, coded exactly as the fitted design (same contrasts and column order)
         (rows_X,) = patsy.build_design_matrices([design.design_info], grid[predictors])
         rows_X = np.asarray(rows_X)
         target_levels = grid_factors[target]
@@ -437,6 +453,7 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tupl
                     mask &= (grid[b].astype(object) == v).to_numpy()
                 means[level] = rows_X[mask].mean(axis=0)
             pairs = _comparisons(contrast, target_levels)
+            # one family per (by group, df method): the p-values adjusted together are the block's
             for method in spec.df_method:
                 for level, L in means.items():
                     estimate, se, df, t, p = _test(fit, L, method)

@@ -178,6 +178,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     names = list(design.columns)
     y = data[response].astype(float).to_numpy()
     location = Location(path=f"analyses[{spec.id}]")
+    # R's lm would return a "perfect fit" with t = ±Inf or NaN; a constant outcome is a data problem to report
     if spec.family == "gaussian" and len(y) > 0 and np.ptp(y) == 0:  # a perfect fit: t and p would be noise
         raise AnalysisError(Issue("zero-variance", f"the outcome '{response}' has no variance in the {len(y)} "
                                   "analysed rows", location,
@@ -199,6 +200,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
             for index in columns:
                 lrt[names[index]] = result
     rows = []
+    # summary.glm reports z (dispersion fixed at 1); summary.lm reports t on the residual df
     z_or_t = "z" if spec.family == "binomial" else "t"
     for method in spec.ci:
         for index, name in enumerate(names):
@@ -219,10 +221,12 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                 if name in lrt:
                     row.update({"lrt_statistic": lrt[name][0], "lrt_df": lrt[name][1], "lrt_p_value": lrt[name][2]})
             rows.append(row)
+    # AIC as R's AIC(fit): −2 logLik + 2k, k = coefficients (+ 1 for σ with OLS)
     glance: dict[str, Any] = {"n": fit.n, "df_residual": fit.df_residual, "log_lik": fit.log_lik,
                               "aic": -2 * fit.log_lik + 2 * (X.shape[1] + (spec.family == "gaussian"))}
     notes = []
     if spec.family == "binomial":
+        # whole-model LR test against the intercept-only model (R: anova(null, fit, test = "Chisq"))
         null = glm.likelihood_ratio(X, y, fit, [i for i, n in enumerate(names) if n != "Intercept"]) \
             if len(names) > 1 else None
         glance.update({"deviance": fit.deviance})
