@@ -114,8 +114,8 @@ def factor_terms(m: int) -> list[tuple[int, ...]]:
 def orthonormal_contrasts(levels: int) -> np.ndarray:
     """An orthonormal basis (levels × levels−1) of the contrasts summing to zero.
 
-    The QR orthonormalisation of ``contr.sum(levels)`` (car's ``idata`` contrasts orthonormalised,
-    as ``Anova.mlm`` does); the results are invariant to the choice of basis. Raises
+    The QR orthonormalisation of ``contr.sum(levels)``. Every quantity of :func:`rm_anova` is
+    invariant to the choice of orthonormal basis, so any basis reproduces car / afex. Raises
     ``ValueError`` for fewer than one level.
 
     >>> import numpy as np

@@ -80,8 +80,9 @@ def t_test(x, y, method: str = "welch", conf_level: float = 0.95, alternative: s
     length; delegated to :func:`ketastats.stats.ttests.paired_t_test`). ``alternative`` uses R's
     spelling; ``conf_level`` sets both the mean-difference interval and the effect-size intervals.
     Cohen's d uses the pooled SD for both Student and Welch; its interval has ``n₁ + n₂ − 2``
-    df (paired: ``n − 1``). Raises ``ValueError`` (where R stops) for fewer than 2 values per
-    group or pair count, and for essentially constant data (R's ``10 ε max(|x̄|, |ȳ|)`` test).
+    df (paired: ``n − 1``). Raises ``ValueError`` for fewer than 2 values in a group or fewer
+    than 2 pairs (R's Student test would still run with one group of size 1), and for
+    essentially constant data (R's ``10 ε max(|x̄|, |ȳ|)`` test, where R stops).
     Returns a :class:`TTest`.
 
     >>> r = t_test([5.1, 4.9, 6.2, 5.7], [4.1, 4.4, 5.0, 3.9, 4.6])   # Welch, as R's t.test(x, y)
