@@ -22,7 +22,14 @@ from ketastats.errors import AnalysisError, Issue, Location
 
 
 def prepare_factors(data: pd.DataFrame, formula, reference: dict, ctx: AnalysisInput) -> pd.DataFrame:
-    """Categorical and boolean predictors become Categoricals with the reference level first."""
+    """Categorical and boolean predictors become Categoricals with the reference level first.
+
+    Levels: a category column keeps its observed categories in category order, text its values
+    in text order, a boolean always ``[False, True]`` (false is the reference, so the dummy is
+    ``x[T.True]``, as R codes a logical). ``reference`` moves one level first; it is matched
+    by exact text (``"True"`` for a boolean) and fails with ``reference-level-absent`` when no
+    analysed row has it. Numeric predictors and the response are left as they are.
+    """
     data = data.copy()
     for name in formula.names:
         if name == formula.response:

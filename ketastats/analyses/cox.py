@@ -175,6 +175,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
 
     base, exclusions, time, event = survival_rows(ctx, spec, [*spec.covariates, *spec.strata])
     location = Location(path=f"analyses[{spec.id}]", table=ctx.table_name)
+    # without events the partial likelihood is constant: no coefficient can be estimated
     if event.sum() == 0:
         raise AnalysisError(Issue("no-events", f"no events among the {len(time)} analysed rows: the Cox model "
                                   "cannot be estimated", location))
@@ -188,11 +189,12 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     if not keep:
         raise AnalysisError(Issue("no-covariate", "no estimable covariate column", location))
     xk = x[:, keep]
+    # strata: one code per row (a separate baseline hazard per stratum, no coefficient)
     strata = codes(base, spec.strata)[0] if spec.strata else None
     fit = cox_fit(time, event, xk, strata, spec.ties)
     if not fit.converged:
         issues.append(warn(ctx, "not-converged", f"Newton-Raphson did not converge in {fit.iterations} iterations"))
-    var = fit.var
+    var = fit.var   # the inverse information at the estimate: R's fit$var (model-based, not robust)
     se = np.sqrt(np.diag(var))
     infinite = _infinite(fit, time, event, xk, strata, spec.ties)
     if infinite.any():
@@ -222,6 +224,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     for key, value in (("lr", fit.lr_test), ("wald", fit.wald_test), ("score", fit.score_test)):
         rows.append({**common, "effect": "joint", "statistic": float(value), "statistic_type": "chi2", "df": df,
                      "p_value": float(chi2.sf(value, df)), "method": METHOD_NAMES[key]})
+    # concordance of the linear predictor x'β with the survival order (higher risk, earlier event);
     # ties of the linear predictor are judged relative to the size of its terms, not by exact == (BLAS rounding)
     scale = float(np.max(np.abs(xk - xk.mean(axis=0)) @ np.abs(fit.coef), initial=0.0))
     c = concordance(time, event, fit.linear_predictor, strata, scale=scale)
@@ -258,6 +261,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         notes.append("treatment coding: " + "; ".join(coding))
     if spec.strata:
         notes.append("stratified by " + ", ".join(spec.strata) + " (separate baseline hazards)")
+    # R's fit$loglik: c(at beta = 0, at the estimate); iterations as fit$iter
     glance = {"n": n, "n_events": n_events, "loglik_null": fit.loglik0, "loglik": fit.loglik,
               "iterations": fit.iterations, "concordance": nan_to_none(c["concordance"])}
     tidy = pd.DataFrame(rows, columns=columns).astype({c: "Int64" for c in ["n", "n_events", "df"]})

@@ -108,6 +108,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     base, exclusions = select_rows(ctx, [spec.group])
     excluded = [exclusions]
     levels = two_levels(base, spec.group, spec.levels, ctx)
+    # rows at a third level of the group column are listed (other-level), not counted in either row
     other = ~base[spec.group].isin(levels)
     excluded.append(pd.DataFrame([exclusion_record(ctx, row, "other-level", f"{spec.group} = {base.at[row, spec.group]} is "
                                           "not one of the compared levels") for row in base.index[other]],
@@ -129,10 +130,12 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                   "estimate1": x1 / n1 if n1 else None,
                   "count2": x2, "n2": n2, "estimate2": x2 / n2 if n2 else None, "n": n1 + n2,
                   "conf_level": spec.conf_level}
+        # Fisher: conditional MLE of the odds ratio (not ad/bc); 0 or Inf when a cell is 0, as in R
         fisher = fisher_exact(a, b, c, d, spec.conf_level)
         rows.append({**common, "term": "odds_ratio", "estimate": fisher.estimate, "conf_low": fisher.conf_low,
                      "conf_high": fisher.conf_high, "ci_method": "conditional_exact", "method": "fisher_exact",
                      "p_value": fisher.p_value})
+        # one chi-square test per outcome, repeated on each risk-difference row (one per interval method)
         chi = chi_square(a, b, c, d, spec.correct)
         if chi.small_expected:
             notes.append(f"{outcome}: an expected count is below 5; the chi-square approximation may be "

@@ -105,6 +105,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         t, e = time[mask], event[mask]
         label = group_label(spec.by, levels)
         keys = {c: plain(v) for c, v in zip(spec.by, levels)}
+        # the whole step function (times, n at risk, events, survival, bounds), as R's survfit object
         curve = km_curve(t, e, spec.conf_level, spec.conf_type)
         curves[label] = {k: v.tolist() for k, v in curve.items()}
         median, low, high = km_median(curve)
@@ -146,6 +147,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
              "time >= landmark"]
     if spec.conf_type == "log":
         notes.append("conf_type log is R's default (lifelines and SAS default to log-log)")
+    # counts as nullable integers: empty on rows where they do not apply (e.g. n_at_risk on the median row)
     counts = ["n", "n_events", "n_censored", "n_at_risk"]
     tidy = pd.DataFrame(rows, columns=columns).astype({c: "Int64" for c in counts})
     return AnalysisResult(spec.id, spec.type, tidy=tidy, exclusions=exclusions,

@@ -150,6 +150,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         [exclusion_record(ctx, row, "other-level", f"{spec.pair_by}={text[row]} is not one of the compared levels "
                  f"{spec.levels[0]}, {spec.levels[1]}") for row in base.index[other]], columns=EXCLUSION_COLUMNS))
     base = base[~other]
+    # a by group must hold whole participants, else one participant's two levels could fall in two groups
     for column in spec.by:
         varying = base.groupby(subject, observed=True)[column].nunique()
         if (varying > 1).any():
@@ -161,11 +162,13 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     for outcome in spec.outcome:
         for group in group_levels(base, spec.by):
             frame = group_frame(base, spec.by, group)
+            # participants × the two levels (complete pairs only); the pairing column compared as text
             wide, incomplete = wide_cells(ctx, frame.assign(**{spec.pair_by: text[frame.index]}), subject,
                                           [spec.pair_by], [(level,) for level in spec.levels], outcome, spec,
                                           reason="incomplete-pair",
                                           policy="the participant is left out of this paired comparison")
             excluded.append(incomplete)
+            # n and n_subjects are both the number of pairs (R's t.test counts pairs); rows used = 2 n
             row = {"outcome": outcome, **{c: plain(v) for c, v in zip(spec.by, group)}, "contrast": contrast,
                    "method": METHOD, "n": len(wide), "n_subjects": len(wide), "conf_level": spec.conf_level,
                    "statistic_type": "t", "alternative": spec.alternative, "effect_size_type": spec.effect_size}

@@ -76,6 +76,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     for outcome in spec.outcome:
         excluded.append(missing_exclusions(ctx, base, outcome))
         for levels in group_levels(base, spec.by):
+            # n: the group's non-missing values; count: those that are true
             values = group_frame(base, spec.by, levels)[outcome].dropna().astype(bool)
             count, n = int(values.sum()), int(len(values))
             for method in spec.ci:

@@ -255,7 +255,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                                   "sphericity": sphericity_extras})
 
 
-# --- shared with paired_ttest -------------------------------------------------------------------
+# --- shared with paired_ttest: the within-cell helpers (factor_levels, cell_text, wide_cells) are in _within.py
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -296,12 +296,14 @@ def _anova_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFram
             columns.append([observed.index(v) for v in per_subject[column]])
             between_sizes.append(len(observed))
         codes = np.array(columns, dtype=int).T
+    # parameters of the between part of the multivariate model (one mean per between cell)
     n_params = int(np.prod([1] + [s for s in between_sizes]))
     if n_subjects <= n_params:
         raise analysis_error("too-few-subjects", f"{n_subjects} complete participant(s) for {outcome}; the design needs more "
                      f"than {n_params}", spec)
     terms = rm_anova(wide.to_numpy(), within_sizes, codes, between_sizes)
     values = wide.to_numpy(dtype=float)
+    # total SS of all participant × cell values: the scale against which an error SS counts as zero
     total = float(((values - values.mean()) ** 2).sum())
     rows, extras, issues = [], {}, []
     for term in terms:
@@ -318,6 +320,7 @@ def _anova_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFram
             issues.append(Issue("sphericity-undefined", f"{outcome}, {name}: the error matrix is singular "
                                 f"({n_subjects} participants); epsilon and Mauchly's test are not available",
                                 Location(path=f"analyses[{spec.id}]"), severity="warning"))
+        # a corrected p needs epsilon; with a singular error matrix it is undefined and left empty
         p_corrected = term.p_value if correction == "none" else (
             corrected_p_value(term.statistic, term.df, term.df_error, epsilon) if not np.isnan(epsilon) else None)
         eps = epsilon if correction != "none" else 1.0
@@ -361,6 +364,7 @@ def _posthoc_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFr
     factor_levels_ = levels[factor]
     other = [c for c in spec.within if c != factor]
     n_other = int(np.prod([len(levels[c]) for c in other])) if other else 1
+    # participants × levels of the compared factor (averaged over the other within factor, if any)
     means = wide.T.groupby(level=factor, sort=False).mean().T if len(spec.within) > 1 else wide
     means = means[factor_levels_]
     if post.versus == "all":
@@ -374,6 +378,7 @@ def _posthoc_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFr
     if post.by:
         per_subject = frame.groupby(subject, observed=True)[post.by].first().loc[means.index]
         groups = [tuple(g) for g in per_subject.drop_duplicates().itertuples(index=False, name=None)]
+        # by groups in level order, the order of the post-hoc rows
         groups.sort(key=lambda g: tuple(factor_levels(per_subject[c]).index(v) for c, v in zip(post.by, g)))
     else:
         per_subject, groups = None, [()]

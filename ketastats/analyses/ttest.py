@@ -199,6 +199,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         base, ex = select_rows(ctx, [column])
         excluded.append(ex)
         levels = two_levels(base, column, spec.levels, ctx)
+        # rows at a third level (e.g. a second active arm) are listed, not silently dropped
         other = ~base[column].isin(levels)
         excluded.append(pd.DataFrame([exclusion_record(ctx, row, "other-level", f"{column} = {base.at[row, column]} is not "
                                               "one of the compared levels") for row in base.index[other]],
@@ -212,11 +213,12 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
             samples = lambda outcome: (_values(ctx, parts[0], outcome, spec, excluded),  # noqa: E731
                                        _values(ctx, parts[1], outcome, spec, excluded))
     for outcome in spec.outcome:
+        # x, y: the values compared (means per subject with aggregate: mean); used_*: table rows behind them
         (x, used_x), (y, used_y) = samples(outcome)
         for method in spec.method:
             try:
                 res = t_test(x, y, method, spec.conf_level, spec.alternative)
-            except (ValueError, ZeroDivisionError) as exc:
+            except (ValueError, ZeroDivisionError) as exc:   # where R's t.test stops: the analysis fails
                 raise kernel_failure(exc, f"{outcome}, {label} ({method})", spec.id) from None
             rows.append({"outcome": outcome, "contrast": label, "method": method, "n": used_x + used_y,
                          "n1": res.n1, "n2": res.n2, "estimate1": res.estimate1, "estimate2": res.estimate2,
