@@ -26,10 +26,11 @@ def two_levels(frame: pd.DataFrame, column: str, wanted, ctx: AnalysisInput) -> 
     Without ``wanted``, the column must have exactly two observed levels, taken in category
     order (booleans: false, true; other columns: text order), as R's ``factor()`` default
     orders them; otherwise each ``wanted`` level is matched by its text (so the plan's ``true``
-    matches a boolean True and ``2`` a numeric 2). Raises ``not-two-levels`` or
+    matches a boolean True and ``2`` an integer 2). Raises ``not-two-levels`` or
     ``level-absent``, located at the column.
     """
     values = frame[column]
+    # the observed levels, in the order a default comparison takes them (first − second)
     if isinstance(values.dtype, pd.CategoricalDtype):
         observed = [lvl for lvl in values.cat.categories if (values == lvl).any()]
     elif str(values.dtype) in ("boolean", "bool"):

@@ -59,12 +59,14 @@ def survival_rows(ctx: AnalysisInput, spec: SurvivalSpec, other: list[str]) -> t
     the rows returned, in row order.
     """
     base, exclusions = select_rows(ctx, [spec.time, spec.event, *other])
+    # text that is not a number becomes NaN here and is then listed as invalid-value
     time = pd.to_numeric(base[spec.time], errors="coerce").astype(float)
     raw = base[spec.event]
     if str(raw.dtype) in ("boolean", "bool"):
         event = raw.astype(float)
     else:
         event = pd.to_numeric(raw, errors="coerce").astype(float)
+    # an event coded 2 (e.g. a competing risk) is invalid here, not silently counted as an event
     invalid = ~np.isfinite(time) | (time < 0) | ~event.isin([0.0, 1.0])
     records = [exclusion_record(ctx, row, "invalid-value", f"{spec.time} must be a finite time >= 0 and {spec.event} "
                        "0 / 1 / true / false") for row in base.index[invalid.to_numpy()]]

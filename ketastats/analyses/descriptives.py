@@ -71,7 +71,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
             present = values.dropna().to_numpy()
             row = {"outcome": outcome, **{c: plain(v) for c, v in zip(spec.by, levels)}}
             row.update(_summary(present))
-            row["n_missing"] = int(values.isna().sum())
+            row["n_missing"] = int(values.isna().sum())   # the same rows as this group's missing-value exclusions
             rows.append(row)
     columns = ["outcome", *spec.by, "n", "n_missing", "mean", "sd", "median", "q1", "q3", "min", "max"]
     tidy = pd.DataFrame(rows, columns=columns)

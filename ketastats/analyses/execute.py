@@ -21,7 +21,12 @@ from ketastats.results import AnalysisResult
 # What the data can cause: ketastats' own errors (with codes and hints), a singular matrix, a
 # division by zero and numpy floating-point errors. ValueError is here because numerical
 # kernels raise it for "too few values" / "constant data" (issue 13 narrows this).
-EXPECTED_FAILURES = (KetastatsError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError, ValueError)
+EXPECTED_FAILURES = (KetastatsError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError)
+"""What fails one analysis and not the run: ketastats' own errors (an analysis raises
+:class:`~ketastats.errors.AnalysisError` when the data cannot support it; ``kernel_failure``
+turns a numerical kernel's refusal into one) and numerical errors of linear algebra. Anything
+else (``ValueError``, ``KeyError``, ``TypeError``, ...) is a bug: it propagates with its traceback
+and the CLI exits 3 (internal error)."""
 
 
 def execute(module, spec, ctx) -> AnalysisResult:
@@ -34,6 +39,7 @@ def execute(module, spec, ctx) -> AnalysisResult:
     the code rather than the data.
     """
     location = Location(path=f"analyses[{spec.id}]")
+    # record every warning (even repeated ones) of this analysis only, so each result carries its own
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -66,6 +66,7 @@ from ketastats.language.fields import Names, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 
 ConfType = Literal["log", "log_log", "plain"]
+# plan spelling → R's conf.type spelling (for the notes, so a reader can rerun survfit)
 CONF_TYPE_R = {"log": "log", "log_log": "log-log", "plain": "plain"}
 
 

@@ -219,7 +219,13 @@ def run(spec: Spec, ctx: AnalysisInput, progress=None) -> AnalysisResult:
 
 
 def _significant(tidy: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """Fixed-effect rows with p_adjusted < alpha (intercept excluded)."""
+    """Fixed-effect rows with p_adjusted < alpha (intercept excluded).
+
+    >>> tidy = pd.DataFrame({"outcome": ["e1", "e1", "e2"], "effect": "fixed", "df_method": "residual",
+    ...                      "term": ["Intercept", "time", "time"], "p_adjusted": [0.001, 0.2, 0.01]})
+    >>> _significant(tidy, 0.05)["outcome"].tolist()
+    ['e2']
+    """
     rows = tidy[(tidy["effect"] == "fixed") & (tidy["term"] != "Intercept") & (tidy["p_adjusted"] < alpha)]
     return rows[["outcome", "term", "df_method"]]
 
@@ -317,7 +323,12 @@ def _check_design(X: np.ndarray, groups: np.ndarray) -> None:
 
 
 def fit_chunk(Y: np.ndarray, X: np.ndarray, groups: np.ndarray, satterthwaite: bool) -> dict:
-    """One task: batched fits of the columns of Y (a top-level function, so Dask can ship it)."""
+    """One task: batched fits of the columns of Y (a top-level function, so Dask can ship it).
+
+    Y holds outcomes observed on the same rows (one missing-data pattern), X and groups those
+    rows. Returns plain arrays (no fit object) so the result pickles cheaply; Satterthwaite df
+    are computed only when a df method needs them (``df_sat`` is then None otherwise).
+    """
     from ketastats.stats.lmm_batched import fit_random_intercept
 
     fit = fit_random_intercept(Y, X, groups, satterthwaite=satterthwaite)
@@ -352,6 +363,7 @@ def _fit_all(spec: Spec, X: np.ndarray, groups: np.ndarray, Y: np.ndarray, progr
     out["n_patterns"] = len(patterns)
     tasks, targets = [], []
     satterthwaite = "satterthwaite" in spec.df_method
+    # rows: the boolean row mask of pattern j; columns: the outcomes observed on exactly those rows
     for j, rows in enumerate(patterns):
         columns = np.flatnonzero(inverse == j)
         Xs, gs = X[rows], groups[rows]
@@ -362,6 +374,7 @@ def _fit_all(spec: Spec, X: np.ndarray, groups: np.ndarray, Y: np.ndarray, progr
             chunk = columns[start:start + spec.chunk_size]
             tasks.append((np.ascontiguousarray(Y[np.ix_(rows, chunk)]), Xs, gs, satterthwaite))
             targets.append(chunk)
+    # results come back in task order whatever the engine, so local and Dask runs give identical tables
     results = map_tasks(fit_chunk, tasks, engine=spec.engine, address=spec.address, workers=spec.workers,
                         progress=progress)
     for chunk, res in zip(targets, results):
@@ -370,6 +383,7 @@ def _fit_all(spec: Spec, X: np.ndarray, groups: np.ndarray, Y: np.ndarray, progr
             out["df_sat"][chunk] = res["df_sat"]
         for key in ("sigma", "sd_intercept", "singular", "converged"):
             out[key][chunk] = res[key]
+        # an outcome without a finite σ (e.g. constant values) counts as not fitted
         fitted = np.isfinite(res["sigma"])
         out["fitted"][chunk] = fitted
         out["df_res"][chunk] = np.where(fitted, res["df_residual"], np.nan)

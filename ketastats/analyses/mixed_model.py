@@ -338,7 +338,11 @@ def _joint(fit, L: np.ndarray, method: str):
 
 
 def _interval(estimate: float, se: float, df: float, level: float) -> tuple[float, float]:
-    """estimate ± t_{df} × se (the interval emmeans and lmerTest's ``confint`` on the same df give)."""
+    """estimate ± t_{df} × se (the interval emmeans and lmerTest's ``confint`` on the same df give).
+
+    >>> [round(float(v), 4) for v in _interval(1.0, 0.5, 10.0, 0.95)]   # R: 1 + c(-1, 1) * qt(0.975, 10) * 0.5
+    [-0.1141, 2.1141]
+    """
     from scipy import stats
 
     half = stats.t.ppf(0.5 + level / 2, df) * se
@@ -365,10 +369,11 @@ def _joint_rows(design, data, spec, fit) -> list[dict]:
     from ketastats.analyses._type3 import type3_contrasts
 
     rows = []
+    # one L per term, shared by the df methods: only the denominator df (and so p) differ between them
     contrasts = type3_contrasts(design, data)
     for method in spec.df_method:
         for name, L in contrasts:
-            if L.shape[0] == 0:
+            if L.shape[0] == 0:   # nothing left to test once the containing terms are accounted for
                 continue
             F, df_num, df_den, p = _joint(fit, L, method)
             rows.append({"effect": "joint", "term": name, "df_method": method, "statistic": F,
@@ -483,7 +488,13 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tupl
 
 def _comparisons(contrast: ContrastSpec, levels: list) -> list[tuple]:
     """(a, b) pairs whose difference a − b is tested: every level vs ``versus`` (emmeans ``trt.vs.ctrl``
-    with that reference), every pair in level order (``pairwise``), or none."""
+    with that reference), every pair in level order (``pairwise``), or none.
+
+    >>> _comparisons(ContrastSpec(emmeans="visit", versus="base"), ["base", "wk1", "wk2"])
+    [('wk1', 'base'), ('wk2', 'base')]
+    >>> _comparisons(ContrastSpec(emmeans="visit", pairwise=True), ["a", "b", "c"])
+    [('a', 'b'), ('a', 'c'), ('b', 'c')]
+    """
     if contrast.versus is not None:
         reference = [lvl for lvl in levels if str(lvl) == str(contrast.versus)]
         if not reference:

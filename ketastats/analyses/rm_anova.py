@@ -411,7 +411,11 @@ def _posthoc_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFr
 
 
 def _match_level(text: str, levels: list):
-    """The observed level whose text is ``text`` (``posthoc.versus`` is text in the plan), or None."""
+    """The observed level whose text is ``text`` (``posthoc.versus`` is text in the plan), or None.
+
+    >>> _match_level("2", [1, 2, 3]), _match_level("week9", ["baseline", "week2"])
+    (2, None)
+    """
     for level in levels:
         if str(plain(level)) == str(text):
             return level
