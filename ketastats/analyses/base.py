@@ -162,6 +162,11 @@ def kernel_failure(exc: Exception, what: str, analysis_id: str):
 
     The code says why: ``zero-variance`` (the data are constant), ``too-few-observations`` (fewer
     values than the test needs) or ``analysis-failed``; the message names the outcome / contrast.
+    The code is read from the kernel's message, the wording R's functions use ("data are
+    essentially constant", "at least 2 values").
+
+    >>> kernel_failure(ValueError("data are essentially constant"), "madrs", "t1").issues[0].code
+    'zero-variance'
     """
     text = str(exc)
     code = "zero-variance" if "constant" in text else "too-few-observations" if "at least" in text else \

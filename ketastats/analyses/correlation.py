@@ -86,7 +86,13 @@ class Spec(AnalysisSpec):
         return problems
 
     def planned_rows(self, columns) -> list[dict[str, Any]]:
-        """The identifying cells of every tidy row (for multiplicity members, checked before running)."""
+        """The identifying cells of every tidy row (for multiplicity members, checked before running).
+
+        >>> spec = Spec(id="c", type="correlation", table="t", outcome="y", x=["a", "b"],
+        ...             method=["pearson", "spearman"])
+        >>> [(r["term"], r["method"]) for r in spec.planned_rows({})]
+        [('a', 'pearson'), ('a', 'spearman'), ('b', 'pearson'), ('b', 'spearman')]
+        """
         return [{"outcome": y, "term": x, "method": m} for y in self.outcome for x in self.x for m in self.method]
 
 

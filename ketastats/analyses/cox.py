@@ -270,7 +270,12 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
 
 
 def _infinite(fit, time, event, x, strata, ties) -> np.ndarray:
-    """R coxph.fit's check: |U V| > eps and > toler.inf × |coef| at the last iterate."""
+    """R coxph.fit's check: |U V| > eps and > toler.inf × |coef| at the last iterate.
+
+    U V is the Newton step the fit would still take: when the log-likelihood has stopped
+    changing but the step is still large relative to the coefficient, the coefficient is
+    drifting to ±∞ (monotone likelihood). eps = 1e-9 and toler.inf = √eps, R's defaults.
+    """
     from ketastats.stats.survival import cox_derivatives
 
     if fit.score is not None:   # the score at the last iterate, kept by cox_fit

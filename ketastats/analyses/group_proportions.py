@@ -83,7 +83,13 @@ class Spec(AnalysisSpec):
                 for i, name in enumerate(self.outcome) if name in columns and columns[name].type != "boolean"]
 
     def planned_rows(self, columns) -> list[dict[str, Any]]:
-        """The identifying cells of every tidy row, in run order (for multiplicity members)."""
+        """The identifying cells of every tidy row, in run order (for multiplicity members).
+
+        >>> spec = Spec(id="g", type="group_proportions", table="t", outcome="resp", group="arm",
+        ...             ci=["newcombe", "wald"])
+        >>> [(r["term"], r["ci_method"]) for r in spec.planned_rows({})]
+        [('odds_ratio', 'conditional_exact'), ('risk_difference', 'newcombe'), ('risk_difference', 'wald')]
+        """
         rows = []
         for outcome in self.outcome:
             rows.append({"outcome": outcome, "term": "odds_ratio", "ci_method": "conditional_exact"})

@@ -108,7 +108,8 @@ class Spec(AnalysisSpec):
 
     @model_validator(mode="after")
     def _check(self) -> "Spec":
-        """Wide (``outcomes``) xor long (``outcome_column`` + ``value``); a right-hand-side formula; a random intercept only."""
+        """Wide (``outcomes``) xor long (``outcome_column`` + ``value``); a right-hand-side formula;
+        a random intercept only."""
         long = self.outcome_column is not None or self.value is not None
         if long and (self.outcome_column is None or self.value is None):
             raise ValueError("a long table needs both 'outcome_column' and 'value'")
@@ -132,7 +133,8 @@ class Spec(AnalysisSpec):
         return parse_formula(self.formula, require_response=False)
 
     def column_references(self) -> list[tuple[str, str]]:
-        """Named outcome columns (patterns are checked in :meth:`check_columns`), predictors, grouping, long-table keys."""
+        """Named outcome columns (patterns are checked in :meth:`check_columns`), predictors, grouping,
+        long-table keys."""
         refs = [(f"outcomes[{i}]", name) for i, name in enumerate(self.outcomes) if not GLOB & set(name)]
         refs += [("formula", name) for name in self._formula().names]
         refs += [("random", parse_random(self.random).group)]
@@ -235,6 +237,11 @@ def _outcome_columns(spec: Spec, frame: pd.DataFrame, predictors: list[str]) -> 
 
     A predictor is never an outcome, even if a pattern matches it; a column matched twice is
     kept once, at its first place. A pattern without matches fails (``no-outcomes``).
+
+    >>> spec = Spec(id="m", type="mass_mixed_model", table="t", outcomes=["e2", "e*"], formula="~ time",
+    ...             random="1 | pid")
+    >>> _outcome_columns(spec, pd.DataFrame(columns=["pid", "time", "e1", "e2", "eye"]), ["time", "pid"])
+    ['e2', 'e1', 'eye']
     """
     chosen: list[str] = []
     for pattern in spec.outcomes:

@@ -198,7 +198,8 @@ def _conditional_fitted(fit, X: np.ndarray, Z: np.ndarray, y: np.ndarray, groups
     b_i = Λ (I + Λ'Z_i'Z_iΛ)⁻¹ Λ'Z_i' (y_i − X_i β). Kept for the diagnostics figure (residuals vs fitted).
     One pass over the rows (per-group sums with ``np.add.at``), then one batched solve."""
     marginal = X @ fit.beta
-    # Λ: the relative covariance factor of the random effects (Var(b) = σ² Λ Λ'), as lme4's getME(m, "Lambda") block
+    # Λ: the relative covariance factor of the random effects (Var(b) = σ² Λ Λ'),
+    # one group's block of lme4's getME(m, "Lambda")
     Lambda = np.asarray(fit.Lambda, dtype=float)
     q = Lambda.shape[0]
     codes = np.unique(groups, return_inverse=True)[1].ravel()

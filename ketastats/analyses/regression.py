@@ -247,7 +247,8 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
 
 
 def _wald(estimate: float, se: float, fit, conf_level: float) -> tuple[float, float]:
-    """estimate ± q × se with q from t on the residual df (OLS, ``confint.lm``) or the normal (GLM, ``confint.default``)."""
+    """estimate ± q × se with q from t on the residual df (OLS, ``confint.lm``) or the normal
+    (GLM, ``confint.default``)."""
     from scipy import stats
 
     q = float(stats.t.ppf((1 + conf_level) / 2, fit.df_residual)) if fit.family == "gaussian" \
@@ -256,7 +257,8 @@ def _wald(estimate: float, se: float, fit, conf_level: float) -> tuple[float, fl
 
 
 def _exp(value: float) -> float:
-    """exp() of a log-odds bound for the odds-ratio columns; None / NaN give NaN, infinite bounds are returned as they are.
+    """exp() of a log-odds bound for the odds-ratio columns; None / NaN give NaN, infinite bounds
+    are returned as they are.
 
     >>> _exp(0.0), _exp(None)
     (1.0, nan)

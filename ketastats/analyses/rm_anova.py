@@ -340,7 +340,16 @@ def _anova_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFram
 
 
 def _correction(policy: str, term, within_df: int) -> tuple[str, float]:
-    """(correction applied, epsilon) of one term; 'none' where sphericity does not apply (within df < 2)."""
+    """(correction applied, epsilon) of one term; 'none' where sphericity does not apply (within df < 2).
+
+    ``auto`` applies Greenhouse-Geisser only where Mauchly's p < :data:`SPHERICITY_ALPHA`
+    (an undefined Mauchly test, NaN, means no correction).
+
+    >>> from types import SimpleNamespace
+    >>> term = SimpleNamespace(mauchly_p=0.01, epsilon_gg=0.7, epsilon_hf=0.8)
+    >>> _correction("auto", term, 2), _correction("huynh_feldt", term, 2), _correction("auto", term, 1)
+    (('greenhouse_geisser', 0.7), ('huynh_feldt', 0.8), ('none', 1.0))
+    """
     if within_df < 2 or policy == "none":
         return "none", 1.0
     if policy == "auto":
