@@ -5,7 +5,8 @@ R functions matched
 ``cor.test(x, y, method = "pearson")`` and ``cor.test(x, y, method = "spearman")`` (exact AS 89
 p-value without ties, t approximation with ties, as R); partial correlation given ``covariates``
 by the ``ppcor::pcor.test`` conventions (residual correlation, df = n − 2 − k). Checked against
-``tests/reference/associations/associations.json`` (``make_reference.R`` beside it).
+``tests/reference/correlation_ttest_group_proportions_regression/associations.json``
+(``make_reference.R`` beside it).
 
 Formulas
 --------

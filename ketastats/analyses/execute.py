@@ -35,8 +35,8 @@ def execute(module, spec, ctx) -> AnalysisResult:
     An exception in :data:`EXPECTED_FAILURES` gives a ``failed`` result carrying the error's
     issues (or one ``analysis-failed`` issue naming the exception type); any other exception
     propagates. Warnings raised while running (numpy, scipy, pandas) are recorded as
-    ``library-warning`` issues of severity warning, except deprecation warnings, which concern
-    the code rather than the data.
+    ``library-warning`` issues of severity warning, except deprecation and future warnings,
+    which concern the code rather than the data.
     """
     location = Location(path=f"analyses[{spec.id}]")
     # record every warning (even repeated ones) of this analysis only, so each result carries its own

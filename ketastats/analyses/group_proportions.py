@@ -8,7 +8,7 @@ two-sided p summing tables no more likely than the observed one) and ``chisq.tes
 correct = TRUE)`` (Yates' continuity correction by default; ``correct: false`` for the plain
 Pearson X²). The risk-difference interval is Newcombe's hybrid score interval (method 10, from
 two Wilson intervals) or the Wald interval, computed by hand in base R in the reference script
-(``tests/reference/associations/``). Formulas: :mod:`ketastats.stats.contingency`.
+(``tests/reference/correlation_ttest_group_proportions_regression/``). Formulas: :mod:`ketastats.stats.contingency`.
 
 Table orientation: rows are the two levels of ``group`` in the order of ``levels`` (default: the
 two observed levels in dictionary order; booleans false before true), columns are outcome true /

@@ -86,8 +86,9 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
 
     R: ``fit <- survfit(Surv(time, event) ~ by, conf.type = conf_type, conf.int = conf_level)``;
     the median row is ``summary(fit)$table[, c("median", "0.95LCL", "0.95UCL")]``, the landmark
-    rows ``summary(fit, times = landmarks, extend = TRUE)`` (n.risk, n.event, n.censor as
-    cumulative counts, surv, std.err, lower, upper). Groups are the observed ``by`` combinations
+    rows ``summary(fit, times = landmarks)`` (n.risk, n.event, n.censor as cumulative counts,
+    surv, std.err, lower, upper; a landmark after the last follow-up, which R drops, is kept
+    with empty numbers). Groups are the observed ``by`` combinations
     in level order; without ``by`` one group, ``all``.
 
     Tidy columns: outcome, one column per ``by`` variable, effect, time, n, n_events,

@@ -11,8 +11,9 @@ R function matched
 ------------------
 ``t.test(x, y, paired = TRUE, conf.level = conf_level, alternative = alternative)`` with ``x`` the
 first level and ``y`` the second, matched by participant (base package ``stats``); d_z is
-``mean(x - y) / sd(x - y)``. Checked against ``tests/reference/rm_anova/rm_anova.json``
-(section ``paired_ttest``, written by ``tests/reference/rm_anova/make_reference.R``).
+``mean(x - y) / sd(x - y)``. Checked against
+``tests/reference/rm_anova_paired_ttest/rm_anova.json`` (section ``paired_ttest``, written by
+``tests/reference/rm_anova_paired_ttest/make_reference.R``).
 
 Formulas
 --------
@@ -130,7 +131,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
 
     R: ``t.test(x, y, paired = TRUE, alternative, conf.level)`` with x, y the participant's
     values at the two levels, matched by participant; Cohen's d_z = mean(x − y) / sd(x − y).
-    Levels are compared as text (``str`` of the value), so a numeric ``visit`` of 2 matches
+    Levels are compared as text (``str`` of the value), so an integer ``visit`` of 2 matches
     ``"2"``. Participants lacking a level, or its outcome, are left out of that comparison
     (``incomplete-pair``); rows at other levels are ``other-level``.
 

@@ -6,7 +6,8 @@ R functions matched
 with Wald intervals (``confint.default``), profile-likelihood intervals (``confint(fit)`` —
 ``MASS:::confint.glm`` in R ≤ 4.3, reproduced step by step) and likelihood-ratio tests
 (``drop1(fit, test = "LRT")``) (``family: binomial``). Checked against
-``tests/reference/associations/associations.json``. Kernels: :mod:`ketastats.stats.glm`.
+``tests/reference/correlation_ttest_group_proportions_regression/associations.json``.
+Kernels: :mod:`ketastats.stats.glm`.
 
 Formula
 -------

@@ -17,7 +17,7 @@ R functions matched
   the df of ``anova(fit, correction = "GG")`` (or ``"HF"``).
 - Post hoc: ``t.test(x, y, paired = TRUE)`` on per-participant means, then ``p.adjust``.
 
-Checked against ``tests/reference/rm_anova/rm_anova.json`` (``make_reference.R``).
+Checked against ``tests/reference/rm_anova_paired_ttest/rm_anova.json`` (``make_reference.R``).
 
 Formulas
 --------

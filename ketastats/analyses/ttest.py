@@ -6,7 +6,7 @@ R functions matched
 ``t.test(x, y, paired = TRUE)`` (``paired``), with ``x`` the first sample; Cohen's d / Hedges'
 g and their intervals as R's ``effectsize`` package computes them (formulas in
 :mod:`ketastats.stats.two_sample`, by hand in base R in the reference script). Checked against
-``tests/reference/associations/associations.json``.
+``tests/reference/correlation_ttest_group_proportions_regression/associations.json``.
 
 Designs (exactly one of ``group``, ``versus_table``, ``within``)
 ---------------------------------------------------------------
