@@ -44,7 +44,7 @@ def main() -> None:
     from ketastats.stats import kenward_roger, satterthwaite
     from ketastats.stats.lmm import fit_lmm
 
-    data = pd.read_csv(ROOT / "tests/reference/mixed_model/siegel_fc.csv")
+    data = pd.read_csv(ROOT / "tests/reference/lmm/siegel_fc.csv")
     y = data["fc_sgacc_dmn"].to_numpy(float)
     X = np.column_stack([np.ones(len(data)), data["time"], data["time"] * data["responder_2wk"]])
     Z = np.ones((len(data), 1))
@@ -81,7 +81,7 @@ def main() -> None:
     def whole_analysis():
         mixed_model.run(spec, AnalysisInput("b", "t", frame, "participant_id", ["participant_id"]))
 
-    sleep = pd.read_csv(ROOT / "tests/reference/mixed_model_analysis/sleepstudy.csv")
+    sleep = pd.read_csv(ROOT / "tests/reference/mixed_model/sleepstudy.csv")
     ys = sleep["reaction"].to_numpy(float)
     Xs = np.column_stack([np.ones(len(sleep)), sleep["days"].to_numpy(float)])
     gs = sleep["subject"].to_numpy()

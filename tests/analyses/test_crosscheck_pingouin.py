@@ -21,7 +21,7 @@ from ketastats.stats.ttests import paired_t_test  # noqa: E402
 from ketastats.stats.two_sample import t_test  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-OBK = ROOT / "tests" / "reference" / "rm_anova" / "obk_long.csv"
+OBK = ROOT / "tests" / "reference" / "rm_anova_paired_ttest" / "obk_long.csv"
 PHASES = ["pre", "post", "fup"]
 
 

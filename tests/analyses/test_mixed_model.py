@@ -1,5 +1,5 @@
-"""The `mixed_model` analysis type against R: lme4 / lmerTest coefficients (tests/reference/mixed_model),
-lmerTest type-III anova and emmeans means / contrasts (tests/reference/mixed_model_analysis, made by
+"""The `mixed_model` analysis type against R: lme4 / lmerTest coefficients (tests/reference/lmm),
+lmerTest type-III anova and emmeans means / contrasts (tests/reference/mixed_model, made by
 make_reference.R there), with Satterthwaite and Kenward-Roger df."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ketastats.analyses.execute import execute
 from tests.reference import tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT / "tests" / "reference" / "mixed_model_analysis"
+REFERENCE = ROOT / "tests" / "reference" / "mixed_model"
 
 ESTIMATE_RTOL = tolerances.LMM_ESTIMATE_RTOL      # estimates and standard errors
 SATTERTHWAITE_RTOL = tolerances.LMM_SATTERTHWAITE_DF_RTOL
@@ -110,12 +110,12 @@ def test_siegel_fc_model_coefficients_and_post_minus_pre_by_group(outcome):
     """The paper's model: fc ~ time + time:responder_2wk + (1 | participant_id), 40 observations, residual
     df 37; R: lmerTest summary (Satterthwaite, Kenward-Roger) and emmeans(~ time | responder_2wk,
     at = list(time = 0:1)) revpairwise."""
-    data = pd.read_csv(ROOT / "tests" / "reference" / "mixed_model" / "siegel_fc.csv")
+    data = pd.read_csv(ROOT / "tests" / "reference" / "lmm" / "siegel_fc.csv")
     data["responder_2wk"] = data["responder_2wk"].astype(bool)
     tidy = fit(data, "participant_id", formula=f"{outcome} ~ time + time:responder_2wk",
                random="1 | participant_id", df_method=["residual", "satterthwaite", "kenward_roger"],
                contrasts=[{"emmeans": "time", "by": "responder_2wk", "at": {"time": [0, 1]}, "versus": 0}])
-    cases = {c["name"]: c for c in json.loads((ROOT / "tests/reference/mixed_model/reference.json").read_text())["cases"]}
+    cases = {c["name"]: c for c in json.loads((ROOT / "tests/reference/lmm/reference.json").read_text())["cases"]}
     case = cases[f"siegel_{outcome}"]
     fixed = tidy[tidy["effect"] == "fixed"]
     residual = fixed[fixed["df_method"] == "residual"]
@@ -181,7 +181,7 @@ def test_formula_code_is_refused_at_validation():
 @pytest.mark.parametrize("case_name, estimation", [("sleepstudy_rs_reml", "reml"), ("sleepstudy_rs_ml", "ml")])
 def test_correlated_random_slopes(case_name, estimation):
     """R: lmer(Reaction ~ Days + (Days | Subject), REML = TRUE / FALSE); lmerTest summary (Satterthwaite)."""
-    cases = {c["name"]: c for c in json.loads((ROOT / "tests/reference/mixed_model/reference.json").read_text())["cases"]}
+    cases = {c["name"]: c for c in json.loads((ROOT / "tests/reference/lmm/reference.json").read_text())["cases"]}
     case = cases[case_name]
     sleep = pd.read_csv(REFERENCE / "sleepstudy.csv")
     tidy = fit(sleep, "subject", formula="reaction ~ days", random="days | subject", estimation=estimation,

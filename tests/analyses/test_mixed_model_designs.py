@@ -1,6 +1,6 @@
 """The `mixed_model` analysis tables against R on a few hundred generated designs.
 
-Same designs as ``tests/stats/test_lmm_designs.py`` (``tests/reference/mixed_model_designs/``):
+Same designs as ``tests/stats/test_lmm_designs.py`` (``tests/reference/lmm_designs/``):
 the analysis is run as a plan would run it (formula, random term, Satterthwaite and, for REML fits,
 Kenward-Roger df, marginal means of ``group`` at two times with every group against the first) and
 its tidy table is compared row by row with lmerTest's coefficient table, ``anova(m, type = 3)`` and
@@ -25,7 +25,7 @@ from ketastats.analyses import mixed_model
 from ketastats.analyses.base import AnalysisInput
 from ketastats.analyses.execute import execute
 from tests.reference import tolerances
-from tests.reference.mixed_model_designs import load as reference
+from tests.reference.lmm_designs import load as reference
 
 DESIGNS = list(reference.designs()["design"])
 

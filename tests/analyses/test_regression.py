@@ -19,7 +19,8 @@ from ketastats.stats import glm
 from tests.reference import tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = json.loads((ROOT / "tests/reference/associations/associations.json").read_text())
+REF_DIR = ROOT / "tests" / "reference" / "correlation_ttest_group_proportions_regression"
+REFERENCE = json.loads((REF_DIR / "associations.json").read_text())
 
 DOSE = [1.2, 2.5, 3.1, 0.8, 4.2, 3.3, 2.9, 5.0, 1.7, 4.4, 3.8, 2.2, 4.9, 0.5, 3.5, 2.7, 4.0, 1.5, 5.5, 3.0]
 AGE = [34, 51, 45, 29, 60, 38, 42, 55, 31, 48, 62, 40, 57, 25, 44, 36, 52, 30, 65, 47]

@@ -17,7 +17,8 @@ from ketastats.stats.two_sample import t_test
 from tests.reference import tolerances
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = json.loads((ROOT / "tests/reference/associations/associations.json").read_text())
+REF_DIR = ROOT / "tests" / "reference" / "correlation_ttest_group_proportions_regression"
+REFERENCE = json.loads((REF_DIR / "associations.json").read_text())
 
 
 def close(a, b) -> bool:

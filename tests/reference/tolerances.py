@@ -28,7 +28,7 @@ import it: ``from tests.reference import tolerances`` (pytest's importlib import
 PROPORTION_CI_ATOL = 1e-10
 
 # --- Linear mixed models (ketastats.stats.lmm / satterthwaite / kenward_roger) ---
-# Reference: tests/reference/mixed_model/reference.json (lme4 1.1-31, lmerTest 3.1-3,
+# Reference: tests/reference/lmm/reference.json (lme4 1.1-31, lmerTest 3.1-3,
 # pbkrtest 0.5.2; every fit with bobyqa rhoend = 1e-12).
 # Estimates, SEs, vcov (relative to sqrt(v_ii v_jj)), sigma, random-effect SDs,
 # logLik / AIC / BIC, t, KR-adjusted vcov: 1e-6 relative. Observed max 2.2e-7 (vcov
@@ -57,7 +57,7 @@ LMM_P_ATOL = 1e-8
 LMM_F_RTOL = 1e-6
 
 # --- Repeated-measures ANOVA, sphericity, paired t tests (rm_anova, paired_ttest) ---
-# Reference: tests/reference/rm_anova/rm_anova.json (afex 1.2-1, car 3.1-1, R 4.2.2).
+# Reference: tests/reference/rm_anova_paired_ttest/rm_anova.json (afex 1.2-1, car 3.1-1, R 4.2.2).
 # Closed forms (traces of small SSP matrices, eigenvalues, one determinant, t / F /
 # chi-square tails): no optimiser, so agreement is at rounding level. Observed max
 # relative differences: F, SS, eta squared, epsilons, corrected df 3.4e-15; Mauchly W
@@ -89,7 +89,8 @@ SURVIVAL_RTOL = 1e-6            # survival estimates, SEs, CIs, medians, coeffic
 SURVIVAL_TEST_RTOL = 1e-4       # test statistics and p-values (log-rank, LR, Wald, score, cox.zph)
 SURVIVAL_ATOL = 1e-12           # absolute floor for values at or near 0 (e.g. a plain CI bound of 0)
 
-# Associations and group comparisons (tests/reference/associations): cor.test, partial correlation,
+# Associations and group comparisons (tests/reference/correlation_ttest_group_proportions_regression):
+# cor.test, partial correlation,
 # t.test with Cohen's d / Hedges' g, fisher.test, chisq.test, risk differences, lm, glm(binomial) with
 # Wald / MASS profile intervals and drop1 LRTs. Relative difference per number (absolute below 1e-12).
 # Why 1e-6 (the issue's requirement): every quantity is either a closed form, an exactly reproduced R
@@ -126,7 +127,7 @@ MASS_LMM_THETA_ATOL = 1e-6
 MASS_LMM_P_RTOL = 1e-4
 MASS_LMM_P_ATOL = 1e-8
 
-# --- Generated designs (tests/reference/mixed_model_designs: lme4's best of three tight fits) ---
+# --- Generated designs (tests/reference/lmm_designs: lme4's best of three tight fits) ---
 # The issue's acceptance: ketastats' logLik >= lme4's best - 1e-6 |logLik| (one-sided: ketastats may
 # be *better* than R, never worse); estimates and SEs 1e-5 relative to max(|value|, SE), sigma 1e-5
 # relative; Satterthwaite df 1e-3 and Kenward-Roger df 1e-2 relative (as for the named references).

@@ -1,7 +1,7 @@
 """ketastats.stats.lmm / .satterthwaite / .kenward_roger against lme4, lmerTest and pbkrtest.
 
-Reference values: ``tests/reference/mixed_model/reference.json``, written by
-``tests/reference/mixed_model/make_reference.R`` (see the README there). The JSON
+Reference values: ``tests/reference/lmm/reference.json``, written by
+``tests/reference/lmm/make_reference.R`` (see the README there). The JSON
 also holds each model's data exactly as lme4 saw it (y, X, per-row Z, group codes),
 so these tests fit the identical data and never need R. Each test id names the
 case; each case records its R call (``case["call"]``), and each assertion message
@@ -40,7 +40,7 @@ P_RTOL = tolerances.LMM_P_RTOL
 P_ATOL = tolerances.LMM_P_ATOL
 F_RTOL = tolerances.LMM_F_RTOL
 
-with open(_REFERENCE / "mixed_model" / "reference.json", encoding="utf-8") as fh:
+with open(_REFERENCE / "lmm" / "reference.json", encoding="utf-8") as fh:
     REFERENCE = json.load(fh)
 CASES = REFERENCE["cases"]
 CASE_IDS = [c["name"] for c in CASES]
@@ -123,7 +123,7 @@ def test_siegel_table_is_40_rows_21_participants_3_fixed_effects():
             assert c["data"]["n"] == 40
             assert len(c["data"]["group_labels"]) == 21
             assert c["data"]["X_columns"] == ["(Intercept)", "time", "time:responder_2wk"]
-    csv = (_REFERENCE / "mixed_model" / "siegel_fc.csv").read_text().splitlines()
+    csv = (_REFERENCE / "lmm" / "siegel_fc.csv").read_text().splitlines()
     assert len(csv) == 41
 
 

@@ -1,6 +1,6 @@
 """The mixed-model kernel reaches lme4's best optimum on a few hundred generated designs.
 
-Reference: ``tests/reference/mixed_model_designs/`` (``make_reference.R``: every design fitted by
+Reference: ``tests/reference/lmm_designs/`` (``make_reference.R``: every design fitted by
 lme4 three ways — tight bobyqa, tight Nelder-Mead, bobyqa restarted from the better — keeping the
 best; lmerTest Satterthwaite and Kenward-Roger tables of that fit). The designs were written to be
 hard: random slopes with small, zero or large SDs, intercept-slope correlations near ±1,
@@ -24,7 +24,7 @@ import pytest
 
 from ketastats.stats import kenward_roger, lmm, satterthwaite
 from tests.reference import tolerances
-from tests.reference.mixed_model_designs import load as reference
+from tests.reference.lmm_designs import load as reference
 
 DESIGNS = list(reference.designs()["design"])
 

@@ -3,7 +3,7 @@
 # sphericity tests / corrections, effect sizes, post-hoc paired t tests; standalone paired t).
 #
 # Run from the project root:
-#     Rscript tests/reference/rm_anova/make_reference.R
+#     Rscript tests/reference/rm_anova_paired_ttest/make_reference.R
 # Writes, next to this script:
 #     rm_anova.json   the reference numbers (17 significant digits)
 #     obk_long.csv    afex::obk.long, so that the Python tests need neither R nor afex
@@ -33,7 +33,7 @@ suppressPackageStartupMessages({
 args <- commandArgs(trailingOnly = FALSE)
 file_arg <- sub("^--file=", "", args[grepl("^--file=", args)])
 out_dir <- if (length(file_arg) == 1L) dirname(normalizePath(file_arg)) else
-  file.path("tests", "reference", "rm_anova")
+  file.path("tests", "reference", "rm_anova_paired_ttest")
 
 raw <- c()   # every number written, for the round-trip check
 num <- function(v) {
@@ -192,7 +192,7 @@ for (g in levels(obk_phase$treatment)) {
 out <- list(
   description = paste("Repeated-measures ANOVA (afex / car), sphericity, effect sizes and paired",
                       "t tests from R; reference for ketastats rm_anova / paired_ttest."),
-  generated_by = "Rscript tests/reference/rm_anova/make_reference.R",
+  generated_by = "Rscript tests/reference/rm_anova_paired_ttest/make_reference.R",
   R_version = R.version.string,
   platform = R.version$platform,
   packages = list(afex = as.character(packageVersion("afex")),

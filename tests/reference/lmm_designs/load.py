@@ -3,7 +3,7 @@
 Imported by the tests like ``tolerances.py`` (pytest's importlib import mode makes ``tests``
 importable)::
 
-    from tests.reference.mixed_model_designs import load as reference
+    from tests.reference.lmm_designs import load as reference
 
 Every number is read back as the exact double R wrote (17 significant digits).
 """

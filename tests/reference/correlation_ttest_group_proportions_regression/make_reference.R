@@ -2,8 +2,8 @@
 # cor.test (Pearson, Spearman), partial correlation, t.test (paired, Student, Welch) with Cohen's d /
 # Hedges' g, fisher.test, chisq.test, risk differences, lm, glm(binomial) with confint (MASS) and the
 # exact profile-likelihood interval, drop1 LRT; plus the Siegel et al. 2021 synthetic replica.
-# Run from the project root:  Rscript tests/reference/associations/make_reference.R
-# Writes tests/reference/associations/associations.json (numbers with 17 significant digits).
+# Run from the project root:  Rscript tests/reference/correlation_ttest_group_proportions_regression/make_reference.R
+# Writes tests/reference/correlation_ttest_group_proportions_regression/associations.json (numbers with 17 significant digits).
 suppressPackageStartupMessages(library(MASS))
 
 num <- function(x) {
@@ -238,4 +238,4 @@ doc <- list(
 )
 text <- js(doc)
 stopifnot(jsonlite::validate(gsub("-?Infinity", "0", text)))
-writeLines(text, "tests/reference/associations/associations.json")
+writeLines(text, "tests/reference/correlation_ttest_group_proportions_regression/associations.json")

@@ -6,7 +6,7 @@
 # reference is lme4's BEST optimum among three tight fits (see fit_design()).
 #
 # Run from the project root:
-#     Rscript tests/reference/mixed_model_designs/make_reference.R
+#     Rscript tests/reference/lmm_designs/make_reference.R
 # Writes, next to this script:
 #     data.csv.gz       all data, long: design,subject,group,time,y
 #     designs.csv       one row per design: model, fit summary, the three fits' logLik / theta
@@ -24,7 +24,7 @@ t_start <- proc.time()[["elapsed"]]
 args <- commandArgs(trailingOnly = FALSE)
 file_arg <- sub("^--file=", "", args[grepl("^--file=", args)])
 out <- if (length(file_arg) == 1L) dirname(normalizePath(file_arg)) else
-  file.path("tests", "reference", "mixed_model_designs")
+  file.path("tests", "reference", "lmm_designs")
 n_cores <- as.integer(Sys.getenv("KETASTATS_R_CORES", "2"))
 only_n <- as.integer(Sys.getenv("KETASTATS_R_ONLY", "0"))  # > 0: first n generated designs (testing)
 
