@@ -27,6 +27,10 @@ from ketastats.analyses import (
 )
 
 #: Every analysis module, in alphabetical order (the order of the plan schema's union and the docs).
+#: A module here must define ``Spec`` (a subclass of ``AnalysisSpec`` with a ``type`` literal) and
+#: ``run(spec, ctx) -> AnalysisResult``. tests/contract/test_registry_contract.py runs an example of
+#: each entry twice (same tidy table), checks its columns against the glossary (vocabulary.yaml) and
+#: that rows analysed + rows excluded = rows in the table.
 REGISTRY: list[ModuleType] = [
     correlation,
     cox,

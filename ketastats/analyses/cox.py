@@ -121,6 +121,7 @@ def design(frame: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray, list
                 levels = [lv for lv in (False, True) if (values == lv).any()]
             else:
                 levels = sorted(values.dropna().unique(), key=str)
+            # treatment coding: the first level is the reference and gets no column (R's contr.treatment)
             for level in levels[1:]:
                 columns.append((values == level).astype(float).to_numpy())
                 names.append(f"{covariate}[T.{level}]")

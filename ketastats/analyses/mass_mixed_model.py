@@ -284,6 +284,8 @@ def _long(spec: Spec, ctx: AnalysisInput, predictors: list[str]):
     """
     column, value = spec.outcome_column, spec.value
     data, exclusions = select_rows(ctx, list(dict.fromkeys(predictors + [column, value])))
+    # an observation = the table key without the outcome column (e.g. participant × visit for a
+    # key participant × visit × edge); a table whose key does not include it falls back to the predictors
     keys = [k for k in ctx.key if k != column and k in data.columns]
     if column not in ctx.key or not keys:
         keys = predictors

@@ -129,7 +129,13 @@ class Spec(AnalysisSpec):
         return problems
 
     def planned_rows(self, columns) -> list[dict[str, Any]] | None:
-        """Coefficient names from the formula and the dictionary levels (patsy's naming)."""
+        """Coefficient names from the formula and the dictionary levels (patsy's naming).
+
+        None when a predictor is not in the dictionary (the names are then known only after the
+        fit). The names assume every declared level occurs in the analysed rows: the fit codes
+        observed levels only, so a declared but absent level has a planned row the run will not
+        produce.
+        """
         formula = parse_formula(self.formula)
         names: dict[str, list[str]] = {}
         for name in formula.names[1:]:

@@ -55,7 +55,7 @@ the first within factor) on each participant's mean over the other within factor
 participants of the ANOVA; ``versus: LEVEL`` compares every other level with LEVEL
 (contrast ``"day1 - baseline"``), ``all`` every pair in level order (``"a - b"`` for a before b, as
 emmeans' ``pairwise``). ``by`` repeats the tests within each between-subject group. ``adjust`` is
-one of ``ketastats.multiplicity.METHODS`` or ``none``; the family is all post-hoc rows of the
+one of ``ketastats.stats.p_adjust.METHODS`` or ``none``; the family is all post-hoc rows of the
 analysis. Cohen's d_z = mean difference / SD of the differences.
 
 Tidy columns
