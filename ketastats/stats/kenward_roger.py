@@ -60,7 +60,7 @@ Why hand-written
 ----------------
 Neither statsmodels nor any other Python library implements Kenward-Roger for
 mixed models. Checked against pbkrtest / lmerTest on the references in
-``tests/reference/mixed_model/`` (df to ~1e-9 relative; tests use 1e-2).
+``tests/reference/lmm/`` (df to ~1e-9 relative; tests use 1e-2).
 """
 
 from __future__ import annotations

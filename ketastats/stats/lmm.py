@@ -17,7 +17,7 @@ R functions matched
 ``fixef``, ``vcov``, ``sigma``, ``getME(m, "theta")``, ``VarCorr``, ``logLik``,
 ``AIC``, ``BIC``, ``REMLcrit`` / ``deviance`` and ``isSingular(m, tol = 1e-4)``.
 Estimates and standard errors agree to ~1e-8 relative
-(``tests/reference/mixed_model/``; tolerance 1e-6). lme4's *default* optimizer
+(``tests/reference/lmm/``; tolerance 1e-6). lme4's *default* optimizer
 stops ~1e-5 short of the optimum in theta, so untuned R output differs from
 these numbers in the 5th-6th digit; that is R's optimizer, not this code.
 
@@ -96,7 +96,7 @@ lme4's -2390.760). Hence:
    The fit's ``message`` lists the checks made.
 
 Checked against lme4's best of three tight fits on 315 generated and named
-designs (``tests/reference/mixed_model_designs/``): never below lme4's logLik.
+designs (``tests/reference/lmm_designs/``): never below lme4's logLik.
 
 Why hand-written
 ----------------

@@ -10,7 +10,8 @@ Matches R's ``afex::aov_ez(..., type = 3)`` / ``aov_car`` (afex 1.2-1), which fi
 multivariate linear model with sum-to-zero contrasts and calls ``car::Anova(type = 3)``:
 sums of squares, df, F and p from ``summary(fit$Anova, multivariate = FALSE)$univariate.tests``,
 ``pes`` / ``ges`` from ``anova(fit, es = c("pes", "ges"))``, sphericity from
-:mod:`ketastats.stats.sphericity`. Checked against ``tests/reference/rm_anova/rm_anova.json``.
+:mod:`ketastats.stats.sphericity`. Checked against
+``tests/reference/rm_anova_paired_ttest/rm_anova.json``.
 
 Formulas
 --------

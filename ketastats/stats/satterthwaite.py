@@ -52,7 +52,7 @@ statsmodels has no Satterthwaite (or Kenward-Roger) degrees of freedom for
 mixed models (its MixedLM reports z tests, or t with the naive residual df),
 and its fixed-effect SEs differ from lme4's. Checked against lmerTest to
 ~1e-6 relative in df (tests use 1e-3) on the references in
-``tests/reference/mixed_model/``.
+``tests/reference/lmm/``.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ orthonormal basis, so any orthonormalised contrasts give the same numbers.
 
 Matches R's ``car:::summary.Anova.mlm`` (car 3.1-1), which ``afex::aov_ez`` / ``aov_car`` use
 (``summary(fit)$pval.adjustments`` and ``$sphericity.tests``); checked against
-``tests/reference/rm_anova/rm_anova.json`` to 1e-6 relative.
+``tests/reference/rm_anova_paired_ttest/rm_anova.json`` to 1e-6 relative.
 
 Formulas
 --------

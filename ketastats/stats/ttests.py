@@ -5,7 +5,7 @@ Role
 Pure kernel (arrays in, a small record out) behind the ``paired_ttest`` analysis and the
 post-hoc tests of ``rm_anova``. Matches R's ``t.test(x, y, paired = TRUE, conf.level,
 alternative)`` (base package ``stats``): estimate, standard error, t, df, p-value and the
-confidence interval; checked against ``tests/reference/rm_anova/rm_anova.json``.
+confidence interval; checked against ``tests/reference/rm_anova_paired_ttest/rm_anova.json``.
 
 Formulas
 --------
