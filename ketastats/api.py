@@ -160,6 +160,12 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
 
         say("adjusting multiplicity families")
         result.families = apply_families(plan, results)
+    if plan.figures:   # a stage of its own: results in, encoded files out (nothing written yet)
+        from ketastats.figures import draw_figures
+
+        say("drawing figures")
+        result.figures, figure_warnings = draw_figures(result)
+        result.warnings += figure_warnings
     if write:
         say(f"writing report to {target}")
         write_report(result, target, protected_paths(prepared.loaded))

@@ -131,6 +131,15 @@ class AnalysisError(KetastatsError):
     exit_code = 1
 
 
+class FigureError(KetastatsError):
+    """A figure cannot be drawn from the results it reads (the other figures are still drawn; exit code 1)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str):
+        super().__init__(Issue("figure-failed", message))
+
+
 class OutputError(KetastatsError):
     """The report could not be written where asked (e.g. the folder is not a ketastats report)."""
 

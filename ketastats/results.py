@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -79,6 +80,28 @@ class FamilyResult:
 
 
 @dataclass
+class RenderedFigure:
+    """One manuscript figure: its encoded files (``png`` / ``svg`` / ``pdf`` → bytes), or why it failed.
+
+    ``files`` is where the report writer put them (empty until a report is written).
+    """
+
+    id: str
+    title: str | None
+    caption: str | None
+    content: dict[str, bytes] = field(default_factory=dict, repr=False)
+    type: str = ""
+    analysis: str | None = None
+    status: str = "ok"
+    reason: str | None = None
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
 class PlanResult:
     """Everything a run produced: the plan, each analysis result, the derived data and the manifest.
 
@@ -95,7 +118,7 @@ class PlanResult:
     warnings: list[Issue] = field(default_factory=list)
     output: Any = None
     families: dict[str, FamilyResult] = field(default_factory=dict)
-    figures: list[Any] = field(default_factory=list)   # ketastats.figures.RenderedFigure, set when written
+    figures: list[RenderedFigure] = field(default_factory=list)   # drawn by ketastats.figures.draw_figures
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:

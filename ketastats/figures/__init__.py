@@ -19,16 +19,22 @@ from pathlib import Path
 
 from ketastats.figures import (diagnostics, forest, group_bars, kaplan_meier, paired_change, scatter,
                                trajectory)
-from ketastats.errors import Problem, did_you_mean
-from ketastats.figures.base import FigureContext, FigureSpec, RenderedFigure
+import numpy as np
+
+from ketastats.errors import Issue, KetastatsError, Location, Problem, did_you_mean
+from ketastats.figures.base import FigureContext, FigureSpec
+from ketastats.results import RenderedFigure
 
 REGISTRY = [trajectory, paired_change, group_bars, scatter, kaplan_meier, forest, diagnostics]
 BY_TYPE = {module.Spec.model_fields["type"].annotation.__args__[0]: module for module in REGISTRY}
 
-EXPECTED_FAILURES = (KeyError, ValueError, IndexError, TypeError, ZeroDivisionError, LookupError)
+EXPECTED_FAILURES = (KetastatsError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError)
+"""What may stop one figure and not the run: ketastats' own errors (``FigureError``: the results
+hold nothing to draw) and numerical ones. Anything else is a bug and propagates."""
 
 
 def default_caption(spec: FigureSpec, analysis_title: str | None, synthetic: bool) -> str:
+    """The figure's legend: its caption, else its title, else the analysis's title; "(synthetic data)" added."""
     text = spec.caption or spec.title or analysis_title or spec.id
     if synthetic and "synthetic" not in text.lower():
         text = f"{text} (synthetic data)"
@@ -41,21 +47,24 @@ def draw_figure(result, spec: FigureSpec):
     context = FigureContext(spec=spec, result=result,
                             analysis=result.results.get(spec.analysis) if spec.analysis else None,
                             analysis_spec=next((a for a in plan.analyses if a.id == spec.analysis), None),
-                            synthetic=bool(getattr(plan, "synthetic_data", False)))
+                            synthetic=bool(plan.synthetic_data))
     return BY_TYPE[spec.type].draw(spec, context)
 
 
-def render_figures(result, folder: Path) -> list[RenderedFigure]:
-    """Draw every figure of ``result.plan`` into ``folder / "figures"``; failures are recorded, not raised."""
-    from ketastats.errors import Issue, Location
-    from ketastats.figures.style import figure_style, save
+def draw_figures(result) -> tuple[list[RenderedFigure], list[Issue]]:
+    """Draw every figure of ``result.plan`` (a stage of ``run_plan``: results in, encoded files out).
+
+    Returns the figures (each with its png / svg / pdf bytes, or failed with the reason) and a
+    ``figure-failed`` warning per failed figure; the run then exits 1. Nothing is written.
+    """
+    from ketastats.figures.style import encode, figure_style
 
     plan = result.plan
-    synthetic = bool(getattr(plan, "synthetic_data", False))
     rendered: list[RenderedFigure] = []
-    for index, spec in enumerate(getattr(plan, "figures", None) or []):
+    issues: list[Issue] = []
+    for index, spec in enumerate(plan.figures):
         analysis = result.results.get(spec.analysis) if spec.analysis else None
-        caption = default_caption(spec, getattr(analysis, "title", None), synthetic)
+        caption = default_caption(spec, getattr(analysis, "title", None), bool(plan.synthetic_data))
         entry = RenderedFigure(spec.id, spec.title, caption, type=spec.type, analysis=spec.analysis)
         needed = [analysis_id for _, analysis_id in spec.analysis_references() if analysis_id]
         failed = [a for a in needed if a not in result.results or not result.results[a].ok]
@@ -65,32 +74,51 @@ def render_figures(result, folder: Path) -> list[RenderedFigure]:
             try:
                 with figure_style(spec.preset), warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    figure = draw_figure(result, spec)
-                    entry.files = save(figure, Path(folder) / "figures", spec.id)
+                    entry.content = encode(draw_figure(result, spec))   # not registered with pyplot
             except EXPECTED_FAILURES as exc:
-                entry.status, entry.reason = "failed", f"{type(exc).__name__}: {exc}"
-                for path in (Path(folder) / "figures").glob(f"{spec.id}.*"):
-                    path.unlink()
-                entry.files = {}
+                entry.status = "failed"
+                entry.reason = "; ".join(i.message for i in exc.issues) if isinstance(exc, KetastatsError) \
+                    else f"{type(exc).__name__}: {exc}"
         if not entry.ok:
-            result.warnings.append(Issue("figure-failed", f"figure '{spec.id}' was not drawn: {entry.reason}",
-                                         Location(path=f"figures[{index}]"), severity="warning"))
+            issues.append(Issue("figure-failed", f"figure '{spec.id}' was not drawn: {entry.reason}",
+                                Location(path=f"figures[{index}]"), severity="warning"))
         rendered.append(entry)
-    result.figures = rendered
+    return rendered, issues
+
+
+def write_figures(figures: list[RenderedFigure], folder: Path) -> None:
+    """Write each drawn figure's files as ``folder/<id>.<kind>`` and record where (``figure.files``)."""
+    folder = Path(folder)
+    for figure in figures:
+        if figure.content:
+            folder.mkdir(parents=True, exist_ok=True)
+        for kind, content in figure.content.items():
+            (folder / f"{figure.id}.{kind}").write_bytes(content)
+        figure.files = {kind: folder / f"{figure.id}.{kind}" for kind in figure.content}
+
+
+def render_figures(result, folder: Path) -> list[RenderedFigure]:
+    """Draw every figure of ``result.plan`` and write them into ``folder / "figures"`` (no report).
+
+    >>> rendered = render_figures(plan_result, Path("drafts"))   # doctest: +SKIP
+    """
+    rendered, _ = draw_figures(result)
+    write_figures(rendered, Path(folder) / "figures")
     return rendered
 
 
-__all__ = ["REGISTRY", "BY_TYPE", "RenderedFigure", "FigureSpec", "render_figures", "draw_figure", "figure_issues"]
+__all__ = ["REGISTRY", "BY_TYPE", "RenderedFigure", "FigureSpec", "draw_figures", "write_figures", "render_figures",
+           "draw_figure", "figure_issues"]
 
 
 def figure_issues(plan, catalog) -> list[Problem]:
     """(code, message, YAML path, hint) for every figure name that cannot be right, before anything runs."""
 
     analyses = {spec.id: spec for spec in plan.analyses}
-    families = getattr(plan, "multiplicity", {}) or {}
+    families = plan.multiplicity
     issues: list[Problem] = []
     seen: dict[str, int] = {}
-    for index, figure in enumerate(getattr(plan, "figures", None) or []):
+    for index, figure in enumerate(plan.figures):
         path = ("figures", index)
         if figure.id in seen:
             issues.append(Problem.coded("duplicate-id", f"figure id '{figure.id}' is used twice (first at figures[{seen[figure.id]}])",

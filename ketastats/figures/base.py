@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from ketastats.errors import Problem
+from ketastats.results import RenderedFigure
 from ketastats.language.fields import Identifier, Strict, column_field, declared_column_references
 
 Preset = Literal["single_column", "one_and_half_column", "double_column"]
@@ -105,24 +106,6 @@ class FigureContext:
             order = {level: i for i, level in enumerate(found.levels)}
             return sorted(present, key=lambda v: (order.get(str(v), len(order)), str(v)))
         return sorted(present, key=lambda v: (str(type(v)), v))
-
-
-@dataclass
-class RenderedFigure:
-    """One figure of the report: its files (``png``, ``svg``, ``pdf``), or why it failed."""
-
-    id: str
-    title: str | None
-    caption: str | None
-    files: dict[str, Path] = field(default_factory=dict)
-    type: str = ""
-    analysis: str | None = None
-    status: str = "ok"
-    reason: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
 
 
 __all__ = ["FigureSpec", "FigureContext", "RenderedFigure", "Preset", "column_field"]

@@ -25,6 +25,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
+from ketastats.errors import FigureError
 from ketastats.figures.base import FigureContext, FigureSpec
 from ketastats.language.fields import Identifier
 
@@ -63,7 +64,7 @@ def _cox(spec: Spec, ctx: FigureContext):
     if spec.terms:
         rows = rows[rows["term"].isin(spec.terms)]
     if rows.empty:
-        raise ValueError(f"analysis '{ctx.analysis.analysis_id}' has no fixed terms to draw")
+        raise FigureError(f"analysis '{ctx.analysis.analysis_id}' has no fixed terms to draw")
     height = spec.height_mm or (30 + 9 * len(rows))
     figure = new_figure(spec.preset, height)
     points = height / 25.4 * 72
@@ -142,7 +143,7 @@ def _family(spec: Spec, ctx: FigureContext):
 
     family = ctx.result.families.get(spec.family)
     if family is None or not family.ok:
-        raise ValueError(f"multiplicity family '{spec.family}' was not adjusted (a member analysis failed)")
+        raise FigureError(f"multiplicity family '{spec.family}' was not adjusted (a member analysis failed)")
     table = family.table.reset_index(drop=True)
     details = member_rows(ctx, spec.family)
     n = len(table)

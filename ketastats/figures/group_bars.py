@@ -26,7 +26,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from ketastats.errors import Problem
+from ketastats.errors import FigureError, Problem
 from ketastats.figures.base import FigureContext, FigureSpec
 from ketastats.language.fields import Identifier, Names
 
@@ -81,10 +81,10 @@ def draw(spec: Spec, ctx: FigureContext):
     for analysis_id, table in zip(ids, tables):
         missing = [o for o in outcomes if o not in table.index]
         if missing:
-            raise ValueError(f"analysis '{analysis_id}' has no row for {', '.join(missing)}")
+            raise FigureError(f"analysis '{analysis_id}' has no row for {', '.join(missing)}")
     labels = spec.bar_labels or _default_labels(tables, outcomes[0], ids)
     if len(labels) != len(ids) + 1:
-        raise ValueError(f"bar_labels needs {len(ids) + 1} entries (reference, then one per analysis)")
+        raise FigureError(f"bar_labels needs {len(ids) + 1} entries (reference, then one per analysis)")
     colours = [OKABE_ITO["yellow"], OKABE_ITO["sky_blue"], OKABE_ITO["blue"], OKABE_ITO["bluish_green"],
                OKABE_ITO["vermillion"], OKABE_ITO["reddish_purple"]]
     height = spec.height_mm or 62

@@ -29,7 +29,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from ketastats.errors import Problem
+from ketastats.errors import FigureError, Problem
 from ketastats.figures.base import FigureContext, FigureSpec, column_field
 from ketastats.language.fields import Scalar
 
@@ -104,7 +104,7 @@ def draw(spec: Spec, ctx: FigureContext):
     observed = ctx.levels(time, data[time].tolist())
     if levels is None:
         if len(observed) != 2:
-            raise ValueError(f"'{time}' has {len(observed)} values; give levels: [pre, post]")
+            raise FigureError(f"'{time}' has {len(observed)} values; give levels: [pre, post]")
         levels = observed
     pre_value = next(v for v in observed if _same(v, levels[0]))
     post_value = next(v for v in observed if _same(v, levels[1]))
@@ -115,7 +115,7 @@ def draw(spec: Spec, ctx: FigureContext):
             wide[participant] = (float(pre[outcome].iloc[0]), float(post[outcome].iloc[0]),
                                  pre[group].iloc[0] if group else None)
     if not wide:
-        raise ValueError(f"no participant has both {levels[0]} and {levels[1]} values of '{outcome}'")
+        raise FigureError(f"no participant has both {levels[0]} and {levels[1]} values of '{outcome}'")
     frame = pd.DataFrame.from_dict(wide, orient="index", columns=["pre", "post", "group"])
     frame = frame.loc[sorted(frame.index, key=str)]
     groups = ctx.levels(group, frame["group"].tolist()) if group else [None]

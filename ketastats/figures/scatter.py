@@ -20,7 +20,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from ketastats.errors import Problem
+from ketastats.errors import FigureError, Problem
 from ketastats.figures.base import FigureContext, FigureSpec, column_field
 
 
@@ -52,7 +52,7 @@ def correlation_row(spec: Spec, ctx: FigureContext):
     if spec.method is not None:
         rows = rows[rows["method"] == spec.method]
     if rows.empty:
-        raise ValueError(f"analysis '{ctx.analysis.analysis_id}' has no row for {spec.x} ~ {y}")
+        raise FigureError(f"analysis '{ctx.analysis.analysis_id}' has no row for {spec.x} ~ {y}")
     return rows.iloc[0]
 
 
@@ -79,7 +79,7 @@ def draw(spec: Spec, ctx: FigureContext):
     data = data[data[needed].notna().all(axis=1)]
     xs, ys = data[spec.x].to_numpy(dtype=float), data[y].to_numpy(dtype=float)
     if len(xs) != int(row["n"]):
-        raise ValueError(f"{len(xs)} complete pairs in the analysed rows, but the analysis reports n = {row['n']}")
+        raise FigureError(f"{len(xs)} complete pairs in the analysed rows, but the analysis reports n = {row['n']}")
     height = spec.height_mm or 72
     figure = new_figure(spec.preset, height)
     points = height / 25.4 * 72

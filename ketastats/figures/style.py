@@ -91,25 +91,26 @@ def mark_synthetic(figure) -> None:
     figure.text(0.995, 0.004, "synthetic data", ha="right", va="bottom", fontsize=5.0, color=GREY)
 
 
-def save(figure, folder: Path, name: str) -> dict[str, Path]:
-    """Write ``name``.png (300 dpi), .svg and .pdf into ``folder``; byte-deterministic.
+def encode(figure) -> dict[str, bytes]:
+    """The figure as ``png`` (300 dpi), ``svg`` and ``pdf`` bytes; byte-deterministic (no dates).
 
     PDF fonts are subset by :func:`ketastats.figures.pdf_fonts.fast_font_subsets` (each font parsed
     once per process; embedded, searchable text as before)."""
+    import io
+
     from ketastats.figures.pdf_fonts import fast_font_subsets
 
-    folder.mkdir(parents=True, exist_ok=True)
-    files = {}
+    content = {}
     metadata = {"png": {"Software": None},
                 "svg": {"Date": None, "Creator": "ketastats"},
                 "pdf": {"CreationDate": None, "ModDate": None, "Creator": "ketastats", "Producer": "ketastats"}}
     for kind in FORMATS:
-        path = folder / f"{name}.{kind}"
+        buffer = io.BytesIO()
         extra = {"pil_kwargs": {"compress_level": PNG_COMPRESS_LEVEL}} if kind == "png" else {}
         with fast_font_subsets():
-            figure.savefig(path, format=kind, dpi=DPI, metadata=metadata[kind], **extra)
-        files[kind] = path
-    return files
+            figure.savefig(buffer, format=kind, dpi=DPI, metadata=metadata[kind], **extra)
+        content[kind] = buffer.getvalue()
+    return content
 
 
 def p_text(p: float | None, symbol: str = "p") -> str:

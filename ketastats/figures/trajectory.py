@@ -25,7 +25,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from ketastats.errors import Problem
+from ketastats.errors import FigureError, Problem
 from ketastats.figures.base import FigureContext, FigureSpec, column_field
 from ketastats.language.fields import Identifier, Names
 
@@ -89,7 +89,7 @@ def draw(spec: Spec, ctx: FigureContext):
     tidy = ctx.analysis.tidy
     summary = tidy[tidy["outcome"] == outcome]
     if len(a_spec.by) > 1:
-        raise ValueError(f"analysis '{a_spec.id}' is by {a_spec.by}; a trajectory needs one by column")
+        raise FigureError(f"analysis '{a_spec.id}' is by {a_spec.by}; a trajectory needs one by column")
     levels = ctx.levels(x, summary[x].tolist())
     position = {level: i for i, level in enumerate(levels)}
     panels = spec.proportions is not None

@@ -182,24 +182,24 @@ def _figure_html(figure: Any) -> str:
     figure_id = str(getattr(figure, "id"))
     title = getattr(figure, "title", None) or figure_id
     caption = getattr(figure, "caption", None) or ""
-    files = getattr(figure, "files", None) or {}
+    content = getattr(figure, "content", None) or {}
     anchor = _anchor("figure", figure_id)
-    svg, png = files.get("svg"), files.get("png")
+    svg, png = content.get("svg"), content.get("png")
     status = getattr(figure, "status", "ok")
     if status != "ok":
         reason = getattr(figure, "reason", None) or "no reason was recorded"
         graphic = (f"<div class='failure'><p class='failed'>This figure could not be drawn.</p><p><strong>Reason:</strong> "
                    f"{_e(reason)}</p></div>")
-    elif svg is not None and Path(svg).is_file():
-        graphic = inline_svg(Path(svg).read_text(encoding="utf-8"), anchor)
+    elif svg is not None:
+        graphic = inline_svg(svg.decode("utf-8"), anchor)
         graphic = re.sub(r"<svg\b", f"<svg role='img' aria-label='{_e(title)}'{_screen_width(graphic)}", graphic,
                          count=1)
-    elif png is not None and Path(png).is_file():
-        data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
+    elif png is not None:
+        data = base64.b64encode(png).decode("ascii")
         graphic = f"<img src='data:image/png;base64,{data}' alt='{_e(title)}'>"
     else:
         graphic = "<p class='failed'>The figure's file was not produced.</p>"
-    downloads = ", ".join(f"<code>figures/{_e(figure_id)}.{_e(kind)}</code>" for kind in sorted(files))
+    downloads = ", ".join(f"<code>figures/{_e(figure_id)}.{_e(kind)}</code>" for kind in sorted(content))
     analysis = getattr(figure, "analysis", None)
     if analysis:
         caption = caption.rstrip()

@@ -33,30 +33,25 @@ SVG = """<?xml version="1.0" encoding="utf-8" standalone="no"?>
 
 @dataclass
 class FakeFigure:
-    """Duck-typed like ketastats.figures.RenderedFigure."""
+    """Duck-typed like ketastats.results.RenderedFigure."""
 
     id: str
     title: str | None
     caption: str | None
-    files: dict[str, Path] = field(default_factory=dict)
+    content: dict[str, bytes] = field(default_factory=dict)
     analysis: str | None = None
     status: str = "ok"
     reason: str | None = None
 
 
 @pytest.fixture
-def figures(tmp_path) -> list[FakeFigure]:
-    folder = tmp_path / "figures"
-    folder.mkdir()
-    (folder / "one.svg").write_text(SVG, encoding="utf-8")
-    (folder / "one.png").write_bytes(PNG)
-    (folder / "two.svg").write_text(SVG, encoding="utf-8")   # same ids as one.svg: must not clash
-    (folder / "three.png").write_bytes(PNG)
+def figures() -> list[FakeFigure]:
+    svg = SVG.encode("utf-8")
     return [
-        FakeFigure("one", "First figure", "A circle. Synthetic data.", {"svg": folder / "one.svg", "png": folder / "one.png"},
+        FakeFigure("one", "First figure", "A circle. Synthetic data.", {"svg": svg, "png": PNG},
                    analysis="ok_analysis"),
-        FakeFigure("two", "Second figure", "The same circle", {"svg": folder / "two.svg"}),
-        FakeFigure("three", "PNG only", "Drawn as PNG.", {"png": folder / "three.png"}),
+        FakeFigure("two", "Second figure", "The same circle", {"svg": svg}),   # same ids as one: must not clash
+        FakeFigure("three", "PNG only", "Drawn as PNG.", {"png": PNG}),
         FakeFigure("four", "Broken", None, {}, status="failed", reason="analysis 'x' failed, nothing to draw"),
     ]
 

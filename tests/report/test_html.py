@@ -177,7 +177,7 @@ def test_figures_are_embedded(fake_result, figures):
 
 
 def test_inline_svg_keeps_drawing(figures):
-    out = inline_svg(figures[0].files["svg"].read_text(encoding="utf-8"), "p")
+    out = inline_svg(figures[0].content["svg"].decode("utf-8"), "p")
     assert out.startswith("<svg") and out.endswith("</svg>")
     assert "<circle" in out and "viewBox=\"0 0 180 120\"" in out and "xmlns" not in out
 
