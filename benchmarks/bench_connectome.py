@@ -109,7 +109,6 @@ def step_kernel() -> dict:
 def step_analysis(engine: str) -> dict:
     import time
 
-    import numpy as np
     import pandas as pd
 
     from ketastats.analyses import mass_mixed_model

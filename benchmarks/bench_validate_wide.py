@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from bench_validate_large import measure   # fresh process: wall time, peak RSS, exit code, stderr
+from bench_validate_large import measure  # fresh process: wall time, peak RSS, exit code, stderr
 
 TARGET_SECONDS = 10.0
 

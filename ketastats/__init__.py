@@ -11,7 +11,8 @@ Heavy libraries are imported where they are used, so ``import ketastats`` stays 
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ketastats.version import __version__
+
 __all__ = ["run_plan", "validate_plan", "load_plan", "__version__"]
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ketastats.data.dictionary import Dictionary, load_dictionary
-from ketastats.data.io import RawTable, read_table, resolve_source
+from ketastats.data.io import RawTable, read_table
 from ketastats.data.validate import finalize_types, validate_table
 from ketastats.errors import DataError, Issue, KetastatsError, PlanError
 from ketastats.plan import LoadedPlan, load_plan
@@ -119,10 +119,9 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
     from ketastats.analyses import BY_TYPE
     from ketastats.analyses.execute import execute
     from ketastats.derive import apply_derivations
+    from ketastats.engines import ENGINES
     from ketastats.report.manifest import build_manifest
     from ketastats.report.writer import output_folder, write_report
-
-    from ketastats.engines import ENGINES
 
     say = progress or (lambda message: None)
     if engine is not None and engine not in ENGINES:

@@ -50,11 +50,10 @@ import math
 from typing import Any, Literal
 
 import numpy as np
-
-from ketastats.glossary import format_cell
 from pydantic import Field
 
 from ketastats.errors import Problem, did_you_mean
+from ketastats.glossary import format_cell
 from ketastats.language.fields import FamilyMethod, Identifier, Scalar, Strict
 from ketastats.stats.p_adjust import METHODS, adjust_p
 

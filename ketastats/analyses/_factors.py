@@ -16,9 +16,14 @@ Example
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from ketastats.errors import AnalysisError, Issue, Location
+
+if TYPE_CHECKING:
+    from ketastats.analyses.base import AnalysisInput
 
 
 def prepare_factors(data: pd.DataFrame, formula, reference: dict, ctx: AnalysisInput) -> pd.DataFrame:

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ketastats.analyses.base import AnalysisInput, AnalysisSpec, exclusion_record, plain, select_rows
+from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, exclusion_record, group_frame, group_levels, plain,
+                                     select_rows)
 from ketastats.errors import Issue, Location, Problem
 from ketastats.language.fields import column_field
 from ketastats.results import EXCLUSION_COLUMNS
@@ -97,3 +98,20 @@ def nan_to_none(value: Any) -> Any:
         return None
     value = float(value)
     return None if math.isnan(value) else value
+
+
+def group_codes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[tuple]]:
+    """Integer code per row of the combination of ``columns`` (level order), and the levels.
+
+    The codes are what :func:`~ketastats.stats.survival.logrank_test` and ``cox_fit`` take as
+    groups / strata; group ``k`` is ``levels[k]``, so the groups are reported in level order.
+
+    >>> frame = pd.DataFrame({"arm": ["s", "k", "s"]})
+    >>> group_codes(frame, ["arm"])
+    (array([1, 0, 1]), [('k',), ('s',)])
+    """
+    levels = group_levels(frame, columns)
+    out = np.zeros(len(frame), dtype=int)
+    for code, level in enumerate(levels):
+        out[np.asarray(frame.index.isin(group_frame(frame, columns, level).index))] = code
+    return out, levels

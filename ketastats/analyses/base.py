@@ -22,7 +22,6 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-
 from pydantic import Field
 
 from ketastats.data.dictionary import Column

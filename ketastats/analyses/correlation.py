@@ -53,8 +53,8 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field
 
-from ketastats.errors import Problem
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, exclusion_record, kernel_failure, select_rows
+from ketastats.errors import Problem
 from ketastats.language.fields import Names, as_list, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 

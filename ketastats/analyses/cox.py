@@ -71,9 +71,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field
 
+from ketastats.analyses._survival import SurvivalSpec, group_codes, nan_to_none, survival_rows, warn
 from ketastats.analyses.base import AnalysisInput
-from ketastats.analyses._survival import SurvivalSpec, nan_to_none, survival_rows, warn
-from ketastats.analyses.logrank import codes
 from ketastats.errors import AnalysisError, Issue, Location
 from ketastats.language.fields import Names, as_list, column_field
 from ketastats.results import AnalysisResult
@@ -191,7 +190,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         raise AnalysisError(Issue("no-covariate", "no estimable covariate column", location))
     xk = x[:, keep]
     # strata: one code per row (a separate baseline hazard per stratum, no coefficient)
-    strata = codes(base, spec.strata)[0] if spec.strata else None
+    strata = group_codes(base, spec.strata)[0] if spec.strata else None
     fit = cox_fit(time, event, xk, strata, spec.ties)
     if not fit.converged:
         issues.append(warn(ctx, "not-converged", f"Newton-Raphson did not converge in {fit.iterations} iterations"))

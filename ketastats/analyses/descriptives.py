@@ -26,9 +26,16 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ketastats.analyses.base import (
+    AnalysisInput,
+    AnalysisSpec,
+    group_frame,
+    group_levels,
+    missing_exclusions,
+    plain,
+    select_rows,
+)
 from ketastats.errors import Problem
-from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, group_frame, group_levels, missing_exclusions,
-                                     plain, select_rows)
 from ketastats.language.fields import Names, column_field
 from ketastats.results import AnalysisResult
 

@@ -51,9 +51,9 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field
 
-from ketastats.errors import Problem
-from ketastats.analyses.base import AnalysisInput, AnalysisSpec, exclusion_record, missing_exclusions, select_rows
 from ketastats.analyses._levels import level_text, two_levels
+from ketastats.analyses.base import AnalysisInput, AnalysisSpec, exclusion_record, missing_exclusions, select_rows
+from ketastats.errors import Problem
 from ketastats.language.fields import Names, Scalar, as_list, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 

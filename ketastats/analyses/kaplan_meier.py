@@ -53,7 +53,7 @@ Example
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -61,9 +61,8 @@ from pydantic import Field
 
 from ketastats.analyses._survival import SurvivalSpec, group_label, nan_to_none, survival_rows, warn
 from ketastats.analyses.base import AnalysisInput, group_frame, group_levels, plain
-from ketastats.errors import Issue, Location
 from ketastats.language.fields import Names, column_field
-from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
+from ketastats.results import AnalysisResult
 
 ConfType = Literal["log", "log_log", "plain"]
 # plan spelling → R's conf.type spelling (for the notes, so a reader can rerun survfit)

@@ -41,11 +41,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 
-from ketastats.analyses.base import AnalysisInput, group_frame, group_levels, plain
-from ketastats.analyses._survival import SurvivalSpec, group_label, nan_to_none, survival_rows, warn
+from ketastats.analyses._survival import SurvivalSpec, group_codes, group_label, nan_to_none, survival_rows, warn
+from ketastats.analyses.base import AnalysisInput, plain
 from ketastats.language.fields import Names, column_field
 from ketastats.results import AnalysisResult
 
@@ -56,23 +55,6 @@ class Spec(SurvivalSpec):
     type: Literal["logrank"]
     by: Names = column_field("the groups compared, e.g. [arm]")
     strata: Names = column_field("stratification columns, e.g. [sex]", default_factory=list)
-
-
-def codes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, list[tuple]]:
-    """Integer code per row of the combination of ``columns`` (level order), and the levels.
-
-    The codes are what :func:`~ketastats.stats.survival.logrank_test` and ``cox_fit`` take as
-    groups / strata; group ``k`` is ``levels[k]``, so the groups are reported in level order.
-
-    >>> frame = pd.DataFrame({"arm": ["s", "k", "s"]})
-    >>> codes(frame, ["arm"])
-    (array([1, 0, 1]), [('k',), ('s',)])
-    """
-    levels = group_levels(frame, columns)
-    out = np.zeros(len(frame), dtype=int)
-    for code, level in enumerate(levels):
-        out[np.asarray(frame.index.isin(group_frame(frame, columns, level).index))] = code
-    return out, levels
 
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
@@ -94,8 +76,8 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     if not spec.by:
         raise ValueError("logrank needs 'by': the groups to compare")
     base, exclusions, time, event = survival_rows(ctx, spec, [*spec.by, *spec.strata])
-    group, levels = codes(base, spec.by)
-    strata, strata_levels = codes(base, spec.strata) if spec.strata else (None, [()])
+    group, levels = group_codes(base, spec.by)
+    strata, strata_levels = group_codes(base, spec.strata) if spec.strata else (None, [()])
     issues = []
     result = logrank_test(time, event, group, strata)
     rows = []

@@ -70,8 +70,8 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, reference_level_problems, select_rows
 from ketastats.errors import AnalysisError, Issue, Location, Problem
-from ketastats.language.formulas import FormulaError, design_matrices, parse_formula, parse_random
 from ketastats.language.fields import as_list, column_field
+from ketastats.language.formulas import FormulaError, design_matrices, parse_formula, parse_random
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 
 DfMethod = Literal["residual", "satterthwaite"]
@@ -408,8 +408,8 @@ def _tidy(spec: Spec, outcomes: list[str], terms: list[str], group: str, fits: d
     over outcomes for each (df method, coefficient); an unfitted outcome's NaN p-values are
     left out of the adjustment and stay empty.
     """
-    from ketastats.stats.p_adjust import adjust_p as adjust
     from ketastats.stats.lmm_batched import t_tests
+    from ketastats.stats.p_adjust import adjust_p as adjust
 
     K, p, methods = len(outcomes), len(terms), list(spec.df_method)
     M = len(methods)

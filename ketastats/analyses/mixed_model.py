@@ -48,8 +48,8 @@ from pydantic import BeforeValidator, Field, model_validator
 from ketastats.analyses._factors import prepare_factors
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, plain, reference_level_problems, select_rows
 from ketastats.errors import AnalysisError, Issue, Location, Problem
-from ketastats.language.formulas import FormulaError, design_matrices, parse_formula, parse_random
 from ketastats.language.fields import Strict, as_list
+from ketastats.language.formulas import FormulaError, design_matrices, parse_formula, parse_random
 from ketastats.results import AnalysisResult
 
 DfMethod = Literal["residual", "satterthwaite", "kenward_roger"]

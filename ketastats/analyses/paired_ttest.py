@@ -69,8 +69,17 @@ import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
 from ketastats.analyses._within import cell_text, wide_cells
-from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, analysis_error, exclusion_record, group_frame,
-                                     group_levels, kernel_failure, plain, select_rows)
+from ketastats.analyses.base import (
+    AnalysisInput,
+    AnalysisSpec,
+    analysis_error,
+    exclusion_record,
+    group_frame,
+    group_levels,
+    kernel_failure,
+    plain,
+    select_rows,
+)
 from ketastats.errors import Issue, Location, Problem
 from ketastats.language.fields import Names, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult

@@ -29,9 +29,16 @@ from typing import Annotated, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field
 
+from ketastats.analyses.base import (
+    AnalysisInput,
+    AnalysisSpec,
+    group_frame,
+    group_levels,
+    missing_exclusions,
+    plain,
+    select_rows,
+)
 from ketastats.errors import Problem
-from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, group_frame, group_levels, missing_exclusions,
-                                     plain, select_rows)
 from ketastats.language.fields import Names, as_list, column_field
 from ketastats.results import AnalysisResult
 from ketastats.stats.intervals import clopper_pearson_interval, wilson_interval

@@ -66,8 +66,8 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, reference_level_problems, select_rows
 from ketastats.errors import AnalysisError, Issue, Location, Problem
-from ketastats.language.formulas import FormulaError, design_matrices, parse_formula
 from ketastats.language.fields import Scalar, as_list
+from ketastats.language.formulas import FormulaError, design_matrices, parse_formula
 from ketastats.results import AnalysisResult
 
 CiMethod = Literal["wald", "profile"]

@@ -112,11 +112,11 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from ketastats.analyses._within import cell_text, factor_levels, wide_cells
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, analysis_error, plain, select_rows
-from ketastats.errors import AnalysisError, Issue, Location, Problem
+from ketastats.errors import Issue, Location, Problem
+from ketastats.language.fields import Names, Strict, as_list, column_field
+from ketastats.results import AnalysisResult
 from ketastats.stats.p_adjust import METHODS as ADJUST_METHODS
 from ketastats.stats.p_adjust import adjust_p
-from ketastats.language.fields import Names, Strict, as_list, column_field
-from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
 from ketastats.stats.repeated_measures import corrected_p_value, rm_anova
 from ketastats.stats.ttests import paired_t_test
 

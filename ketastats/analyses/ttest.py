@@ -73,8 +73,14 @@ import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
 from ketastats.analyses._levels import level_text, two_levels
-from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, exclusion_record, kernel_failure,
-                                     missing_exclusions, select_rows)
+from ketastats.analyses.base import (
+    AnalysisInput,
+    AnalysisSpec,
+    exclusion_record,
+    kernel_failure,
+    missing_exclusions,
+    select_rows,
+)
 from ketastats.errors import AnalysisError, Issue, Location, Problem
 from ketastats.language.fields import Names, Scalar, as_list, column_field
 from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult

@@ -9,7 +9,6 @@ the traceback of an unexpected error.
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path

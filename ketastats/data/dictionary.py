@@ -91,8 +91,8 @@ class Dictionary(BaseModel):
 
 def load_dictionary(path: Path, display_name: str | None = None) -> Dictionary:
     """Load and validate a dictionary file; problems raise ``PlanError`` with file and line."""
-    from ketastats.language.yaml_source import load_yaml_file
     from ketastats.language.validation_errors import validate_model
+    from ketastats.language.yaml_source import load_yaml_file
 
     document = load_yaml_file(path, display_name)
     return validate_model(Dictionary, document)

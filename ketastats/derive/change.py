@@ -19,7 +19,6 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
-
 from pydantic import Field
 
 from ketastats.data.dictionary import Column

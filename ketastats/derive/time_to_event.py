@@ -68,6 +68,7 @@ from ketastats.language.expressions import Expression
 from ketastats.language.fields import Identifier, Scalar, Strict
 from ketastats.language.names import NameResolver
 
+
 class AtRisk(Strict):
     """Who is at risk: subjects whose row selected by ``at`` satisfies ``where``."""
 

@@ -17,11 +17,10 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-from ketastats.figures import (diagnostics, forest, group_bars, kaplan_meier, paired_change, scatter,
-                               trajectory)
 import numpy as np
 
 from ketastats.errors import Issue, KetastatsError, Location, Problem, did_you_mean
+from ketastats.figures import diagnostics, forest, group_bars, kaplan_meier, paired_change, scatter, trajectory
 from ketastats.figures.base import FigureContext, FigureSpec
 from ketastats.results import RenderedFigure
 

@@ -15,15 +15,14 @@ Example
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
 from ketastats.errors import Problem
-from ketastats.results import RenderedFigure
 from ketastats.language.fields import Identifier, Strict, column_field, declared_column_references
+from ketastats.results import RenderedFigure
 
 Preset = Literal["single_column", "one_and_half_column", "double_column"]
 

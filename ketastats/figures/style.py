@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-from pathlib import Path
 
 MM = 1 / 25.4
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ketastats.language.yaml_source import YamlDocument, load_yaml_file
 from ketastats.language.validation_errors import validate_model
+from ketastats.language.yaml_source import YamlDocument, load_yaml_file
 
 
 @dataclass

@@ -22,11 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ketastats.data.dictionary import Column, Dictionary
-from ketastats.errors import Issue, did_you_mean
+from ketastats.errors import Issue, Problem, did_you_mean
+from ketastats.figures import figure_issues
 from ketastats.language.expressions import Expression, ExpressionError, parse_expression
 from ketastats.language.yaml_source import PathKey, YamlDocument
-from ketastats.errors import Problem
-from ketastats.figures import figure_issues
 from ketastats.multiplicity import member_issues
 
 

@@ -35,7 +35,6 @@ import html
 import json
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from ketastats.report.display import DisplayTable, analysis_table, display_table, family_table

@@ -27,7 +27,7 @@ def _sha256(path) -> str:
 
 
 def software_versions() -> dict[str, str]:
-    from ketastats import __version__
+    from ketastats.version import __version__
 
     versions = {"ketastats": __version__, "python": platform.python_version()}
     for package in PACKAGES:

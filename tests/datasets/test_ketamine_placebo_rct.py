@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from ketastats.datasets.simulate import write_dataset
 from ketastats.datasets.simulate import ketamine_placebo_rct as sim
+from ketastats.datasets.simulate import write_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = ROOT / "ketastats" / "datasets" / "ketamine_placebo_rct"

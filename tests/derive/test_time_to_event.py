@@ -9,10 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ketastats.derive.time_to_event import ADTTE_COLUMNS, derive_time_to_event
+from ketastats.derive.time_to_event import ADTTE_COLUMNS, TimeToEventRules, derive_time_to_event
 from ketastats.errors import DataError, PlanError
 from ketastats.language.expressions import parse_expression
-from ketastats.derive.time_to_event import TimeToEventRules
 
 ROOT = Path(__file__).resolve().parents[2]
 

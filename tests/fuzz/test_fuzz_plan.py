@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from ketastats.data.dictionary import load_dictionary
 from ketastats.errors import KetastatsError
+from ketastats.language.validation_errors import validate_model
 from ketastats.language.yaml_source import load_yaml_text
 from ketastats.plan.resolve import resolve
 from ketastats.plan.schema import plan_model
-from ketastats.language.validation_errors import validate_model
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAN_PATH = ROOT / "analysis_plans" / "siegel2021.yaml"

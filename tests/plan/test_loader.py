@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ketastats.errors import PlanError
-from ketastats.plan import load_plan
 from ketastats.language.yaml_source import load_yaml_text
+from ketastats.plan import load_plan
 
 MINIMAL = """ketastats: 1
 id: demo

@@ -32,7 +32,7 @@ def payloads(marker: Path) -> list[str]:
         f"exec(\"open('{m}', 'w')\")",
         f"eval(\"open('{m}', 'w')\")",
         f"(lambda: open('{m}', 'w'))()",
-        f"().__class__.__bases__[0].__subclasses__()",
+        "().__class__.__bases__[0].__subclasses__()",
         f"y.__class__.__init__.__globals__['os'].system('touch {m}')",
         f"getattr(__builtins__, 'open')('{m}', 'w')",
         f"[open('{m}', 'w') for _ in [1]]",

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+
 def make_project(folder: Path) -> Path:
     """Three tables and one analysis per failure condition (plus healthy ones); returns the plan."""
     rng = np.random.default_rng(7)

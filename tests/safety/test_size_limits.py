@@ -21,7 +21,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_validate_wide import write_project  # noqa: E402
 
-
 # Runs the command from a small fresh interpreter and writes its peak RSS to a file: measured with
 # os.wait4 from pytest itself, a child's peak would include pytest's own memory (copied at fork).
 WRAPPER = """import os, subprocess, sys

@@ -16,7 +16,6 @@ agree to 1e-5 relative to max(|value|, SE); Satterthwaite df to 1e-3, Kenward-Ro
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import patsy
