@@ -232,8 +232,8 @@ def main() -> None:
                     k = statistics.median(ks[analysis])
                     r = statistics.median(rr[analysis]) if rr[analysis] else float("nan")
                     rows.append((f"{n:,} x {v}", analysis, k, r, k / r if r == r and r > 0 else float("nan")))
-                    print(f"{n:>6,} x {v:<3} {analysis:<27} ketastats {k:7.2f} s   R {r:7.2f} s   ratio {rows[-1][4]:6.2f}",
-                          flush=True)
+                    print(f"{n:>6,} x {v:<3} {analysis:<27} ketastats {k:7.2f} s   R {r:7.2f} s   "
+                          f"ratio {rows[-1][4]:6.2f}", flush=True)
             print(f"{n:>6,} x {v:<3} whole `ketastats run` (4 analyses + report): CPU median "
                   f"{statistics.median(whole_cpu):.2f} s, peak RSS median {statistics.median(whole_rss):.0f} MiB "
                   f"(max {max(whole_rss):.0f})", flush=True)

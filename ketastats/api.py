@@ -125,7 +125,8 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
 
     say = progress or (lambda message: None)
     if engine is not None and engine not in ENGINES:
-        raise PlanError(Issue("unknown-engine", f"unknown engine '{engine}'", hint=f"Choose one of {', '.join(ENGINES)}"))
+        raise PlanError(Issue("unknown-engine", f"unknown engine '{engine}'",
+                              hint=f"Choose one of {', '.join(ENGINES)}"))
     prepared = validate_plan(path, progress, allow_outside=allow_outside)
     plan = prepared.plan
     if write:  # before any analysis runs: a folder that may not be replaced is refused now, not after an hour

@@ -7,9 +7,9 @@ any other exception is a bug.
 Example
 -------
 >>> loc = Location(file="siegel2021.yaml", line=42, path="analyses[3].within")
->>> str(Issue("unknown-column", "column 'vist' is not in table 'clinical'", loc,
+>>> str(Issue("unknown-column", "no column 'vist' in table 'clinical'", loc,
 ...           hint="Did you mean 'visit'?"))
-"siegel2021.yaml:42 analyses[3].within: column 'vist' is not in table 'clinical' (unknown-column). Did you mean 'visit'?"
+"siegel2021.yaml:42 analyses[3].within: no column 'vist' in table 'clinical' (unknown-column). Did you mean 'visit'?"
 """
 
 from __future__ import annotations

@@ -165,14 +165,15 @@ def member_issues(plan, catalog) -> list[Problem]:
             path = ("multiplicity", name, "members", k)
             spec = analyses.get(member.analysis)
             if spec is None:
-                issues.append(Problem.coded("unknown-analysis", f"family '{name}': analysis '{member.analysis}' is not in analyses:",
-                               path + ("analysis",), did_you_mean(member.analysis, analyses)))
+                issues.append(Problem.coded("unknown-analysis",
+                                            f"family '{name}': analysis '{member.analysis}' is not in analyses:",
+                                            path + ("analysis",), did_you_mean(member.analysis, analyses)))
                 continue
             chosen = selector(member)
             key = (member.analysis, tuple(sorted((c, _text(v)) for c, v in chosen.items())), member.p_column)
             if key in seen:
-                issues.append(Problem.coded("duplicate-member", f"family '{name}': member {k} repeats member {seen[key]}", path,
-                               None))
+                issues.append(Problem.coded("duplicate-member",
+                                            f"family '{name}': member {k} repeats member {seen[key]}", path, None))
                 continue
             seen[key] = k
             rows = spec.planned_rows(catalog.columns.get(spec.table, {}))
@@ -182,9 +183,10 @@ def member_issues(plan, catalog) -> list[Problem]:
             for column in chosen:
                 if column not in identity:
                     where = path + (("term",) if column == "term" else ("where", column))
-                    issues.append(Problem.coded("unknown-member-column", f"family '{name}': the rows of analysis '{spec.id}' "
-                                   f"({spec.type}) are not identified by '{column}'", where,
-                                   f"Its rows are identified by: {', '.join(identity)}"))
+                    issues.append(Problem.coded("unknown-member-column",
+                                                f"family '{name}': the rows of analysis '{spec.id}' "
+                                                f"({spec.type}) are not identified by '{column}'", where,
+                                                f"Its rows are identified by: {', '.join(identity)}"))
             if any(column not in identity for column in chosen):
                 continue
             found = _matches(rows, chosen)
@@ -198,9 +200,11 @@ def member_issues(plan, catalog) -> list[Problem]:
                                         if rows else None)))
             elif len(found) > 1:
                 differing = sorted({c for c in identity if len({_text(r.get(c)) for r in found}) > 1})
-                issues.append(Problem.coded("ambiguous-member", f"family '{name}': {len(found)} rows of analysis '{spec.id}' match "
-                               f"{_selector_text(chosen) or 'an empty selector'}; a member is one test", path,
-                               f"Add where: {{{', '.join(f'{c}: ...' for c in differing)}}} to pick one"))
+                issues.append(Problem.coded("ambiguous-member",
+                                            f"family '{name}': {len(found)} rows of analysis '{spec.id}' match "
+                                            f"{_selector_text(chosen) or 'an empty selector'}; a member is one test",
+                                            path,
+                                            f"Add where: {{{', '.join(f'{c}: ...' for c in differing)}}} to pick one"))
     return issues
 
 

@@ -27,7 +27,8 @@ def test_import_contracts_hold():
     pytest.importorskip("importlinter")
     command = Path(sys.executable).parent / "lint-imports"
     done = subprocess.run([str(command), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, "an import contract is broken (pyproject.toml [tool.importlinter]):\n" + done.stdout[-3000:]
+    assert done.returncode == 0, \
+        "an import contract is broken (pyproject.toml [tool.importlinter]):\n" + done.stdout[-3000:]
 
 
 def _documented_share(path: Path) -> tuple[int, int]:
@@ -37,7 +38,8 @@ def _documented_share(path: Path) -> tuple[int, int]:
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+                    and isinstance(first.value.value, str)):
                 documented |= set(range(first.lineno, first.end_lineno + 1))
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
         if token.type == tokenize.COMMENT:

@@ -47,7 +47,8 @@ def two_levels(frame: pd.DataFrame, column: str, wanted, ctx: AnalysisInput) -> 
     for level in wanted:
         match = [lvl for lvl in observed if level_text(lvl) == level_text(level)]
         if not match:
-            raise AnalysisError(Issue("level-absent", f"level '{level_text(level)}' of '{column}' does not occur in the "
-                                      "analysed rows", Location(path=f"analyses[{ctx.analysis_id}]", column=column)))
+            raise AnalysisError(Issue("level-absent",
+                                      f"level '{level_text(level)}' of '{column}' does not occur in the analysed rows",
+                                      Location(path=f"analyses[{ctx.analysis_id}]", column=column)))
         chosen.append(match[0])
     return chosen

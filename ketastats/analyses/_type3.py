@@ -113,7 +113,8 @@ def type3_contrasts(design: pd.DataFrame, data: pd.DataFrame) -> list[tuple[str,
         L = _doolittle_lower(X.T @ X).T
         return [(terms[0].name(), L[slices[terms[0]]])]
     # 1. over-parameterised design and where each column of X sits in it
-    blocks, positions, rd_columns = [], {}, []
+    blocks: list[np.ndarray] = []
+    positions: dict = {}
     offset = 0
     for term in info.terms:
         block = np.ones((len(data), 1)) if not term.factors else _over_parameterised(term, info, data)

@@ -64,7 +64,8 @@ def wide_cells(ctx: AnalysisInput, frame: pd.DataFrame, subject: str, within: li
     keyed = frame[codes >= 0]
     codes = codes[codes >= 0]
     subject_codes, subject_values = pd.factorize(keyed[subject], sort=False)
-    keyed, codes, subject_codes = keyed[subject_codes >= 0], codes[subject_codes >= 0], subject_codes[subject_codes >= 0]
+    known = subject_codes >= 0
+    keyed, codes, subject_codes = keyed[known], codes[known], subject_codes[known]
     pair = subject_codes.astype(np.int64) * len(cells) + codes
     unique_pairs, first_row, pair_counts = np.unique(pair, return_index=True, return_counts=True)
     if (pair_counts > 1).any():

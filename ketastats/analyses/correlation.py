@@ -82,8 +82,8 @@ class Spec(AnalysisSpec):
         for key in ("outcome", "x", "covariates"):
             for i, name in enumerate(getattr(self, key)):
                 if name in columns and columns[name].type not in ("integer", "number"):
-                    problems.append(Problem(f"{key}[{i}]", f"column '{name}' is {columns[name].type}; correlations need "
-                                                    "numeric columns"))
+                    problems.append(Problem(f"{key}[{i}]", f"column '{name}' is {columns[name].type}; "
+                                            "correlations need numeric columns"))
         return problems
 
     def planned_rows(self, columns) -> list[dict[str, Any]]:

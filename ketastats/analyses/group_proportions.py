@@ -79,7 +79,8 @@ class Spec(AnalysisSpec):
 
     def check_columns(self, columns) -> list[Problem]:
         """A problem for each outcome that is not boolean."""
-        return [Problem(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; group_proportions need a boolean column")
+        return [Problem(f"outcome[{i}]",
+                        f"column '{name}' is {columns[name].type}; group_proportions need a boolean column")
                 for i, name in enumerate(self.outcome) if name in columns and columns[name].type != "boolean"]
 
     def planned_rows(self, columns) -> list[dict[str, Any]]:
@@ -116,8 +117,9 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     levels = two_levels(base, spec.group, spec.levels, ctx)
     # rows at a third level of the group column are listed (other-level), not counted in either row
     other = ~base[spec.group].isin(levels)
-    excluded.append(pd.DataFrame([exclusion_record(ctx, row, "other-level", f"{spec.group} = {base.at[row, spec.group]} is "
-                                          "not one of the compared levels") for row in base.index[other]],
+    excluded.append(pd.DataFrame([exclusion_record(ctx, row, "other-level",
+                                                   f"{spec.group} = {base.at[row, spec.group]} is "
+                                                   "not one of the compared levels") for row in base.index[other]],
                                  columns=EXCLUSION_COLUMNS))
     base = base[~other]
     contrast = f"{level_text(levels[0])} - {level_text(levels[1])}"

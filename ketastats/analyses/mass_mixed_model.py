@@ -151,7 +151,8 @@ class Spec(AnalysisSpec):
                 problems.append(Problem(f"outcomes[{index}]", f"no column matches '{pattern}'"))
             for name in matched:
                 if columns[name].type not in ("integer", "number"):
-                    problems.append(Problem(f"outcomes[{index}]", f"the outcome '{name}' is {columns[name].type}, not numeric"))
+                    problems.append(Problem(f"outcomes[{index}]",
+                                            f"the outcome '{name}' is {columns[name].type}, not numeric"))
                     break
         if self.value in columns and columns[self.value].type not in ("integer", "number"):
             problems.append(Problem("value", f"'{self.value}' is {columns[self.value].type}, not numeric"))
@@ -193,7 +194,10 @@ def run(spec: Spec, ctx: AnalysisInput, progress=None) -> AnalysisResult:
     groups = pd.factorize(observations[group].astype(str), sort=True)[0]
     _check_design(X, groups)
     if progress is None and ctx.progress is not None:
-        progress = lambda done, total: ctx.progress(f"{spec.id}: {done} of {total} chunks fitted ({spec.engine})")
+        report = ctx.progress
+
+        def progress(done: int, total: int) -> None:
+            report(f"{spec.id}: {done} of {total} chunks fitted ({spec.engine})")
     fits = _fit_all(spec, X, groups, Y, progress)
     tidy = _tidy(spec, outcomes, terms, group, fits)
     significant = _significant(tidy, spec.alpha)

@@ -27,8 +27,9 @@ adjust_method, conf_low, conf_high, conf_level, n_obs, n_subjects.
 
 Joint tests are the type-III F tests of ``lmerTest::anova(m, type = 3)`` (SAS PROC MIXED's type-III
 hypotheses), with lmerTest's own contrast matrices (:mod:`ketastats.analyses._type3`): the
-Satterthwaite df of a multi-df F test depend on the basis of the hypothesis, not only on it. Missing-data policy: rows with a missing outcome, covariate or
-grouping value are excluded and listed (complete cases, as ``lmer``'s default ``na.omit``).
+Satterthwaite df of a multi-df F test depend on the basis of the hypothesis, not only on it.
+Missing-data policy: rows with a missing outcome, covariate or grouping value are excluded and
+listed (complete cases, as ``lmer``'s default ``na.omit``).
 
 Example
 -------

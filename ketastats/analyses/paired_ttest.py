@@ -130,7 +130,8 @@ class Spec(AnalysisSpec):
                     if name in columns and columns[name].type not in ("integer", "number")]
         column = columns.get(self.pair_by)
         if column is not None and column.levels:
-            problems += [Problem(f"levels[{i}]", f"'{level}' is not a level of '{self.pair_by}' ({', '.join(column.levels)})")
+            problems += [Problem(f"levels[{i}]",
+                                 f"'{level}' is not a level of '{self.pair_by}' ({', '.join(column.levels)})")
                          for i, level in enumerate(self.levels) if level not in column.levels]
         return problems
 

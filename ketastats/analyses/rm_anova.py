@@ -177,7 +177,8 @@ class Spec(AnalysisSpec):
 
     def check_columns(self, columns) -> list[Problem]:
         """Numeric outcomes; factors that are not continuous (number / date); ``posthoc.versus`` a declared level."""
-        problems = [Problem(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; rm_anova needs a numeric outcome")
+        problems = [Problem(f"outcome[{i}]",
+                            f"column '{name}' is {columns[name].type}; rm_anova needs a numeric outcome")
                     for i, name in enumerate(self.outcome)
                     if name in columns and columns[name].type not in ("integer", "number")]
         for key in ("within", "between"):
@@ -215,8 +216,8 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     levels = {c: factor_levels(base[c]) for c in spec.within}
     for column, values in levels.items():
         if len(values) < 2:
-            raise analysis_error("too-few-levels", f"within factor '{column}' has {len(values)} level(s) in the analysed rows; "
-                         "at least 2 are needed", spec)
+            raise analysis_error("too-few-levels", f"within factor '{column}' has {len(values)} level(s) in the "
+                                 "analysed rows; at least 2 are needed", spec)
     # the full crossing of the within levels (first factor slowest), as afex's wide data has them
     cells = [tuple(c) for c in pd.MultiIndex.from_product([levels[c] for c in spec.within]).tolist()]
     _check_between_constant(base, subject, spec)
@@ -270,8 +271,9 @@ def _check_between_constant(frame: pd.DataFrame, subject: str, spec: Spec) -> No
         varying = frame.groupby(subject, observed=True)[column].nunique()
         if (varying > 1).any():
             who = sorted(varying.index[varying > 1], key=str)[0]
-            raise analysis_error("between-not-constant", f"between factor '{column}' takes several values for participant "
-                         f"{who}; a between-subject factor must be constant within a participant", spec)
+            raise analysis_error("between-not-constant", f"between factor '{column}' takes several values for "
+                                 f"participant {who}; a between-subject factor must be constant within a participant",
+                                 spec)
 
 
 def _anova_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFrame, levels: dict, outcome: str):
@@ -291,16 +293,16 @@ def _anova_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFram
         for column in spec.between:
             observed = factor_levels(per_subject[column])
             if len(observed) < 2:
-                raise analysis_error("too-few-levels", f"between factor '{column}' has {len(observed)} group(s) among the "
-                             "complete participants; at least 2 are needed", spec)
+                raise analysis_error("too-few-levels", f"between factor '{column}' has {len(observed)} group(s) "
+                                     "among the complete participants; at least 2 are needed", spec)
             columns.append([observed.index(v) for v in per_subject[column]])
             between_sizes.append(len(observed))
         codes = np.array(columns, dtype=int).T
     # parameters of the between part of the multivariate model (one mean per between cell)
     n_params = int(np.prod([1] + [s for s in between_sizes]))
     if n_subjects <= n_params:
-        raise analysis_error("too-few-subjects", f"{n_subjects} complete participant(s) for {outcome}; the design needs more "
-                     f"than {n_params}", spec)
+        raise analysis_error("too-few-subjects", f"{n_subjects} complete participant(s) for {outcome}; the design "
+                             f"needs more than {n_params}", spec)
     terms = rm_anova(wide.to_numpy(), within_sizes, codes, between_sizes)
     values = wide.to_numpy(dtype=float)
     # total SS of all participant × cell values: the scale against which an error SS counts as zero

@@ -138,7 +138,8 @@ class Spec(AnalysisSpec):
 
         Boolean columns accept ``true`` / ``false`` (YAML booleans are compared as lower-case text).
         """
-        problems = [Problem(f"outcome[{i}]", f"column '{name}' is {columns[name].type}; a t test needs a numeric outcome")
+        problems = [Problem(f"outcome[{i}]",
+                            f"column '{name}' is {columns[name].type}; a t test needs a numeric outcome")
                     for i, name in enumerate(self.outcome)
                     if name in columns and columns[name].type not in ("integer", "number")]
         key = "group" if self.group is not None else "within"
@@ -207,8 +208,9 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         levels = two_levels(base, column, spec.levels, ctx)
         # rows at a third level (e.g. a second active arm) are listed, not silently dropped
         other = ~base[column].isin(levels)
-        excluded.append(pd.DataFrame([exclusion_record(ctx, row, "other-level", f"{column} = {base.at[row, column]} is not "
-                                              "one of the compared levels") for row in base.index[other]],
+        excluded.append(pd.DataFrame([exclusion_record(ctx, row, "other-level",
+                                                       f"{column} = {base.at[row, column]} is not "
+                                                       "one of the compared levels") for row in base.index[other]],
                                      columns=EXCLUSION_COLUMNS))
         base = base[~other]
         label = f"{level_text(levels[0])} - {level_text(levels[1])}"
@@ -285,7 +287,8 @@ def _pairs(ctx: AnalysisInput, parts: list[pd.DataFrame], outcome: str, spec: Sp
             duplicated = keys[keys.duplicated()]
             if len(duplicated):
                 raise AnalysisError(Issue("duplicate-cell", f"subject '{duplicated.iloc[0]}' has more than one row at "
-                                          f"{spec.within} = {level_text(level)}; add aggregate: mean or a where: filter",
+                                          f"{spec.within} = {level_text(level)}; "
+                                          "add aggregate: mean or a where: filter",
                                           Location(path=f"analyses[{ctx.analysis_id}]", column=spec.within)))
             series.append((present, pd.Series(present[outcome].astype(float).to_numpy(), index=keys.to_numpy())))
     common = sorted(set(series[0][1].index) & set(series[1][1].index))

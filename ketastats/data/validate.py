@@ -67,7 +67,8 @@ def validate_table(frame: pd.DataFrame, dictionary: Dictionary, file: str,
         issues.append(Issue("unknown-column", f"{len(unknown) - MAX_ISSUES_PER_RULE:,} more columns are not in the "
                             "data dictionary", Location(file=file),
                             hint="Add them to the dictionary or set extra_columns: allow"))
-    columns: dict[str, pd.Series] = {}   # built whole, then one frame (inserting 77,421 columns one by one is quadratic)
+    # built whole, then one frame (inserting 77,421 columns one by one is quadratic)
+    columns: dict[str, pd.Series] = {}
     present_set = set(present)
     clean = _clean_numeric_columns(frame, [n for n, spec in dictionary.columns.items()
                                            if spec.type in ("integer", "number") and n in present_set], dictionary)
@@ -80,7 +81,8 @@ def validate_table(frame: pd.DataFrame, dictionary: Dictionary, file: str,
             if spec.required:
                 issues.append(Issue("missing-column", f"required column '{name}' is missing",
                                     Location(file=file, column=name),
-                                    hint=did_you_mean(name, present, list_choices=False) or "Add the column to the file"))
+                                    hint=did_you_mean(name, present, list_choices=False)
+                                    or "Add the column to the file"))
             columns[name] = _typed_empty(spec, len(frame), frame.index)
             continue
         columns[name], cell_issues = _coerce(frame[name], name, spec, file)
@@ -143,7 +145,7 @@ def _clean_numeric_columns(frame: pd.DataFrame, names: list[str], dictionary: Di
     dtypes = frame.dtypes   # one Series (frame[name] for 77,421 names costs seconds)
     if not frame.columns.is_unique:
         return pd.DataFrame(index=frame.index)
-    names = [n for n in names if dtypes[n] == object or
+    names = [n for n in names if dtypes[n] == object or  # noqa: E721 (a numpy dtype compared with object dtype)
              (pd.api.types.is_numeric_dtype(dtypes[n]) and not pd.api.types.is_bool_dtype(dtypes[n])
               and not isinstance(dtypes[n], pd.api.extensions.ExtensionDtype))]
     if len(names) < BLOCK_MIN_COLUMNS or len(frame) == 0:
@@ -188,7 +190,8 @@ def _coerce(values: pd.Series, name: str, spec: Column, file: str) -> tuple[pd.S
     if spec.type in ("integer", "number"):
         numeric_dtype = pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)
         # cells of other types (text, dates in a Parquet file) are judged by their text
-        text = (values if numeric_dtype or values.dtype == object else values.astype(str)).astype(object).where(~missing)
+        as_text = values if numeric_dtype or values.dtype == object else values.astype(str)
+        text = as_text.astype(object).where(~missing)
         numeric = pd.to_numeric(values if numeric_dtype else text, errors="coerce")
         if isinstance(numeric.dtype, pd.api.extensions.ExtensionDtype):
             numeric = numeric.astype("Float64")

@@ -1,9 +1,10 @@
 """Derivations declared in the plan's ``derive:`` list, applied in order.
 
 Each derivation kind is a :class:`~ketastats.derive.base.DerivationSpec` listed in
-:data:`REGISTRY` (its ``KIND`` is the plan key that identifies it). Most add one column: change and percent change from a baseline row
-(:mod:`.change`), a rule-based flag or value (:mod:`.rules`), or a subject-level value
-joined onto every table by subject (:mod:`.subject_level`). Row indexes (the source file's
+:data:`REGISTRY` (its ``KIND`` is the plan key that identifies it). Most add one column: change
+and percent change from a baseline row (:mod:`.change`), a rule-based flag or value
+(:mod:`.rules`), or a subject-level value joined onto every table by subject
+(:mod:`.subject_level`). Row indexes (the source file's
 row numbers) are preserved, so exclusions keep pointing at the rows a user sees.
 
 A ``time_to_event`` derivation (:mod:`.time_to_event`) adds a new *table* instead — one row

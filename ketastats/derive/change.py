@@ -86,7 +86,8 @@ class _Change(TableDerivation):
             names.add("no-subject-column", f"table '{self.table}' has no subject column '{names.subject}'",
                       path + ("table",))
         unit = "%" if self.PERCENT else (spec.unit if spec else None)
-        label = ("% change in " if self.PERCENT else "Change in ") + ((spec.label or self.source) if spec else self.source)
+        source_label = (spec.label or self.source) if spec else self.source
+        label = ("% change in " if self.PERCENT else "Change in ") + source_label
         names.new_column(self.table, self.name, Column(type="number", required=False, unit=unit, label=label,
                                                        description=self.description), path + ("name",))
 

@@ -153,8 +153,8 @@ class _Checker(ast.NodeVisitor):
             if isinstance(op, (ast.In, ast.NotIn)):
                 if not isinstance(right, (ast.List, ast.Tuple)) or not all(
                         isinstance(e, ast.Constant) and isinstance(e.value, (int, float, str)) for e in right.elts):
-                    raise ExpressionError("expression-not-allowed",
-                                          "'in' needs a list of numbers or quoted text, e.g. visit in ['week2', 'week8']")
+                    raise ExpressionError("expression-not-allowed", "'in' needs a list of numbers or quoted text, "
+                                          "e.g. visit in ['week2', 'week8']")
                 self.visit(left)
                 if isinstance(left, ast.Name):
                     self.expression.level_comparisons += [(left.id, e.value) for e in right.elts

@@ -56,7 +56,8 @@ def issues_from_validation(exc: ValidationError, document: YamlDocument, model: 
             tags = [t.strip(" '") for t in str(error.get("ctx", {}).get("expected_tags", "")).split(",") if t.strip()]
             if kind.startswith("union_tag_invalid") and key.isidentifier():
                 path = path + (key,)  # point at the line of `type:`
-                message = f"{_short(error.get('ctx', {}).get('tag'))} is not a valid '{key}'; choose one of {', '.join(tags)}"
+                message = (f"{_short(error.get('ctx', {}).get('tag'))} is not a valid '{key}'; "
+                           f"choose one of {', '.join(tags)}")
                 hint = did_you_mean(str(error["ctx"].get("tag")), tags, list_choices=False)
         else:
             code = "invalid-value"

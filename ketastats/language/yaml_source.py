@@ -95,7 +95,8 @@ def load_yaml_file(path: Path, display_name: str | None = None) -> YamlDocument:
         raise PlanError(Issue("file-not-found", f"file '{path}' does not exist", Location(file=name),
                               hint="Check the path; relative paths are resolved from the plan's folder")) from None
     except OSError as exc:
-        raise PlanError(Issue("file-unreadable", f"cannot read '{path}': {exc.strerror}", Location(file=name))) from None
+        raise PlanError(Issue("file-unreadable", f"cannot read '{path}': {exc.strerror}",
+                              Location(file=name))) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -245,7 +246,8 @@ def _construct_collection(node: yaml.Node, path: PathKey, lines: dict, issues: l
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
-                issues.append(Issue("yaml-merge-not-allowed", "YAML merge keys ('<<') are not supported", loc.location()))
+                issues.append(Issue("yaml-merge-not-allowed", "YAML merge keys ('<<') are not supported",
+                                    loc.location()))
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 issues.append(Issue("yaml-complex-key", "mapping keys must be plain names", loc.location()))

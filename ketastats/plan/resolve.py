@@ -80,7 +80,8 @@ class _Resolver:
         broken: set[str] = set()  # analyses with issues of their own
         for index, analysis in enumerate(self.plan.analyses):
             if analysis.id in seen:
-                self.add("duplicate-id", f"analysis id '{analysis.id}' is used twice (first at analyses[{seen[analysis.id]}])",
+                self.add("duplicate-id",
+                         f"analysis id '{analysis.id}' is used twice (first at analyses[{seen[analysis.id]}])",
                          ("analyses", index, "id"))
             seen.setdefault(analysis.id, index)
             before = len(self.issues)

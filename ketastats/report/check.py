@@ -123,7 +123,8 @@ def compare_reports(committed: Path, current: Path) -> list[Difference]:
             for column, a, b in zip(header, row_old, row_new):
                 if not cells_match(a, b):
                     label = ", ".join(f"{h}={v}" for h, v in zip(header, row_old)
-                                      if h in ("outcome", "term", "visit", "group", "ci_method", "analysis_id", "member")
+                                      if h in ("outcome", "term", "visit", "group", "ci_method", "analysis_id",
+                                               "member")
                                       or (name.startswith("adtte_") and h in (header[0], "PARAMCD"))
                                       and v)
                     where = f"row {index}" + (f" ({label})" if label else "") + f", column {column}"

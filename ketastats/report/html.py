@@ -142,7 +142,8 @@ def _simple_table(header: list[str], rows: list[list[str]], raw: set[int] | None
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{cell if i in raw else _e(cell)}</td>" for i, cell in enumerate(row))
                    + "</tr>" for row in rows)
-    return f"<div class='table-wrap'><table class='plain'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    return (f"<div class='table-wrap'><table class='plain'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div>")
 
 
 # --- figures --------------------------------------------------------------------------------------
@@ -187,8 +188,8 @@ def _figure_html(figure: Any) -> str:
     status = getattr(figure, "status", "ok")
     if status != "ok":
         reason = getattr(figure, "reason", None) or "no reason was recorded"
-        graphic = (f"<div class='failure'><p class='failed'>This figure could not be drawn.</p><p><strong>Reason:</strong> "
-                   f"{_e(reason)}</p></div>")
+        graphic = ("<div class='failure'><p class='failed'>This figure could not be drawn.</p>"
+                   f"<p><strong>Reason:</strong> {_e(reason)}</p></div>")
     elif svg is not None:
         graphic = inline_svg(svg.decode("utf-8"), anchor)
         graphic = re.sub(r"<svg\b", f"<svg role='img' aria-label='{_e(title)}'{_screen_width(graphic)}", graphic,
@@ -202,7 +203,8 @@ def _figure_html(figure: Any) -> str:
     analysis = getattr(figure, "analysis", None)
     if analysis:
         caption = caption.rstrip()
-        caption = (caption + ("" if caption.endswith((".", "!", "?")) else ".") + " " if caption else "") + "From analysis "
+        ended = (caption + ("" if caption.endswith((".", "!", "?")) else ".") + " ") if caption else ""
+        caption = ended + "From analysis "
         source = f"<a href='#{_anchor('analysis', analysis)}'><code>{_e(analysis)}</code></a>."
     else:
         source = ""
@@ -286,7 +288,8 @@ def _status_rows(result) -> list[list[str]]:
     for analysis in result.results.values():
         warnings = sum(1 for i in analysis.issues if i.severity != "error")
         status = "ok" if analysis.ok else "<span class='failed'>failed</span>"
-        rows.append([f"<a href='#{_anchor('analysis', analysis.analysis_id)}'>{_e(analysis.title or analysis.analysis_id)}</a>",
+        link = _anchor("analysis", analysis.analysis_id)
+        rows.append([f"<a href='#{link}'>{_e(analysis.title or analysis.analysis_id)}</a>",
                      f"<code>{_e(analysis.type)}</code>", status, str(len(analysis.tidy)) if analysis.ok else "",
                      str(warnings), str(len(analysis.exclusions))])
     for name, family in result.families.items():

@@ -149,7 +149,8 @@ def target_issues(target: Path) -> list[Issue]:
                            f"the marker file {MARKER} (or a ketastats manifest.json and results.json)")]
     foreign = foreign_entries(target, ours)
     if foreign:
-        shown = ", ".join(foreign[:MAX_LISTED]) + (f" and {len(foreign) - MAX_LISTED} more" if len(foreign) > MAX_LISTED else "")
+        more = f" and {len(foreign) - MAX_LISTED} more" if len(foreign) > MAX_LISTED else ""
+        shown = ", ".join(foreign[:MAX_LISTED]) + more
         return [Issue("output-holds-other-files",
                       f"the report folder '{target}' holds {len(foreign)} file(s) or folder(s) ketastats did not "
                       f"write: {shown}", location,

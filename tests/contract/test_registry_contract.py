@@ -22,7 +22,8 @@ from ketastats.report.format import to_csv_text
 EXAMPLES = {
     "descriptives": {"table": "t", "outcome": ["score"], "by": ["visit"]},
     "proportions": {"table": "t", "outcome": ["flag"], "by": ["visit"], "ci": ["wilson", "clopper_pearson"]},
-    "rm_anova": {"table": "t", "outcome": ["score"], "within": ["visit"], "posthoc": {"versus": "pre", "adjust": "holm"}},
+    "rm_anova": {"table": "t", "outcome": ["score"], "within": ["visit"],
+                 "posthoc": {"versus": "pre", "adjust": "holm"}},
     "paired_ttest": {"table": "t", "outcome": ["score"], "pair_by": "visit", "levels": ["post", "pre"]},
     "correlation": {"table": "t", "outcome": ["score"], "x": ["dose"], "method": ["pearson", "spearman"]},
     "ttest": {"table": "t", "outcome": ["score"], "group": "flag", "method": ["student", "welch"]},

@@ -70,7 +70,8 @@ def test_unknown_column_in_rule_is_a_plan_error_with_line(project):
     assert "madrs_total" in line
     assert "madrs" in (issue.hint or "")
     cli = ketastats("validate", "analysis_plans/siegel2021.yaml", cwd=project)
-    assert cli.returncode == 2 and "unknown-column" in cli.stderr and f"siegel2021.yaml:{issue.location.line}" in cli.stderr
+    assert cli.returncode == 2 and "unknown-column" in cli.stderr
+    assert f"siegel2021.yaml:{issue.location.line}" in cli.stderr
 
 
 def test_names_are_cross_checked(project):
@@ -98,7 +99,8 @@ def test_forward_reference_is_explained(project):
 
 def test_valid_plan_validates(project):
     prepared = validate_plan(project / "analysis_plans" / "siegel2021.yaml")
-    assert set(prepared.tables) == {"participants", "clinical", "imaging", "volumes", "controls", "pharmacology", "connectome_sgacc"}
+    assert set(prepared.tables) == {"participants", "clinical", "imaging", "volumes", "controls", "pharmacology",
+                                    "connectome_sgacc"}
     assert prepared.tables["clinical"].index[0] == 1
 
 

@@ -15,5 +15,5 @@ def test_wide_csv_columns_are_object():
     text = "pid," + ",".join(f"c{i}" for i in range(n)) + "\np1," + ",".join(cells) + "\n"
     frame = _read_wide_csv(text, ["NA"])
     assert frame is not None and frame.shape == (1, n + 1)
-    assert (frame.dtypes == object).all()
+    assert (frame.dtypes == object).all()  # noqa: E721 (numpy dtypes compared with object dtype)
     assert frame.iloc[0, 1] == "1" and np.isnan(frame.iloc[0, 2])

@@ -124,7 +124,8 @@ def test_typed_frames(name, data):
         elif kind == "bool":
             values = pd.Series(data.draw(st.lists(st.booleans(), min_size=rows, max_size=rows)), dtype=bool)
         elif kind == "datetime":
-            values = pd.Series(pd.to_datetime(data.draw(st.lists(st.dates(min_value=datetime.date(1900, 1, 1), max_value=datetime.date(2200, 1, 1)), min_size=rows, max_size=rows))))
+            dates = st.dates(min_value=datetime.date(1900, 1, 1), max_value=datetime.date(2200, 1, 1))
+            values = pd.Series(pd.to_datetime(data.draw(st.lists(dates, min_size=rows, max_size=rows))))
         elif kind == "mixed":
             values = pd.Series(data.draw(st.lists(st.one_of(st.integers(), st.floats(), st.booleans(), st.none(),
                                                             st.text(max_size=4)), min_size=rows, max_size=rows)),

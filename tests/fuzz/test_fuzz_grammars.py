@@ -144,7 +144,8 @@ def _check_formula(text: str) -> None:
 
 DESIGN_FRAME = pd.DataFrame({
     "a": [1.0, 2.0, 3.0, 4.0], "b": pd.Categorical(["x", "y", "x", "y"]), "c": [0.5, 0.1, 0.2, 0.9],
-    "x": [1.0, 1.0, 1.0, 1.0], "arm": pd.Categorical(["k", "p", "k", "p"]), "visit": pd.Categorical(["1", "1", "2", "2"]),
+    "x": [1.0, 1.0, 1.0, 1.0], "arm": pd.Categorical(["k", "p", "k", "p"]),
+    "visit": pd.Categorical(["1", "1", "2", "2"]),
 })
 
 

@@ -91,7 +91,8 @@ def test_report_files(siegel):
     assert sorted(p.name for p in (out / "tables").iterdir()) == sorted(   # CSV + manuscript copies (.tex, .docx)
         f"{analysis_id}.{kind}" for analysis_id, analysis in result.results.items() if analysis.ok
         for kind in ("csv", "docx", "tex"))
-    assert {"madrs_by_visit.csv", "response_rates.csv", "fc_sgacc_dmn.csv"} <= {p.name for p in (out / "tables").iterdir()}
+    written = {p.name for p in (out / "tables").iterdir()}
+    assert {"madrs_by_visit.csv", "response_rates.csv", "fc_sgacc_dmn.csv"} <= written
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["synthetic_data"] is True
     assert len(manifest["inputs"]["clinical"]["sha256"]) == 64

@@ -103,9 +103,10 @@ ASSOCIATION_ATOL = 1e-12
 
 # MASS::confint.glm (interpolated profile) against the *exact* profile-likelihood root. They differ by
 # construction (spline interpolation over a grid of 0.5-SE steps): up to ~2e-3 relative on the reference
-# data (2.9e-3 for the intercept of a two-predictor model; ~1e-4 for slopes), as library notes section 5 warns. ketastats reports MASS's number (ci_method "profile"); the exact
-# root is compared with R's own exact root (uniroot over glm offset fits) at ASSOCIATION_RTOL, and this
-# looser bound only documents how far MASS's approximation may be from it.
+# data (2.9e-3 for the intercept of a two-predictor model; ~1e-4 for slopes), as library notes section 5
+# warns. ketastats reports MASS's number (ci_method "profile"); the exact root is compared with R's own
+# exact root (uniroot over glm offset fits) at ASSOCIATION_RTOL, and this looser bound only documents how
+# far MASS's approximation may be from it.
 PROFILE_MASS_VS_EXACT_RTOL = 5e-3
 
 # R p.adjust (tests/reference/p_adjust), absolute difference of adjusted p-values (the 1e-8).

@@ -17,11 +17,13 @@ from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult, FamilyResult, P
 ROOT = Path(__file__).resolve().parents[2]
 
 # a 1 x 1 transparent PNG
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kg"
+                       "AAAABJRU5ErkJggg==")
 
 SVG = """<?xml version="1.0" encoding="utf-8" standalone="no"?>
 <!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">
-<svg xmlns:xlink="http://www.w3.org/1999/xlink" width="180pt" height="120pt" viewBox="0 0 180 120" xmlns="http://www.w3.org/2000/svg" version="1.1">
+<svg xmlns:xlink="http://www.w3.org/1999/xlink" width="180pt" height="120pt" viewBox="0 0 180 120" \
+xmlns="http://www.w3.org/2000/svg" version="1.1">
  <metadata><rdf:RDF xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>x</dc:title></rdf:RDF></metadata>
  <!-- made by a test -->
  <defs><clipPath id="clip1"><rect x="0" y="0" width="180" height="120"/></clipPath>
@@ -71,7 +73,8 @@ def make_result(synthetic: bool = True) -> PlanResult:
     ok = AnalysisResult("ok_analysis", "regression", tidy=tidy, title="Change in MADRS by dose",
                         extras={"labels": {"madrs_change": "Change in MADRS total score (points)",
                                            "dose_mg": "Dose (mg)"}},
-                        notes=["gaussian regression as R lm"], exclusions=_exclusions("ok_analysis", 3, "missing-value"),
+                        notes=["gaussian regression as R lm"],
+                        exclusions=_exclusions("ok_analysis", 3, "missing-value"),
                         issues=[Issue("singular-fit", "the fit is singular", severity="warning")])
     failed = AnalysisResult("broken_analysis", "mixed_model", status="failed", title="A model that cannot be fitted",
                             issues=[Issue("zero-variance", "outcome 'madrs' has zero variance, nothing to fit",

@@ -19,7 +19,8 @@ def test_latex_escapes_specials():
         r"a\_b 50\% R\&D \$5 \#1 \{x\} \textasciitilde{} \textasciicircum{} \textbackslash{}"
     assert latex_escape("< 0.001") == r"\textless{} 0.001"
     assert latex_escape("\u22120.5 × 10⁻⁵, α = 0.05, χ²") == \
-        r"\textminus{}0.5 \texttimes{} 10\textsuperscript{\textminus{}}\textsuperscript{5}, \ensuremath{\alpha} = 0.05, " \
+        r"\textminus{}0.5 \texttimes{} 10\textsuperscript{\textminus{}}\textsuperscript{5}, " \
+        r"\ensuremath{\alpha} = 0.05, " \
         r"\ensuremath{\chi}\textsuperscript{2}"
 
 

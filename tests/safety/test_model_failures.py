@@ -102,7 +102,8 @@ analyses:
   - {id: correlation_zero_variance, type: correlation, table: people, outcome: const, x: age}
   - {id: spearman_zero_variance, type: correlation, table: people, outcome: const, x: age, method: spearman}
   - {id: paired_zero_variance, type: paired_ttest, table: scores, outcome: y_flat, pair_by: visit, levels: [v1, v0]}
-  - {id: paired_ttest_in_ttest, type: ttest, table: scores, outcome: y_flat, within: visit, levels: [v1, v0], method: paired}
+  - {id: paired_ttest_in_ttest, type: ttest, table: scores, outcome: y_flat, within: visit, levels: [v1, v0],
+     method: paired}
   - {id: rm_anova_zero_variance, type: rm_anova, table: scores, outcome: y_flat, within: visit}
   - {id: ols_constant, type: regression, table: people, formula: "const ~ age"}
   - {id: descriptive, type: descriptives, table: people, outcome: age}
