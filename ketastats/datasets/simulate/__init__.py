@@ -23,11 +23,12 @@ import pathlib
 
 import pandas as pd
 
-from . import ketamine_placebo_rct, siegel2021, siegel2021_connectome
+from . import ketamine_placebo_rct, ketamine_vs_ect, siegel2021, siegel2021_connectome
 
 SIMULATORS = {"siegel2021": siegel2021.simulate,
               "siegel2021_connectome": siegel2021_connectome.simulate,
-              "ketamine_placebo_rct": ketamine_placebo_rct.simulate}
+              "ketamine_placebo_rct": ketamine_placebo_rct.simulate,
+              "ketamine_vs_ect": ketamine_vs_ect.simulate}
 """Data-set name -> ``simulate(seed=...)`` returning ``{table: DataFrame}``."""
 
 ON_DEMAND = {"siegel2021/connectome": siegel2021_connectome.connectome_long}
