@@ -16,13 +16,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pandas as pd
 
 from ketastats.errors import Issue
 
 EXCLUSION_COLUMNS = ["analysis_id", "table", "row", "subject", "key", "reason", "detail"]
+
+
+class Extras(TypedDict, total=False):
+    """What figures may read of an analysis besides its tidy table and glance.
+
+    Analyses fill ``labels``, ``outcomes`` and ``by`` (the survival models and mass_mixed_model,
+    which no figure draws, fill none); an analysis module declares the keys it adds in its own
+    subclass (e.g. ``mixed_model.ModelExtras`` adds the fitted values). Figures read these, never
+    the analysis's plan spec or its formula.
+    """
+
+    labels: dict[str, str]
+    """column → its display label (dictionary label and unit)."""
+    outcomes: list[str]
+    """the analysed columns (a model's response), in plan order."""
+    by: list[str]
+    """the grouping (or within-participant) columns of the tidy rows."""
 
 
 @dataclass
@@ -40,7 +57,7 @@ class AnalysisResult:
     type: str
     tidy: pd.DataFrame = field(default_factory=pd.DataFrame)
     glance: dict[str, Any] = field(default_factory=dict)
-    extras: dict[str, Any] = field(default_factory=dict)
+    extras: Extras = field(default_factory=lambda: Extras())
     exclusions: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=EXCLUSION_COLUMNS))
     issues: list[Issue] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

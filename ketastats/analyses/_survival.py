@@ -18,11 +18,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, exclusion_record, group_frame, group_levels, plain,
-                                     select_rows)
+from ketastats.analyses.base import (
+    AnalysisInput,
+    AnalysisSpec,
+    exclusion_record,
+    group_frame,
+    group_levels,
+    plain,
+    select_rows,
+)
 from ketastats.errors import Issue, Location, Problem
 from ketastats.language.fields import column_field
-from ketastats.results import EXCLUSION_COLUMNS
+from ketastats.results import EXCLUSION_COLUMNS, Extras
 
 
 class SurvivalSpec(AnalysisSpec):
@@ -115,3 +122,11 @@ def group_codes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, li
     for code, level in enumerate(levels):
         out[np.asarray(frame.index.isin(group_frame(frame, columns, level).index))] = code
     return out, levels
+
+
+class SurvivalExtras(Extras, total=False):
+    """kaplan_meier's extras: the curves (survfit-style arrays per group), the time column, the landmarks."""
+
+    curves: dict[str, dict[str, list]]
+    time: str
+    landmarks: list[float]

@@ -55,13 +55,20 @@ from pydantic import BeforeValidator, Field
 
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, exclusion_record, kernel_failure, select_rows
 from ketastats.errors import Problem
-from ketastats.language.fields import Names, as_list, column_field
-from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
+from ketastats.language.fields import ConfLevel, Names, as_list, column_field
+from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult, Extras
 
 Method = Literal["pearson", "spearman"]
 # tidy column order (outcome, term, method identify a row; the rest are its numbers)
 COLUMNS = ["outcome", "term", "method", "covariates", "n", "estimate", "conf_low", "conf_high", "conf_level",
            "ci_method", "statistic", "statistic_type", "df", "p_value", "alternative"]
+
+
+class CorrelationExtras(Extras, total=False):
+    """correlation's extras: the x columns and the covariates partialled out."""
+
+    x: list[str]
+    covariates: list[str]
 
 
 class Spec(AnalysisSpec):
@@ -72,8 +79,9 @@ class Spec(AnalysisSpec):
     x: Names = column_field("numeric column(s), e.g. the six limbic volumes")
     covariates: Names = column_field("partial correlation: columns partialled out of both", default_factory=list)
     method: Annotated[list[Method], BeforeValidator(as_list)] = Field(
-        default_factory=lambda: ["pearson"], description="pearson | spearman (one or both; each gives its rows)")
-    conf_level: float = Field(0.95, gt=0, lt=1)
+        default_factory=lambda: list[Method](["pearson"]),
+        description="pearson | spearman (one or both; each gives its rows)")
+    conf_level: ConfLevel = 0.95
     alternative: Literal["two.sided", "less", "greater"] = "two.sided"
 
     def check_columns(self, columns) -> list[Problem]:
@@ -156,4 +164,6 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     notes.append("complete cases per pair: a row missing x, the outcome or a covariate is excluded from that pair")
     return AnalysisResult(spec.id, spec.type, tidy=pd.DataFrame(rows, columns=COLUMNS),
                           exclusions=pd.concat(excluded, ignore_index=True), notes=notes,
-                          extras={"labels": {c: ctx.label(c) for c in [*spec.outcome, *spec.x]}})
+                          extras=CorrelationExtras(labels={c: ctx.label(c) for c in [*spec.outcome, *spec.x]},
+                                                   outcomes=list(spec.outcome), by=[], x=list(spec.x),
+                                                   covariates=list(spec.covariates)))

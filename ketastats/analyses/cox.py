@@ -74,7 +74,7 @@ from pydantic import BeforeValidator, Field
 from ketastats.analyses._survival import SurvivalSpec, group_codes, nan_to_none, survival_rows, warn
 from ketastats.analyses.base import AnalysisInput
 from ketastats.errors import AnalysisError, Issue, Location
-from ketastats.language.fields import Names, as_list, column_field
+from ketastats.language.fields import ConfLevel, Names, as_list, column_field
 from ketastats.results import AnalysisResult
 
 ZphTransform = Literal["km", "identity", "rank", "log"]
@@ -89,9 +89,10 @@ class Spec(SurvivalSpec):
     covariates: Names = column_field("covariate columns, e.g. [arm, madrs_baseline]")
     strata: Names = column_field("stratification columns (separate baseline hazards)", default_factory=list)
     ties: Literal["efron", "breslow"] = Field("efron", description="tie handling: efron (R default) or breslow")
-    conf_level: float = Field(0.95, gt=0, lt=1)
+    conf_level: ConfLevel = 0.95
     ph_test: Annotated[list[ZphTransform], BeforeValidator(as_list)] = Field(
-        default_factory=lambda: ["km"], description="cox.zph time transforms to test PH with ([] for none)")
+        default_factory=lambda: list[ZphTransform](["km"]),
+        description="cox.zph time transforms to test PH with ([] for none)")
 
 
 def design(frame: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray, list[str], list[list[int]], list[str]]:

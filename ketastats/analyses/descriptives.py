@@ -37,7 +37,7 @@ from ketastats.analyses.base import (
 )
 from ketastats.errors import Problem
 from ketastats.language.fields import Names, column_field
-from ketastats.results import AnalysisResult
+from ketastats.results import AnalysisResult, Extras
 
 
 class Spec(AnalysisSpec):
@@ -84,7 +84,8 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     tidy = pd.DataFrame(rows, columns=columns)
     return AnalysisResult(spec.id, spec.type, tidy=tidy, exclusions=pd.concat(excluded, ignore_index=True),
                           notes=["sd: n − 1 denominator; q1 / q3: quantile type 7 (R default)"],
-                          extras={"labels": {o: ctx.label(o) for o in spec.outcome}})
+                          extras=Extras(labels={o: ctx.label(o) for o in spec.outcome}, outcomes=list(spec.outcome),
+                                        by=list(spec.by)))
 
 
 def _summary(values: np.ndarray) -> dict:

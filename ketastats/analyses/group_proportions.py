@@ -54,8 +54,8 @@ from pydantic import BeforeValidator, Field
 from ketastats.analyses._levels import level_text, two_levels
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, exclusion_record, missing_exclusions, select_rows
 from ketastats.errors import Problem
-from ketastats.language.fields import Names, Scalar, as_list, column_field
-from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
+from ketastats.language.fields import ConfLevel, Names, Scalar, as_list, column_field
+from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult, Extras
 
 RdMethod = Literal["newcombe", "wald"]
 # one odds-ratio row and one risk-difference row per interval method, per outcome
@@ -73,9 +73,10 @@ class Spec(AnalysisSpec):
     levels: list[Scalar] | None = Field(None, min_length=2, max_length=2,
                                         description="[first, second]: differences and ratios are first vs second")
     ci: Annotated[list[RdMethod], BeforeValidator(as_list)] = Field(
-        default_factory=lambda: ["newcombe"], description="risk-difference interval(s): newcombe | wald")
+        default_factory=lambda: list[RdMethod](["newcombe"]),
+        description="risk-difference interval(s): newcombe | wald")
     correct: bool = Field(True, description="Yates' continuity correction of the chi-square test (R's default)")
-    conf_level: float = Field(0.95, gt=0, lt=1)
+    conf_level: ConfLevel = 0.95
 
     def check_columns(self, columns) -> list[Problem]:
         """A problem for each outcome that is not boolean."""
@@ -162,4 +163,5 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                       "wald": "wald: p1 − p2 ± z·SE (unpooled), not truncated"}[method])
     return AnalysisResult(spec.id, spec.type, tidy=pd.DataFrame(rows, columns=COLUMNS),
                           exclusions=pd.concat(excluded, ignore_index=True), notes=notes,
-                          extras={"labels": {o: ctx.label(o) for o in spec.outcome}})
+                          extras=Extras(labels={o: ctx.label(o) for o in spec.outcome}, outcomes=list(spec.outcome),
+                                        by=[spec.group]))

@@ -59,9 +59,9 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from ketastats.analyses._survival import SurvivalSpec, group_label, nan_to_none, survival_rows, warn
+from ketastats.analyses._survival import SurvivalExtras, SurvivalSpec, group_label, nan_to_none, survival_rows, warn
 from ketastats.analyses.base import AnalysisInput, group_frame, group_levels, plain
-from ketastats.language.fields import Names, column_field
+from ketastats.language.fields import ConfLevel, Names, column_field
 from ketastats.results import AnalysisResult
 
 ConfType = Literal["log", "log_log", "plain"]
@@ -77,7 +77,7 @@ class Spec(SurvivalSpec):
     landmarks: list[float] = Field(default_factory=list, description="times at which survival is reported, "
                                                                      "e.g. [28, 56, 84]")
     conf_type: ConfType = Field("log", description="CI transform: log (R default), log_log (SAS default), plain")
-    conf_level: float = Field(0.95, gt=0, lt=1)
+    conf_level: ConfLevel = 0.95
 
 
 def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
@@ -154,4 +154,5 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     return AnalysisResult(spec.id, spec.type, tidy=tidy, exclusions=exclusions,
                           issues=issues, notes=notes,
                           glance={"n": int(len(time)), "n_events": int(event.sum())},
-                          extras={"curves": curves, "labels": {spec.time: ctx.label(spec.time)}})
+                          extras=SurvivalExtras(curves=curves, labels={spec.time: ctx.label(spec.time)}, outcomes=[spec.time],
+                                                by=list(spec.by), time=spec.time, landmarks=list(spec.landmarks)))

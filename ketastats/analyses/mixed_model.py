@@ -49,12 +49,27 @@ from pydantic import BeforeValidator, Field, model_validator
 from ketastats.analyses._factors import prepare_factors
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, plain, reference_level_problems, select_rows
 from ketastats.errors import AnalysisError, Issue, Location, Problem
-from ketastats.language.fields import Strict, as_list
+from ketastats.language.fields import AdjustMethod, ConfLevel, Strict, as_list
 from ketastats.language.formulas import FormulaError, design_matrices, parse_formula, parse_random
-from ketastats.results import AnalysisResult
+from ketastats.results import AnalysisResult, Extras
 
 DfMethod = Literal["residual", "satterthwaite", "kenward_roger"]
-AdjustMethod = Literal["none", "bonferroni", "holm", "hochberg", "hommel", "fdr_bh", "fdr_by"]
+
+
+class ModelExtras(Extras, total=False):
+    """mixed_model's extras: the model's terms and fitted values (the diagnostics figure) and EMMs."""
+
+    predictors: list[str]
+    """the formula's predictor columns, in formula order."""
+    terms: list[str]
+    emmeans: list
+    fitted: Any
+    """X β per analysed row (marginal fitted values)."""
+    fitted_conditional: Any
+    """X β + Z b per analysed row (lme4 ``fitted(m)``)."""
+    observed: Any
+    groups: list
+    row_groups: Any
 
 
 class ContrastSpec(Strict):
@@ -89,11 +104,12 @@ class Spec(AnalysisSpec):
     random: str = Field(description="random effects, e.g. \"1 | participant_id\" or \"day | participant_id\"")
     estimation: Literal["reml", "ml"] = "reml"
     df_method: Annotated[list[DfMethod], BeforeValidator(as_list)] = Field(
-        default_factory=lambda: ["satterthwaite"], description="one or more df methods; each gives its rows")
+        default_factory=lambda: list[DfMethod](["satterthwaite"]),
+        description="one or more df methods; each gives its rows")
     reference: dict[str, str | int | float | bool] = Field(default_factory=dict,
                                                            description="factor → reference level")
     contrasts: list[ContrastSpec] = Field(default_factory=list)
-    conf_level: float = Field(0.95, gt=0, lt=1)
+    conf_level: ConfLevel = 0.95
 
     @model_validator(mode="after")
     def _parse(self) -> "Spec":
@@ -187,11 +203,13 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
              "df: " + ", ".join(DF_NOTES[m] for m in spec.df_method),
              "joint F tests: type III, lmerTest's contrasts"]
     return AnalysisResult(spec.id, spec.type, tidy=tidy, glance=glance, exclusions=exclusions, issues=issues,
-                          notes=notes, extras={"emmeans": emm_extras, "terms": names,
-                                               "fitted": X @ fit.beta, "observed": y,
-                                               "groups": list(group_labels),
-                                               "fitted_conditional": _conditional_fitted(fit, X, Z, y, groups),
-                                               "row_groups": groups})
+                          notes=notes, extras=ModelExtras(
+                              labels={n: ctx.label(n) for n in [formula.response, *formula.names]},
+                              outcomes=[formula.response], by=[], predictors=[n for n in formula.names
+                                                                              if n != formula.response],
+                              emmeans=emm_extras, terms=names, fitted=X @ fit.beta, observed=y,
+                              groups=list(group_labels), row_groups=groups,
+                              fitted_conditional=_conditional_fitted(fit, X, Z, y, groups)))
 
 
 def _conditional_fitted(fit, X: np.ndarray, Z: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndarray:

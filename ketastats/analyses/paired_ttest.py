@@ -81,8 +81,8 @@ from ketastats.analyses.base import (
     select_rows,
 )
 from ketastats.errors import Issue, Location, Problem
-from ketastats.language.fields import Names, column_field
-from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
+from ketastats.language.fields import ConfLevel, Names, column_field
+from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult, Extras
 from ketastats.stats.ttests import paired_t_test
 
 METHOD = "paired t-test"
@@ -97,6 +97,13 @@ def _as_str_list(value):
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
+class PairedExtras(Extras, total=False):
+    """paired_ttest's extras: the pairing column and the two levels compared (first − second)."""
+
+    pair_by: str
+    levels: list
+
+
 class Spec(AnalysisSpec):
     """Paired t test of first level − second level of pair_by, with Cohen's d_z."""
 
@@ -108,7 +115,7 @@ class Spec(AnalysisSpec):
         description="[first, second]: the difference is first − second, e.g. [week2, baseline]")
     by: Names = column_field("grouping columns (constant within a participant), e.g. [arm]", default_factory=list)
     subject: str | None = column_field("the participant column (default: the plan's subject)", default=None)
-    conf_level: float = Field(0.95, gt=0, lt=1)
+    conf_level: ConfLevel = 0.95
     alternative: Literal["two.sided", "less", "greater"] = Field(
         "two.sided", description="alternative hypothesis about first − second, as R's t.test")
     effect_size: Literal["cohen_dz"] = "cohen_dz"
@@ -208,4 +215,5 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     return AnalysisResult(spec.id, spec.type, tidy=pd.DataFrame(rows, columns=columns),
                           exclusions=pd.concat(excluded, ignore_index=True), issues=issues, notes=notes,
                           glance={"n_rows_used": int(sum(2 * row["n"] for row in rows))},
-                          extras={"labels": {o: ctx.label(o) for o in spec.outcome}})
+                          extras=PairedExtras(labels={o: ctx.label(o) for o in spec.outcome}, outcomes=list(spec.outcome),
+                                              by=list(spec.by), pair_by=spec.pair_by, levels=list(spec.levels)))

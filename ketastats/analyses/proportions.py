@@ -39,8 +39,8 @@ from ketastats.analyses.base import (
     select_rows,
 )
 from ketastats.errors import Problem
-from ketastats.language.fields import Names, as_list, column_field
-from ketastats.results import AnalysisResult
+from ketastats.language.fields import ConfLevel, Names, as_list, column_field
+from ketastats.results import AnalysisResult, Extras
 from ketastats.stats.intervals import clopper_pearson_interval, wilson_interval
 
 # interval method → kernel(count, n, conf_level) -> (low, high); both give (0, 1)-bounded limits
@@ -55,8 +55,8 @@ class Spec(AnalysisSpec):
     outcome: Names = column_field("boolean outcome column(s), e.g. [responder, remitter]")
     by: Names = column_field("grouping columns, e.g. [visit]", default_factory=list)
     ci: Annotated[list[CiMethod], BeforeValidator(as_list)] = Field(
-        default_factory=lambda: ["wilson"], description="interval method(s): wilson | clopper_pearson")
-    conf_level: float = Field(0.95, gt=0, lt=1)
+        default_factory=lambda: list[CiMethod](["wilson"]), description="interval method(s): wilson | clopper_pearson")
+    conf_level: ConfLevel = 0.95
 
     def check_columns(self, columns) -> list[Problem]:
         """A problem for each outcome that is not boolean (a proportion needs yes / no values)."""
@@ -99,4 +99,5 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                          "clopper_pearson": "exact interval, as R binom.test"}[m] for m in spec.ci]
     return AnalysisResult(spec.id, spec.type, tidy=pd.DataFrame(rows, columns=columns),
                           exclusions=pd.concat(excluded, ignore_index=True), notes=notes,
-                          extras={"labels": {o: ctx.label(o) for o in spec.outcome}})
+                          extras=Extras(labels={o: ctx.label(o) for o in spec.outcome}, outcomes=list(spec.outcome),
+                                        by=list(spec.by)))

@@ -66,7 +66,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, reference_level_problems, select_rows
 from ketastats.errors import AnalysisError, Issue, Location, Problem
-from ketastats.language.fields import Scalar, as_list
+from ketastats.language.fields import ConfLevel, Scalar, as_list
 from ketastats.language.formulas import FormulaError, design_matrices, parse_formula
 from ketastats.results import AnalysisResult
 
@@ -84,9 +84,10 @@ class Spec(AnalysisSpec):
     formula: str = Field(description="model formula, e.g. \"nausea ~ ketamine_ng_ml\"")
     family: Literal["gaussian", "binomial"] = Field("gaussian", description="gaussian (OLS) | binomial (logistic)")
     ci: Annotated[list[CiMethod], BeforeValidator(as_list)] = Field(
-        default_factory=lambda: ["wald"], description="wald and / or profile (binomial only); each gives its rows")
+        default_factory=lambda: list[CiMethod](["wald"]),
+        description="wald and / or profile (binomial only); each gives its rows")
     reference: dict[str, Scalar] = Field(default_factory=dict, description="factor → reference level")
-    conf_level: float = Field(0.95, gt=0, lt=1)
+    conf_level: ConfLevel = 0.95
 
     @model_validator(mode="after")
     def _check(self) -> "Spec":
@@ -250,7 +251,8 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                                  "spline interpolation)"}[method])
     return AnalysisResult(spec.id, spec.type, tidy=pd.DataFrame(rows, columns=COLUMNS), glance=glance,
                           exclusions=exclusions, notes=notes,
-                          extras={"labels": {n: ctx.label(n) for n in formula.names}})
+                          extras={"labels": {n: ctx.label(n) for n in formula.names},
+                                  "outcomes": [formula.response], "by": []})
 
 
 def _wald(estimate: float, se: float, fit, conf_level: float) -> tuple[float, float]:

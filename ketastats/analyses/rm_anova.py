@@ -104,7 +104,7 @@ Example
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 import pandas as pd
@@ -113,14 +113,20 @@ from pydantic import BeforeValidator, Field, model_validator
 from ketastats.analyses._within import cell_text, factor_levels, wide_cells
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, analysis_error, plain, select_rows
 from ketastats.errors import Issue, Location, Problem
-from ketastats.language.fields import Names, Strict, as_list, column_field
+from ketastats.language.fields import ConfLevel, Names, Strict, as_list, column_field
 from ketastats.results import AnalysisResult
 from ketastats.stats.p_adjust import METHODS as ADJUST_METHODS
 from ketastats.stats.p_adjust import adjust_p
 from ketastats.stats.repeated_measures import corrected_p_value, rm_anova
 from ketastats.stats.ttests import paired_t_test
 
-AdjustMethod = Literal[ADJUST_METHODS + ("none",)]  # type: ignore[valid-type]
+# every stats.p_adjust method or none; unlike language.fields.AdjustMethod this keeps fixed_sequence
+# (post-hoc rows tested in their row order), which plans may already use. mypy cannot read a
+# Literal built at run time: it sees str (pydantic checks the choices).
+if TYPE_CHECKING:
+    AdjustMethod = str
+else:
+    AdjustMethod = Literal[ADJUST_METHODS + ("none",)]
 EffectSize = Literal["eta_sq_partial", "eta_sq_generalized"]
 SPHERICITY_ALPHA = 0.05   # Mauchly's p below which sphericity: auto applies Greenhouse-Geisser
 ANOVA_METHOD = "repeated-measures ANOVA (univariate, type III)"
@@ -136,7 +142,7 @@ class Posthoc(Strict):
     effect_size: Literal["cohen_dz"] = "cohen_dz"
     adjust: AdjustMethod = Field("holm", description="p-value adjustment over the post-hoc rows, or none")
     by: Names = Field(default_factory=list, description="between columns: repeat the tests within each group")
-    conf_level: float = Field(0.95, gt=0, lt=1)
+    conf_level: ConfLevel = 0.95
 
 
 class Spec(AnalysisSpec):
@@ -150,7 +156,7 @@ class Spec(AnalysisSpec):
     sphericity: Literal["none", "greenhouse_geisser", "huynh_feldt", "auto"] = Field(
         "greenhouse_geisser", description="sphericity correction; auto = GG when Mauchly p < 0.05")
     effect_size: Annotated[list[EffectSize], BeforeValidator(as_list)] = Field(
-        default_factory=lambda: ["eta_sq_partial", "eta_sq_generalized"],
+        default_factory=lambda: list[EffectSize](["eta_sq_partial", "eta_sq_generalized"]),
         description="eta_sq_partial and / or eta_sq_generalized")
     incomplete: Literal["complete_cases"] = Field(
         "complete_cases", description="participants missing any within cell are excluded entirely")
@@ -251,6 +257,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     return AnalysisResult(spec.id, spec.type, tidy=tidy, exclusions=pd.concat(excluded, ignore_index=True),
                           issues=issues, notes=_notes(spec),
                           extras={"labels": {o: ctx.label(o) for o in spec.outcome},
+                                  "outcomes": list(spec.outcome), "by": [*spec.within, *spec.between],
                                   "posthoc": [dict(r) for r in posthoc_rows],
                                   "adjust": spec.posthoc.adjust if spec.posthoc else None,
                                   "sphericity": sphericity_extras})

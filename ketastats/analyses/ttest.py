@@ -82,8 +82,8 @@ from ketastats.analyses.base import (
     select_rows,
 )
 from ketastats.errors import AnalysisError, Issue, Location, Problem
-from ketastats.language.fields import Names, Scalar, as_list, column_field
-from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
+from ketastats.language.fields import ConfLevel, Names, Scalar, as_list, column_field
+from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult, Extras
 
 Method = Literal["student", "welch", "paired"]
 COLUMNS = ["outcome", "contrast", "method", "n", "n1", "n2", "estimate1", "estimate2", "sd1", "sd2", "estimate",
@@ -98,7 +98,7 @@ class Spec(AnalysisSpec):
     type: Literal["ttest"]
     outcome: Names = column_field("numeric outcome column(s)")
     method: Annotated[list[Method], BeforeValidator(as_list)] = Field(
-        default_factory=lambda: ["welch"], description="student | welch (one or both) or paired")
+        default_factory=lambda: list[Method](["welch"]), description="student | welch (one or both) or paired")
     group: str | None = column_field("two-sample test within the table: the column defining the two groups",
                                      default=None)
     within: str | None = column_field("paired test: the column whose two levels are paired by subject",
@@ -110,7 +110,7 @@ class Spec(AnalysisSpec):
     versus_subject: str | None = Field(None, description="subject column of versus_table (default: the plan's)")
     aggregate: Literal["none", "mean"] = Field(
         "none", description="mean: average each subject's rows (per group / level) into one value first")
-    conf_level: float = Field(0.95, gt=0, lt=1)
+    conf_level: ConfLevel = 0.95
     alternative: Literal["two.sided", "less", "greater"] = "two.sided"
 
     @model_validator(mode="after")
@@ -250,7 +250,8 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         notes.append("each subject's analysed rows were averaged into one value per sample first")
     return AnalysisResult(spec.id, spec.type, tidy=pd.DataFrame(rows, columns=COLUMNS),
                           exclusions=pd.concat(excluded, ignore_index=True), notes=notes,
-                          extras={"labels": {o: ctx.label(o) for o in spec.outcome}})
+                          extras=Extras(labels={o: ctx.label(o) for o in spec.outcome}, outcomes=list(spec.outcome),
+                                        by=[c for c in (spec.group, spec.within) if c is not None]))
 
 
 def _values(ctx: AnalysisInput, frame: pd.DataFrame, outcome: str, spec: Spec, excluded: list

@@ -45,7 +45,6 @@ def draw_figure(result, spec: FigureSpec):
     plan = result.plan
     context = FigureContext(spec=spec, result=result,
                             analysis=result.results.get(spec.analysis) if spec.analysis else None,
-                            analysis_spec=next((a for a in plan.analyses if a.id == spec.analysis), None),
                             synthetic=bool(plan.synthetic_data))
     return BY_TYPE[spec.type].draw(spec, context)
 

@@ -70,15 +70,11 @@ class FigureContext:
 
     spec: FigureSpec
     result: Any                       # ketastats.results.PlanResult
-    analysis: Any                     # the main AnalysisResult
-    analysis_spec: Any                # its plan spec
+    analysis: Any                     # the main AnalysisResult (tidy, glance, typed extras, data_used)
     synthetic: bool = False
 
     def other(self, analysis_id: str):
         return self.result.results[analysis_id]
-
-    def other_spec(self, analysis_id: str):
-        return next(a for a in self.result.plan.analyses if a.id == analysis_id)
 
     def label(self, column: str, analysis=None) -> str:
         """The axis label of ``column``: the figure's ``labels``, else the dictionary's label (unit)."""

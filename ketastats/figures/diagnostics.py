@@ -53,9 +53,7 @@ def draw(spec: Spec, ctx: FigureContext):
 
     fitted, resid = residuals(ctx)
     sigma = float(ctx.analysis.glance.get("sigma") or np.std(resid, ddof=1))
-    from ketastats.language.formulas import parse_formula
-
-    response = parse_formula(ctx.analysis_spec.formula).response
+    response = ctx.analysis.extras["outcomes"][0]
     height = spec.height_mm or 58
     figure = new_figure(spec.preset, height)
     points = height / 25.4 * 72

@@ -75,7 +75,7 @@ def draw(spec: Spec, ctx: FigureContext):
 
     from ketastats.figures.style import OKABE_ITO, add_title, mark_synthetic, new_figure, stars
 
-    outcomes = spec.outcomes or list(ctx.analysis_spec.outcome)
+    outcomes = spec.outcomes or list(ctx.analysis.extras["outcomes"])
     ids = [spec.analysis, *spec.also]
     tables = [_rows(ctx.other(a).tidy, outcomes, spec.method) for a in ids]
     for analysis_id, table in zip(ids, tables):

@@ -59,11 +59,11 @@ def draw(spec: Spec, ctx: FigureContext):
 
     from ketastats.figures.style import PALETTE, add_title, mark_synthetic, new_figure
 
-    a_spec = ctx.analysis_spec
+    extras = ctx.analysis.extras
     curves = ctx.analysis.extras["curves"]
     tidy = ctx.analysis.tidy
     medians = tidy[tidy["effect"] == "median"].reset_index(drop=True)
-    risk_times = spec.risk_times if spec.risk_times is not None else [0.0, *a_spec.landmarks]
+    risk_times = spec.risk_times if spec.risk_times is not None else [0.0, *extras["landmarks"]]
     last = max(max(c["time"]) for c in curves.values() if len(c["time"]))
     x_max = spec.x_max or max([last, *risk_times])
     groups = list(curves)
@@ -113,7 +113,7 @@ def draw(spec: Spec, ctx: FigureContext):
     ax.set_ylim(0, 1.03)
     ax.set_xlim(0, x_max * 1.02)
     ax.set_ylabel("Survival probability")
-    ax.set_xlabel(ctx.label(a_spec.time))
+    ax.set_xlabel(ctx.label(extras["time"]))
     if risk_times:
         ax.set_xticks(risk_times)
     ax.legend(loc="upper right", handlelength=1.5)

@@ -58,23 +58,17 @@ class Spec(FigureSpec):
 
 
 def _analysis_columns(analysis) -> list[str]:
-    if analysis.type == "paired_ttest":
-        return [*analysis.outcome, analysis.pair_by, *analysis.by]
-    from ketastats.language.formulas import parse_formula
-
-    formula = parse_formula(analysis.formula)
-    return [formula.response, *formula.names]
+    """The columns an analysis spec names (checked before anything runs), through its generic hook."""
+    return list(dict.fromkeys(column for _, column in analysis.column_references()))
 
 
-def _defaults(spec: Spec, analysis) -> tuple[str, str, list | None]:
-    if analysis.type == "paired_ttest":
-        return (spec.outcome or analysis.outcome[0], spec.time or analysis.pair_by,
-                spec.levels or [analysis.levels[1], analysis.levels[0]])
-    from ketastats.language.formulas import parse_formula
-
-    formula = parse_formula(analysis.formula)
-    predictors = [n for n in formula.names if n != formula.response]
-    return spec.outcome or formula.response, spec.time or predictors[0], spec.levels
+def _defaults(spec: Spec, result) -> tuple[str, str, list | None]:
+    """(outcome, time, [pre, post]) from the figure's keys, else from what the analysis analysed."""
+    extras = result.extras
+    if result.type == "paired_ttest":   # its levels are [first, second] of first − second = post − pre
+        first, second = extras["levels"]
+        return spec.outcome or extras["outcomes"][0], spec.time or extras["pair_by"], spec.levels or [second, first]
+    return spec.outcome or extras["outcomes"][0], spec.time or extras["predictors"][0], spec.levels
 
 
 def _same(a, b) -> bool:
@@ -94,8 +88,7 @@ def draw(spec: Spec, ctx: FigureContext):
 
     from ketastats.figures.style import PALETTE, add_title, mark_synthetic, new_figure, wrap
 
-    a_spec = ctx.analysis_spec
-    outcome, time, levels = _defaults(spec, a_spec)
+    outcome, time, levels = _defaults(spec, ctx.analysis)
     subject = ctx.result.plan.subject
     group = spec.group
     data = ctx.analysis.data_used
@@ -123,7 +116,7 @@ def draw(spec: Spec, ctx: FigureContext):
     height = spec.height_mm or 70
     figure = new_figure(spec.preset, height)
     top = add_title(figure, spec)
-    annotation = figure.text(0.01, top, _p_annotation(ctx, a_spec, time, group), ha="left", va="top", fontsize=6)
+    annotation = figure.text(0.01, top, _p_annotation(ctx, time, group), ha="left", va="top", fontsize=6)
     annotation.set_gid("p-values")
     points = height / 25.4 * 72
     widths = [1.0] * len(groups) + [0.3 + 0.45 * len(groups)]
@@ -151,7 +144,7 @@ def draw(spec: Spec, ctx: FigureContext):
             ax.tick_params(labelleft=False)
         ax.set_xlabel(ctx.short_label(time))
     change = frame["post"] - frame["pre"]
-    estimates = _model_changes(ctx, a_spec, time, group, groups, levels)
+    estimates = _model_changes(ctx, time, group, groups, levels)
     for k, level in enumerate(groups):
         values = change if level is None else change[frame["group"] == level]
         colour = PALETTE[k % len(PALETTE)]
@@ -197,15 +190,15 @@ def _first_df_method(tidy):
     return None
 
 
-def _model_changes(ctx: FigureContext, a_spec, time: str, group: str | None, groups: list, levels) -> dict:
+def _model_changes(ctx: FigureContext, time: str, group: str | None, groups: list, levels) -> dict:
     """group level → (estimate, conf_low, conf_high) of post − pre, as the analysis estimated it."""
     tidy = ctx.analysis.tidy
-    if a_spec.type == "paired_ttest":
+    if ctx.analysis.type == "paired_ttest":
         if groups != [None] or len(tidy) != 1:
             return {}
         row = tidy.iloc[0]
         estimate, low, high = float(row["estimate"]), float(row["conf_low"]), float(row["conf_high"])
-        if _same(levels[1], a_spec.levels[0]):   # the analysis estimates levels[0] − levels[1] = post − pre
+        if _same(levels[1], ctx.analysis.extras["levels"][0]):   # the analysis estimates levels[0] − levels[1] = post − pre
             return {None: (estimate, low, high)}
         return {None: (-estimate, -high, -low)}
     rows = tidy[(tidy["effect"] == "contrast") & (tidy["term"] == time)]
@@ -222,11 +215,11 @@ def _model_changes(ctx: FigureContext, a_spec, time: str, group: str | None, gro
     return found
 
 
-def _p_annotation(ctx: FigureContext, a_spec, time: str, group: str | None) -> str:
+def _p_annotation(ctx: FigureContext, time: str, group: str | None) -> str:
     from ketastats.figures.style import p_text
 
     tidy = ctx.analysis.tidy
-    if a_spec.type == "paired_ttest":
+    if ctx.analysis.type == "paired_ttest":
         row = tidy.iloc[0]
         return f"paired t({row['df']:g}) = {row['statistic']:.2f}, {p_text(row['p_value'])}"
     method = _first_df_method(tidy)

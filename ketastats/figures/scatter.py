@@ -46,7 +46,7 @@ class Spec(FigureSpec):
 
 
 def correlation_row(spec: Spec, ctx: FigureContext):
-    y = spec.y or ctx.analysis_spec.outcome[0]
+    y = spec.y or ctx.analysis.extras["outcomes"][0]
     tidy = ctx.analysis.tidy
     rows = tidy[(tidy["term"] == spec.x) & (tidy["outcome"] == y)]
     if spec.method is not None:
@@ -72,9 +72,9 @@ def draw(spec: Spec, ctx: FigureContext):
 
     from ketastats.figures.style import PALETTE, add_title, mark_synthetic, new_figure
 
-    y = spec.y or ctx.analysis_spec.outcome[0]
+    y = spec.y or ctx.analysis.extras["outcomes"][0]
     row = correlation_row(spec, ctx)
-    needed = list(dict.fromkeys([spec.x, y, *ctx.analysis_spec.covariates]))
+    needed = list(dict.fromkeys([spec.x, y, *ctx.analysis.extras["covariates"]]))
     data = ctx.analysis.data_used
     data = data[data[needed].notna().all(axis=1)]
     xs, ys = data[spec.x].to_numpy(dtype=float), data[y].to_numpy(dtype=float)

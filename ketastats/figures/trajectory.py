@@ -82,14 +82,14 @@ def draw(spec: Spec, ctx: FigureContext):
 
     from ketastats.figures.style import GREY, PALETTE, add_title, mark_synthetic, new_figure, stars
 
-    a_spec = ctx.analysis_spec
-    outcome = spec.outcome or a_spec.outcome[0]
-    x = spec.x or a_spec.by[0]
+    extras = ctx.analysis.extras
+    outcome = spec.outcome or extras["outcomes"][0]
+    x = spec.x or extras["by"][0]
     subject = ctx.result.plan.subject
     tidy = ctx.analysis.tidy
     summary = tidy[tidy["outcome"] == outcome]
-    if len(a_spec.by) > 1:
-        raise FigureError(f"analysis '{a_spec.id}' is by {a_spec.by}; a trajectory needs one by column")
+    if len(extras["by"]) > 1:
+        raise FigureError(f"analysis '{ctx.analysis.analysis_id}' is by {extras['by']}; a trajectory needs one by column")
     levels = ctx.levels(x, summary[x].tolist())
     position = {level: i for i, level in enumerate(levels)}
     panels = spec.proportions is not None
