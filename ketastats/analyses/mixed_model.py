@@ -204,7 +204,6 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
              "joint F tests: type III, lmerTest's contrasts"]
     return AnalysisResult(spec.id, spec.type, tidy=tidy, glance=glance, exclusions=exclusions, issues=issues,
                           notes=notes, extras=ModelExtras(
-                              labels={n: ctx.label(n) for n in [formula.response, *formula.names]},
                               outcomes=[formula.response], by=[], predictors=[n for n in formula.names
                                                                               if n != formula.response],
                               emmeans=emm_extras, terms=names, fitted=X @ fit.beta, observed=y,
