@@ -18,7 +18,7 @@ Example
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -37,12 +37,18 @@ Scalar = Union[str, int, float, bool]
 ConfLevel = Annotated[float, Field(gt=0, lt=1)]
 """A confidence level in (0, 1); declare as ``conf_level: ConfLevel = 0.95``."""
 
-FamilyMethod = Literal[METHODS]  # type: ignore[valid-type]
-"""Multiplicity methods of a declared family (R ``p.adjust`` names, plus fixed_sequence)."""
-
 POST_HOC_METHODS = tuple(m for m in METHODS if m != "fixed_sequence")
-AdjustMethod = Literal[("none",) + POST_HOC_METHODS]  # type: ignore[valid-type]
-"""Adjustment over an analysis's own post-hoc rows (no testing order there: no fixed_sequence)."""
+
+# FamilyMethod: the multiplicity methods of a declared family (R ``p.adjust`` names, plus
+# fixed_sequence). AdjustMethod: the adjustment over an analysis's own post-hoc rows (no testing
+# order there: no fixed_sequence), or none. Both are Literals built from METHODS at run time, which
+# mypy cannot read as static types: it sees str (pydantic checks the choices).
+if TYPE_CHECKING:
+    FamilyMethod = str
+    AdjustMethod = str
+else:
+    FamilyMethod = Literal[METHODS]
+    AdjustMethod = Literal[("none",) + POST_HOC_METHODS]
 
 
 def as_list(value: Any) -> Any:
