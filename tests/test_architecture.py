@@ -1,8 +1,9 @@
 """The architecture's rules, enforced (docs/architecture.md).
 
-- the layer and independence contracts in pyproject.toml ([tool.importlinter]) hold: each part
-  of ketastats imports only the parts below it (function-level imports included), no analysis
-  module imports another, no figure module imports another;
+- the layer contract in pyproject.toml ([tool.importlinter]) holds: each part of ketastats
+  imports only the parts below it (function-level imports included);
+- no registered analysis module imports another, directly or through a chain, and no figure
+  module imports another (the lists come from the registries, so a new type needs no entry here);
 - docstrings and comments are at least 35 % of the non-blank lines of analyses/ and stats/
   (shared/DESIGN.md), and every analysis's ``run`` has a docstring.
 """
@@ -29,6 +30,18 @@ def test_import_contracts_hold():
     done = subprocess.run([str(command), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, \
         "an import contract is broken (pyproject.toml [tool.importlinter]):\n" + done.stdout[-3000:]
+
+
+@pytest.mark.parametrize("registry", ["ketastats.analyses", "ketastats.figures"])
+def test_registered_modules_do_not_import_each_other(registry):
+    grimp = pytest.importorskip("grimp")
+    import importlib
+
+    graph = grimp.build_graph("ketastats")
+    modules = [module.__name__ for module in importlib.import_module(registry).REGISTRY]
+    chains = [graph.find_shortest_chain(importer=a, imported=b) for a in modules for b in modules if a != b]
+    found = [" -> ".join(chain) for chain in chains if chain]
+    assert not found, "shared code belongs in base.py or a private _module, not in a sibling: " + "; ".join(found)
 
 
 def _documented_share(path: Path) -> tuple[int, int]:
