@@ -335,14 +335,16 @@ def _analysis_input(prepared: PreparedPlan, tables: dict[str, pd.DataFrame], spe
         where = (spec.where, expression.evaluate(frame))
     seed = np.random.SeedSequence([plan.seed, index])
     versus = None
-    if getattr(spec, "versus_table", None) is not None:  # a second table (ttest: patients vs controls)
-        name = spec.versus_table
+    # a second table: ttest's versus_table (patients vs controls), flow's visits_table
+    second = getattr(spec, "versus_table", None) or getattr(spec, "visits_table", None)
+    if second is not None:
+        name = second
         versus_where = None
-        if spec.versus_where is not None:
+        if getattr(spec, "versus_where", None) is not None:
             expression = prepared.catalog.expressions[("analyses", index, "versus_where")]
             versus_where = (spec.versus_where, expression.evaluate(tables[name]))
         versus = AnalysisInput(analysis_id=spec.id, table_name=name, frame=tables[name],
-                               subject=spec.versus_subject or plan.subject,
+                               subject=getattr(spec, "versus_subject", None) or plan.subject,
                                key=prepared.catalog.keys.get(name, [plan.subject]),
                                columns=prepared.catalog.columns[name], where=versus_where)
     return AnalysisInput(analysis_id=spec.id, table_name=spec.table, frame=frame, subject=plan.subject,

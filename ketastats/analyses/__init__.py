@@ -11,9 +11,11 @@ from __future__ import annotations
 from types import ModuleType
 
 from ketastats.analyses import (
+    baseline_table,
     correlation,
     cox,
     descriptives,
+    flow,
     group_proportions,
     kaplan_meier,
     logrank,
@@ -32,9 +34,11 @@ from ketastats.analyses import (
 #: each entry twice (same tidy table), checks its columns against the glossary (vocabulary.yaml) and
 #: that rows analysed + rows excluded = rows in the table.
 REGISTRY: list[ModuleType] = [
+    baseline_table,
     correlation,
     cox,
     descriptives,
+    flow,
     group_proportions,
     kaplan_meier,
     logrank,

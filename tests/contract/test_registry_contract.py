@@ -21,6 +21,8 @@ from ketastats.report.format import to_csv_text
 # One entry per registered type (one line each), run on FRAME below.
 EXAMPLES = {
     "descriptives": {"table": "t", "outcome": ["score"], "by": ["visit"]},
+    "baseline_table": {"table": "t", "variables": ["score", "flag", "visit"], "by": "visit", "median_iqr": ["score"]},
+    "flow": {"table": "t", "by": "visit", "treated": "flag"},
     "proportions": {"table": "t", "outcome": ["flag"], "by": ["visit"], "ci": ["wilson", "clopper_pearson"]},
     "rm_anova": {"table": "t", "outcome": ["score"], "within": ["visit"],
                  "posthoc": {"versus": "pre", "adjust": "holm"}},
