@@ -167,9 +167,12 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     tidy = _ordered(tidy, [g for g, _ in groups])
     notes = ["percent: of the participants randomized in the group; n_missing: randomized but not assessed "
              "at the visit (no row, or the assessed column missing)"]
+    # the visits table's level names (its visit column) for the report's tables
+    visit_column = ctx.versus.columns.get(spec.visit) if ctx.versus is not None else None
+    level_labels = {"visit": dict(visit_column.level_labels)} if getattr(visit_column, "level_labels", None) else {}
     return AnalysisResult(spec.id, spec.type, tidy=tidy,
                           exclusions=pd.concat(excluded, ignore_index=True)[EXCLUSION_COLUMNS], notes=notes,
-                          extras={"labels": {}})
+                          extras={"labels": {}, "level_labels": level_labels})
 
 
 def _mask(frame: pd.DataFrame, column: str, levels: tuple) -> pd.Series:

@@ -47,6 +47,8 @@ class Column(BaseModel):
     max: float | None = None
     levels: list[str] | None = Field(None, description="allowed values of a category column, in order")
     ordered: bool = False
+    level_labels: dict[str, str] | None = Field(
+        None, description="display names of levels, e.g. {ect: ECT}, in the report's tables (the CSVs keep the codes)")
 
     @model_validator(mode="after")
     def _check(self) -> "Column":
@@ -60,6 +62,14 @@ class Column(BaseModel):
             raise ValueError("'min' / 'max' are only for integer and number columns")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError("'min' is larger than 'max'")
+        if self.level_labels is not None:
+            allowed = self.levels if self.type == "category" else ["true", "false"] if self.type == "boolean" else None
+            if allowed is None:
+                raise ValueError("'level_labels' is only for category and boolean columns")
+            unknown = [k for k in self.level_labels if str(k) not in allowed]
+            if unknown:
+                raise ValueError(f"'level_labels' names {', '.join(map(str, unknown))}, not among the levels "
+                                 f"{', '.join(allowed)}")
         return self
 
     def display_name(self, name: str) -> str:

@@ -193,9 +193,18 @@ def _confidence_pairs(columns: list[str]) -> list[tuple[str, str, str]]:
 
 
 def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, id: str = "table",
-                  title: str = "", notes: list[str] | None = None) -> DisplayTable:
-    """The display form of a tidy results table (see the module docstring)."""
+                  title: str = "", notes: list[str] | None = None,
+                  level_labels: dict[str, dict[str, str]] | None = None) -> DisplayTable:
+    """The display form of a tidy results table (see the module docstring).
+
+    ``level_labels`` (column → {level code: display name}, from the data dictionary) relabels the
+    text cells of that column and of the identity columns (``level``, ``group``, ``contrast``,
+    ``visit``, ...): ``ect`` → ``ECT``, ``ketamine - ect`` → ``Ketamine − ECT``, ``visit=tx3`` →
+    ``visit=After treatment 3``. The CSV keeps the codes.
+    """
     labels = labels or {}
+    if level_labels:
+        frame = _relabel_levels(frame, level_labels)
     frame = frame.reset_index(drop=True)
     columns = [c for c in frame.columns if frame[c].notna().any() and not (
         frame[c].dtype == object and all(_missing(v) or v == "" for v in frame[c]))]
@@ -267,6 +276,62 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
                         notes=out_notes + list(notes or []), keys=keys)
 
 
+def _relabel_levels(frame: pd.DataFrame, level_labels: dict[str, dict[str, str]]) -> pd.DataFrame:
+    """A copy of ``frame`` with level codes replaced by their display names (text columns only).
+
+    A column named in ``level_labels`` is mapped with its own labels; identity columns with the
+    labels of every column, where a code has one display name only (a code two columns label
+    differently is left as it is). Contrasts ``a - b`` and selectors ``column=level`` are mapped
+    part by part.
+
+    >>> frame = pd.DataFrame({"arm": ["ect"], "contrast": ["ketamine - ect"], "group": ["visit=tx3"]})
+    >>> out = _relabel_levels(frame, {"arm": {"ect": "ECT", "ketamine": "Ketamine"}, "visit": {"tx3": "Week 1"}})
+    >>> out.iloc[0].tolist()
+    ['ECT', 'Ketamine − ECT', 'visit=Week 1']
+    """
+    merged: dict[str, str | None] = {}
+    for mapping in level_labels.values():
+        for code, text in mapping.items():
+            merged[code] = text if merged.get(code, text) == text else None   # None: two different names
+
+    def one(code: str, own: dict[str, str] | None) -> str:
+        if own is not None and code in own:
+            return own[code]
+        if "=" in code:
+            column, _, level = code.partition("=")
+            mapping = level_labels.get(column.strip())
+            if mapping is not None and level in mapping:
+                return f"{column}={mapping[level]}"
+        return merged.get(code) or code
+
+    def cell(value: Any, own: dict[str, str] | None) -> Any:
+        if _missing(value) or not isinstance(value, str):
+            return value
+        if " - " in value:
+            return f" {MINUS} ".join(one(part, own) for part in value.split(" - "))
+        if ", " in value and "=" in value:
+            return ", ".join(one(part, own) for part in value.split(", "))
+        return one(value, own)
+
+    out = frame.copy()
+    for column in out.columns:
+        own = level_labels.get(column)
+        if own is None and glossary.kind(column) != "identity":
+            continue
+        if _numeric(out[column]) or pd.api.types.is_bool_dtype(out[column]):
+            continue
+        out[column] = [cell(v, own) for v in out[column]]
+    return out
+
+
+def _dictionary_level_labels(columns: Any) -> dict[str, dict[str, str]]:
+    """Column → {level: display name} of the dictionary columns that declare ``level_labels``."""
+    if not isinstance(columns, dict):
+        return {}
+    return {name: dict(spec.level_labels) for name, spec in columns.items()
+            if getattr(spec, "level_labels", None)}
+
+
 def shown_rows(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
     """At most :data:`MAX_ROWS` rows (smallest p-values first when there are more), and a note saying so."""
     if len(frame) <= MAX_ROWS:
@@ -282,11 +347,18 @@ def shown_rows(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]
 
 
 def analysis_table(analysis) -> DisplayTable:
-    """The display table of an :class:`~ketastats.results.AnalysisResult` (labels from its extras)."""
-    labels = analysis.extras.get("labels") if isinstance(analysis.extras, dict) else None
+    """The display table of an :class:`~ketastats.results.AnalysisResult` (labels from its extras).
+
+    Level names: the analysed table's dictionary ``level_labels`` (``analysis.columns``) and any the
+    analysis recorded for another table (``extras["level_labels"]``, e.g. flow's visits table).
+    """
+    extras = analysis.extras if isinstance(analysis.extras, dict) else {}
+    labels = extras.get("labels")
+    level_labels = {**_dictionary_level_labels(getattr(analysis, "columns", None)), **(extras.get("level_labels") or {})}
     frame, cut = shown_rows(analysis.tidy, analysis.analysis_id)
     return display_table(frame, labels if isinstance(labels, dict) else None, id=analysis.analysis_id,
-                         title=analysis.title or analysis.analysis_id, notes=cut + list(analysis.notes))
+                         title=analysis.title or analysis.analysis_id, notes=cut + list(analysis.notes),
+                         level_labels=level_labels)
 
 
 def family_table(family) -> DisplayTable:
