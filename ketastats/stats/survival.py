@@ -352,6 +352,8 @@ class CoxResult:
     linear_predictor: np.ndarray = field(repr=False)
     score: np.ndarray | None = field(default=None, repr=False)
     """The score vector at ``coef`` (the last iterate), as coxph.fit's convergence checks use it."""
+    order: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """:func:`_order` of the fitted data (reused by :func:`cox_zph` on the same data instead of sorting again)."""
 
     @property
     def wald_test(self) -> float:
@@ -416,13 +418,15 @@ def _cox_stratum(t, d, xs, es, risk, g, ties):
     dead = np.flatnonzero(d)
     if dead.size == 0:
         return None
-    # cumulative sums with a leading zero row: the sum over rows [0, i) is total[i]
+    # cumulative sums with a leading zero row: the sum over rows [0, i) is total[i] (written in place)
     rx = xs * risk[:, None]
     rxx = rx[:, :, None] * xs[:, None, :]
-    zero = np.zeros(1)
-    total_r = np.concatenate((zero, np.cumsum(risk)))
-    total_a = np.concatenate((np.zeros((1, p)), np.cumsum(rx, axis=0)))
-    total_c = np.concatenate((np.zeros((1, p, p)), np.cumsum(rxx, axis=0)))
+    total_r = np.zeros(n + 1)
+    total_a = np.zeros((n + 1, p))
+    total_c = np.zeros((n + 1, p, p))
+    np.cumsum(risk, out=total_r[1:])
+    np.cumsum(rx, axis=0, out=total_a[1:])
+    np.cumsum(rxx, axis=0, out=total_c[1:])
     # deaths grouped by time; censored rows precede the deaths of their time, so the rows before a
     # time's first death are the earlier (later-time) rows plus the censored rows at that time
     new_time = np.ones(dead.size, dtype=bool)
@@ -447,17 +451,21 @@ def _cox_stratum(t, d, xs, es, risk, g, ties):
     den = denom[step] + frac * denom2[step]
     mean = (a[step] + frac[:, None] * a2[step]) / den[:, None]
     loglik -= float(np.sum(weight * np.log(den)))
-    info = weight[:, None, None] * ((cmat[step] + frac[:, None, None] * c2[step]) / den[:, None, None]
-                                    - mean[:, :, None] * mean[:, None, :])
+    info = (cmat[step] + frac[:, None, None] * c2[step]) / den[:, None, None] - mean[:, :, None] * mean[:, None, :]
+    weighted_mean = mean
+    if ties == "breslow":   # Efron's weights are all 1 (a product by 1.0 changes nothing)
+        info *= weight[:, None, None]
+        weighted_mean = weight[:, None] * mean
     q = 2 * p if g is not None else p
     u = np.zeros(q)
     imat = np.zeros((q, q))
-    u[:p] = xsum.sum(axis=0) - (weight[:, None] * mean).sum(axis=0)
+    u[:p] = xsum.sum(axis=0) - weighted_mean.sum(axis=0)
     imat[:p, :p] = info.sum(axis=0)
     if g is not None:
         timewt = g[start]
         wt = timewt[step]
-        u[p:] = (timewt[:, None] * xsum).sum(axis=0) - (wt[:, None] * weight[:, None] * mean).sum(axis=0)
+        weighted = wt[:, None] * weight[:, None] * mean if ties == "breslow" else wt[:, None] * mean
+        u[p:] = (timewt[:, None] * xsum).sum(axis=0) - weighted.sum(axis=0)
         imat[:p, p:] = (wt[:, None, None] * info).sum(axis=0)
         imat[p:, p:] = ((wt * wt)[:, None, None] * info).sum(axis=0)
     return loglik, u, imat
@@ -515,7 +523,7 @@ def cox_fit(time, event, x, strata=None, ties: str = "efron", max_iter: int = 50
         beta, loglik, u, imat = new_beta, new_ll, new_u, new_i
         converged = bool(small_step or flat)
     var = np.linalg.inv(imat) if p else np.zeros((0, 0))
-    return CoxResult(beta, var, loglik0, loglik, score_test, iterations, converged, imat, xc @ beta, u)
+    return CoxResult(beta, var, loglik0, loglik, score_test, iterations, converged, imat, xc @ beta, u, order)
 
 
 def _km_left(time, event, at):
@@ -567,7 +575,8 @@ def cox_zph(time, event, x, strata, fit: CoxResult, ties: str = "efron", transfo
     gtime = ttimes - ttimes[event > 0].mean()
     xc = x - x.mean(axis=0)
     eta = xc @ fit.coef
-    _, u, imat = cox_derivatives(time, event, xc, eta, strata, ties, gtime=gtime)
+    order = fit.order if fit.order is not None and len(fit.order) == len(time) else None
+    _, u, imat = cox_derivatives(time, event, xc, eta, strata, ties, gtime=gtime, order=order)
     p = x.shape[1]
     terms = terms or [[j] for j in range(p)]
     chisq, df = [], []
@@ -722,8 +731,9 @@ def concordance(time, event, lp, strata=None, scale: float | None = None) -> dic
         influence[idx[ev], 1] += disc_row
         influence[idx[ev], 2] += tied_row
         # pairs of events at one time: tied on y (tied_xy when the linear predictor ties too)
-        _, same_time = np.unique(t[ev], return_counts=True)
-        _, same_both = np.unique(np.column_stack((t[ev], r[ev])), axis=0, return_counts=True)
+        # (time, linear-predictor rank) pairs as one integer: the same groups as the pairs themselves
+        _, same_time = np.unique(time_rank[ev], return_counts=True)
+        _, same_both = np.unique(time_rank[ev].astype(np.int64) * (int(r.max()) + 1) + r[ev], return_counts=True)
         both = float(np.sum(same_time * (same_time - 1)) / 2)
         tied_xy = float(np.sum(same_both * (same_both - 1)) / 2)
         counts += [conc_row.sum(), disc_row.sum(), tied_row.sum(), both - tied_xy, tied_xy]
