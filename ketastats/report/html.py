@@ -158,11 +158,12 @@ def inline_svg(text: str, prefix: str) -> str:
     for pattern in _SVG_DROP:
         text = re.sub(pattern, "", text, flags=re.S)
     text = text.replace("xlink:href=", "href=")
-    ids = re.findall(r"\sid=\"([^\"]+)\"", text)
-    for name in sorted(set(ids), key=len, reverse=True):
-        new = f"{prefix}-{name}"
-        text = text.replace(f' id="{name}"', f' id="{new}"').replace(f'url(#{name})', f'url(#{new})') \
-            .replace(f'href="#{name}"', f'href="#{new}"')
+    ids = set(re.findall(r"\sid=\"([^\"]+)\"", text))
+    if ids:   # one pass over the text for all ids (a figure has hundreds: glyphs, clip paths, artists)
+        names = "|".join(re.escape(name) for name in sorted(ids, key=len, reverse=True))
+        text = re.sub(f'( id="|url\\(#|href="#)({names})(?=["\\)])',
+                      lambda m: m.group(1) + prefix + "-" + m.group(2)
+                      if (m.group(1) == "url(#") == (text[m.end()] == ")") else m.group(0), text)
     return text.strip()
 
 
