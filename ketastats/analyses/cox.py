@@ -109,7 +109,10 @@ def design(frame: pd.DataFrame, covariates: list[str]) -> tuple[np.ndarray, list
     >>> names, terms, coding
     (['arm[T.s]', 'age'], [[0], [1]], ['arm: reference k'])
     """
-    columns, names, terms, coding = [], [], [], []
+    columns: list[np.ndarray] = []
+    names: list[str] = []
+    terms: list[list[int]] = []
+    coding: list[str] = []
     for covariate in covariates:
         values = frame[covariate]
         start = len(names)
@@ -144,7 +147,8 @@ def _aliased(x: np.ndarray) -> list[int]:
     >>> _aliased(np.array([[1.0, 2, 5], [2, 4, 5], [3, 7, 5]]))
     [2]
     """
-    dropped, kept = [], []
+    dropped: list[int] = []
+    kept: list[int] = []
     centred = x - x.mean(axis=0) if len(x) else x
     for j in range(x.shape[1]):
         trial = centred[:, kept + [j]]

@@ -154,5 +154,6 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     return AnalysisResult(spec.id, spec.type, tidy=tidy, exclusions=exclusions,
                           issues=issues, notes=notes,
                           glance={"n": int(len(time)), "n_events": int(event.sum())},
-                          extras=SurvivalExtras(curves=curves, labels={spec.time: ctx.label(spec.time)}, outcomes=[spec.time],
-                                                by=list(spec.by), time=spec.time, landmarks=list(spec.landmarks)))
+                          extras=SurvivalExtras(curves=curves, labels={spec.time: ctx.label(spec.time)},
+                                                outcomes=[spec.time], by=list(spec.by), time=spec.time,
+                                                landmarks=list(spec.landmarks)))

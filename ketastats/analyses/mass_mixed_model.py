@@ -62,7 +62,7 @@ BH across the 393 edges.
 from __future__ import annotations
 
 import fnmatch
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -290,6 +290,7 @@ def _long(spec: Spec, ctx: AnalysisInput, predictors: list[str]):
     of one observation (``predictor-varies``). An outcome absent for an observation is NaN.
     """
     column, value = spec.outcome_column, spec.value
+    assert column is not None and value is not None   # a long table (Spec._check requires both)
     data, exclusions = select_rows(ctx, list(dict.fromkeys(predictors + [column, value])))
     # an observation = the table key without the outcome column (e.g. participant × visit for a
     # key participant × visit × edge); a table whose key does not include it falls back to the predictors
@@ -365,7 +366,8 @@ def _fit_all(spec: Spec, X: np.ndarray, groups: np.ndarray, Y: np.ndarray, progr
 
     n, K = Y.shape
     p = X.shape[1]
-    out = {"beta": np.full((K, p), np.nan), "se": np.full((K, p), np.nan), "df_sat": np.full((K, p), np.nan),
+    out: dict[str, Any] = {
+           "beta": np.full((K, p), np.nan), "se": np.full((K, p), np.nan), "df_sat": np.full((K, p), np.nan),
            "df_res": np.full(K, np.nan), "sigma": np.full(K, np.nan), "sd_intercept": np.full(K, np.nan),
            "singular": np.zeros(K, bool), "converged": np.zeros(K, bool), "fitted": np.zeros(K, bool),
            "n_obs": np.zeros(K, int), "n_subjects": np.zeros(K, int)}

@@ -166,6 +166,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     non-convergence and a singular fit are warnings.
     """
     formula, random = parse_formula(spec.formula), parse_random(spec.random)
+    assert formula.response is not None   # parse_formula requires one
     slopes = [term[0] for term in random.terms]
     # complete cases over everything the model reads: response, predictors, slopes, grouping
     used = list(dict.fromkeys(formula.names + slopes + [random.group]))

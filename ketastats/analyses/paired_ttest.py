@@ -215,5 +215,6 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     return AnalysisResult(spec.id, spec.type, tidy=pd.DataFrame(rows, columns=columns),
                           exclusions=pd.concat(excluded, ignore_index=True), issues=issues, notes=notes,
                           glance={"n_rows_used": int(sum(2 * row["n"] for row in rows))},
-                          extras=PairedExtras(labels={o: ctx.label(o) for o in spec.outcome}, outcomes=list(spec.outcome),
-                                              by=list(spec.by), pair_by=spec.pair_by, levels=list(spec.levels)))
+                          extras=PairedExtras(labels={o: ctx.label(o) for o in spec.outcome},
+                                              outcomes=list(spec.outcome), by=list(spec.by), pair_by=spec.pair_by,
+                                              levels=list(spec.levels)))

@@ -103,7 +103,9 @@ class Spec(AnalysisSpec):
     @property
     def outcome(self) -> list[str]:
         """The response of the formula (for row accounting and labels)."""
-        return [parse_formula(self.formula).response]
+        response = parse_formula(self.formula).response
+        assert response is not None   # parse_formula requires one
+        return [response]
 
     def column_references(self) -> list[tuple[str, str]]:
         """Every column named in the formula and in ``reference`` (checked against the dictionary)."""
@@ -153,7 +155,7 @@ class Spec(AnalysisSpec):
                 names[name] = [name]
         terms = ["Intercept"] if formula.intercept else []
         for term in sorted(formula.terms, key=len):  # patsy orders terms by degree (stable)
-            parts = [[]]
+            parts: list[list[str]] = [[]]
             for name in term:
                 parts = [p + [n] for p in parts for n in names[name]]
             terms += [":".join(p) for p in parts]
@@ -178,6 +180,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     from ketastats.stats import glm
 
     formula = parse_formula(spec.formula)
+    assert formula.response is not None   # parse_formula requires one
     response = formula.response
     data, exclusions = select_rows(ctx, formula.names)
     data = _prepare(data, formula, spec.reference, ctx)

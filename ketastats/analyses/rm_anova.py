@@ -114,7 +114,7 @@ from ketastats.analyses._within import cell_text, factor_levels, wide_cells
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, analysis_error, plain, select_rows
 from ketastats.errors import Issue, Location, Problem
 from ketastats.language.fields import ConfLevel, Names, Strict, as_list, column_field
-from ketastats.results import AnalysisResult
+from ketastats.results import AnalysisResult, Extras
 from ketastats.stats.p_adjust import METHODS as ADJUST_METHODS
 from ketastats.stats.p_adjust import adjust_p
 from ketastats.stats.repeated_measures import corrected_p_value, rm_anova
@@ -128,6 +128,16 @@ if TYPE_CHECKING:
 else:
     AdjustMethod = Literal[ADJUST_METHODS + ("none",)]
 EffectSize = Literal["eta_sq_partial", "eta_sq_generalized"]
+
+
+class RmAnovaExtras(Extras, total=False):
+    """rm_anova's extras: the post-hoc rows, their adjustment method, the sphericity tests per outcome."""
+
+    posthoc: list[dict]
+    adjust: str | None
+    sphericity: dict[str, dict]
+
+
 SPHERICITY_ALPHA = 0.05   # Mauchly's p below which sphericity: auto applies Greenhouse-Geisser
 ANOVA_METHOD = "repeated-measures ANOVA (univariate, type III)"
 POSTHOC_METHOD = "paired t-test"
@@ -256,11 +266,11 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     tidy = pd.DataFrame(rows + posthoc_rows, columns=columns)
     return AnalysisResult(spec.id, spec.type, tidy=tidy, exclusions=pd.concat(excluded, ignore_index=True),
                           issues=issues, notes=_notes(spec),
-                          extras={"labels": {o: ctx.label(o) for o in spec.outcome},
-                                  "outcomes": list(spec.outcome), "by": [*spec.within, *spec.between],
-                                  "posthoc": [dict(r) for r in posthoc_rows],
-                                  "adjust": spec.posthoc.adjust if spec.posthoc else None,
-                                  "sphericity": sphericity_extras})
+                          extras=RmAnovaExtras(labels={o: ctx.label(o) for o in spec.outcome},
+                                               outcomes=list(spec.outcome), by=[*spec.within, *spec.between],
+                                               posthoc=[dict(r) for r in posthoc_rows],
+                                               adjust=spec.posthoc.adjust if spec.posthoc else None,
+                                               sphericity=sphericity_extras))
 
 
 # --- shared with paired_ttest: the within-cell helpers (factor_levels, cell_text, wide_cells) are in _within.py
@@ -378,6 +388,7 @@ def _posthoc_rows(spec: Spec, frame: pd.DataFrame, subject: str, wide: pd.DataFr
     ``n`` counts the table rows entering a comparison: 2 levels × other-factor levels × pairs.
     """
     post = spec.posthoc
+    assert post is not None   # called only when posthoc: is given
     factor = post.factor or spec.within[0]
     factor_levels_ = levels[factor]
     other = [c for c in spec.within if c != factor]

@@ -203,6 +203,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                                    _values(ctx.versus, second, outcome, spec, excluded))
     else:
         column = spec.group if spec.group is not None else spec.within
+        assert column is not None   # exactly one of group, versus_table, within (Spec._check)
         base, ex = select_rows(ctx, [column])
         excluded.append(ex)
         levels = two_levels(base, column, spec.levels, ctx)

@@ -150,7 +150,8 @@ def _refuse_nul_bytes(path: Path, display: str) -> None:
             return
         header_end = view.find(b"\n")
         header = _fields(bytes(view[: header_end if header_end >= 0 else min(len(view), 1 << 20)]))
-        issues, count, position = [], 0, first
+        issues: list[Issue] = []
+        count, position = 0, first
         end = min(len(view), first + NUL_SCAN_BYTES)   # a hole of NULs is not read to its end
         while position >= 0:
             count += 1

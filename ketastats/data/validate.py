@@ -51,8 +51,11 @@ def validate_table(frame: pd.DataFrame, dictionary: Dictionary, file: str,
     """
     issues: list[Issue] = []
     large = progress is not None and len(frame) >= LARGE_TABLE_ROWS
-    say = (lambda step: progress(f"validating {dictionary.table}: {len(frame):,} rows — {step}")) if large else \
-        (lambda step: None)
+    report = progress if large else None
+
+    def say(step: str) -> None:
+        if report is not None:
+            report(f"validating {dictionary.table}: {len(frame):,} rows — {step}")
     if len(frame) == 0:
         issues.append(Issue("empty-table", f"table '{dictionary.table}' has no data rows",
                             Location(file=file), hint="The file holds only a header"))
@@ -338,7 +341,7 @@ def _schema(dictionary: Dictionary, skip: set[str]):
 
 
 def _pandera_checks(typed: pd.DataFrame, dictionary: Dictionary, file: str,
-                    missing_columns: list[Issue], checked: set[str] = frozenset()) -> list[Issue]:
+                    missing_columns: list[Issue], checked: frozenset[str] | set[str] = frozenset()) -> list[Issue]:
     """Rule checks by pandera for every column except missing ones and those already ``checked`` clean."""
     import pandera.errors as pe
 

@@ -18,7 +18,7 @@ Example
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 import pandas as pd
 from pydantic import BaseModel, Discriminator, Tag
@@ -47,11 +47,14 @@ def _derivation_kind(value: Any) -> str | None:
     return None
 
 
-Derivation = Annotated[
-    Union[tuple(Annotated[spec, Tag(spec.KIND)] for spec in REGISTRY)],  # type: ignore[misc]
-    Discriminator(_derivation_kind, custom_error_type="derivation-kind",
-                  custom_error_message="a derivation needs one of the keys " + ", ".join(BY_KIND)),
-]
+if TYPE_CHECKING:   # a Union built from REGISTRY at run time is not a static type: mypy sees the base
+    Derivation = DerivationSpec
+else:
+    Derivation = Annotated[
+        Union[tuple(Annotated[spec, Tag(spec.KIND)] for spec in REGISTRY)],
+        Discriminator(_derivation_kind, custom_error_type="derivation-kind",
+                      custom_error_message="a derivation needs one of the keys " + ", ".join(BY_KIND)),
+    ]
 """The plan's ``derive:`` entry: the kind is the key present (``change_from_baseline``, ``rule``, ...)."""
 
 

@@ -141,7 +141,8 @@ class TimeToEvent(DerivationSpec):
                 carried = {k: v.model_copy(update={"required": False})
                            for k, v in names.catalog.columns[rules.subject_table].items() if k != subject}
         if rules.dropout is not None:
-            on = rules.subject_table if rules.subject_table in names.catalog.columns else source
+            on = rules.subject_table if rules.subject_table is not None and \
+                rules.subject_table in names.catalog.columns else source
             names.expression(rules.dropout, on, path + ("dropout",), index)
         if self.name in names.catalog.columns:
             names.add("duplicate-table", f"table '{self.name}' already exists", ("derive", index, "name"),
@@ -303,7 +304,8 @@ def derive_time_to_event(frame: pd.DataFrame, subject: str, name: str, rules: Ti
     table["STARTDY"] = table["STARTDY"].astype(float)
     table["ADY"] = table["ADY"].astype(float)
     table["CNSR"] = table["CNSR"].astype(int)
-    table["EVNTDESC"] = np.where(table["CNSR"] == 0, event_description(rules), None)
+    # numpy's stubs reject None as a choice of np.where (it makes an object array, as wanted)
+    table["EVNTDESC"] = np.where(table["CNSR"] == 0, event_description(rules), None)  # type: ignore[call-overload]
     table["CNSDTDSC"] = [CENSOR_DESCRIPTIONS.get(r) for r in table["reason"]]
     table["SRCSEQ"] = pd.array(table["SRCSEQ"], dtype="Int64")
     table["time"] = table["AVAL"]

@@ -158,7 +158,7 @@ class _Checker(ast.NodeVisitor):
                 self.visit(left)
                 if isinstance(left, ast.Name):
                     self.expression.level_comparisons += [(left.id, e.value) for e in right.elts
-                                                          if isinstance(e.value, str)]
+                                                          if isinstance(e, ast.Constant) and isinstance(e.value, str)]
                 continue
             if not isinstance(op, (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)):
                 self.generic_visit(op)
@@ -289,7 +289,8 @@ class _Evaluator(ast.NodeVisitor):
         for op, left_node, right_node in zip(node.ops, operands, operands[1:]):
             left = self.visit(left_node)
             if isinstance(op, (ast.In, ast.NotIn)):
-                choices = [e.value for e in right_node.elts]
+                assert isinstance(right_node, (ast.List, ast.Tuple))   # the checker allows only lists of constants
+                choices = [e.value for e in right_node.elts if isinstance(e, ast.Constant)]
                 part = self._membership(left, choices, negate=isinstance(op, ast.NotIn))
             else:
                 part = self._compare(op, left, self.visit(right_node))
@@ -300,6 +301,7 @@ class _Evaluator(ast.NodeVisitor):
         args = [self.visit(a) for a in node.args]
         args = [a if isinstance(a, pd.Series) else pd.Series([a] * len(self.frame), index=self.frame.index)
                 for a in args]
+        assert isinstance(node.func, ast.Name)   # the checker allows only calls of FUNCTIONS by name
         return FUNCTIONS[node.func.id][1](*args)
 
     def _membership(self, left, choices, negate: bool):

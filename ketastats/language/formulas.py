@@ -97,6 +97,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
                                "Formulas use column names, + - * : ( ) ~ and 1 / 0; transform columns with "
                                "a derivation instead of a function call")
         kind = match.lastgroup
+        assert kind is not None   # every alternative of TOKEN is a named group
         tokens.append((kind, match.group(kind)))
         position = match.end()
     return tokens
@@ -196,7 +197,8 @@ def parse_formula(text: str, require_response: bool = True) -> Formula:
     """Parse ``"y ~ a * b"`` (or ``"~ a * b"`` when ``require_response`` is false)."""
     parser = _Parser(text)
     response = None
-    if parser.peek() is not None and parser.peek()[0] == "name" and \
+    first = parser.peek()
+    if first is not None and first[0] == "name" and \
             len(parser.tokens) > 1 and parser.tokens[1][1] == "~":
         response = parser.take()[1]
     if parser.peek() is None or parser.take()[1] != "~":

@@ -173,7 +173,7 @@ if getattr(yaml, "CSafeLoader", None) is not None:
                     self._resolved[key] = tag
             return tag
 else:  # pragma: no cover - PyYAML without libyaml
-    _FastLoader = None
+    _FastLoader = None  # type: ignore[misc, assignment]  # mypy allows no class-or-None name
 
 
 class _TooLarge(Exception):
@@ -273,9 +273,9 @@ def _construct_collection(node: yaml.Node, path: PathKey, lines: dict, issues: l
             lines[child] = item.start_mark.line + 1
             items.append(_construct(item, child, lines, issues, file, budget))
         return items
-    key = (node.tag, node.value) if isinstance(node, yaml.ScalarNode) else None
-    if key is not None and key in _SCALARS:
-        return _SCALARS[key]
+    scalar_key = (node.tag, node.value) if isinstance(node, yaml.ScalarNode) else None
+    if scalar_key is not None and scalar_key in _SCALARS:
+        return _SCALARS[scalar_key]
     try:
         value = _SCALAR_LOADER.construct_object(node, deep=True)
     except yaml.YAMLError as exc:  # pragma: no cover - SafeLoader rejects odd scalars
@@ -284,8 +284,8 @@ def _construct_collection(node: yaml.Node, path: PathKey, lines: dict, issues: l
     if isinstance(value, str) and _CONTROL.search(value):
         issues.append(_control_issue(value, loc.location()))
         return None
-    if key is not None and isinstance(value, (str, int, float, bool, type(None))) and len(_SCALARS) < 100_000:
-        _SCALARS[key] = value   # immutable: safe to share (a wide dictionary repeats a few values)
+    if scalar_key is not None and isinstance(value, (str, int, float, bool, type(None))) and len(_SCALARS) < 100_000:
+        _SCALARS[scalar_key] = value   # immutable: safe to share (a wide dictionary repeats a few values)
     return value
 
 
@@ -296,7 +296,9 @@ Word or XML file (python-docx: "All strings must be XML compatible") and would g
 
 
 def _control_issue(text: str, location: Location) -> Issue:
-    position = _CONTROL.search(text).start()
+    found = _CONTROL.search(text)
+    assert found is not None   # called only for text that holds a control character
+    position = found.start()
     return Issue("control-character", f"the text {text[:40]!r} holds a control character "
                  f"({text[position]!r}, at position {position + 1})", location,
                  hint="Plans and dictionaries hold plain text: remove the character (tabs and line breaks are fine)")

@@ -22,7 +22,7 @@ Example
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +31,10 @@ from ketastats.derive import Derivation
 from ketastats.figures import REGISTRY as FIGURES
 from ketastats.language.fields import MAX_NAME, PLAN_ID, Identifier, Strict
 from ketastats.multiplicity import Family
+
+if TYPE_CHECKING:
+    from ketastats.analyses.base import AnalysisSpec
+    from ketastats.figures.base import FigureSpec
 
 
 class TableSource(Strict):
@@ -54,8 +58,12 @@ class Population(Strict):
     description: str | None = None
 
 
-AnalysisEntry = Annotated[Union[tuple(module.Spec for module in ANALYSES)], Field(discriminator="type")]  # type: ignore[misc]
-FigureEntry = Annotated[Union[tuple(module.Spec for module in FIGURES)], Field(discriminator="type")]  # type: ignore[misc]
+if TYPE_CHECKING:   # Unions built from the registries at run time are not static types: mypy sees the bases
+    AnalysisEntry = AnalysisSpec
+    FigureEntry = FigureSpec
+else:
+    AnalysisEntry = Annotated[Union[tuple(module.Spec for module in ANALYSES)], Field(discriminator="type")]
+    FigureEntry = Annotated[Union[tuple(module.Spec for module in FIGURES)], Field(discriminator="type")]
 
 
 class Plan(Strict):

@@ -159,7 +159,8 @@ def _docx_template() -> dict:
             section.page_width, section.page_height = section.page_height, section.page_width
         document.styles["Normal"].font.size = Pt(9)
         section = document.sections[0]
-        width = section.page_width - section.left_margin - section.right_margin
+        # python-docx types the page geometry Optional; a new Document always has it
+        width = section.page_width - section.left_margin - section.right_margin  # type: ignore[operator]
         buffer = io.BytesIO()
         document.save(buffer)
         with zipfile.ZipFile(buffer) as archive:
@@ -205,7 +206,7 @@ def _docx_bytes_direct(table: DisplayTable, source: str) -> bytes | None:
     rule = '<w:{edge} w:val="single" w:sz="{size}" w:space="0" w:color="000000"/>'
     right = ['<w:pPr><w:jc w:val="right"/></w:pPr>' if align == "right" else "" for align in table.align]
     for r, values in enumerate([table.columns, *table.rows]):
-        edges = {}
+        edges: dict[str, str] = {}
         if r == 0:
             edges.update(top="12", bottom="6")
         if r == last:
@@ -264,7 +265,7 @@ def _docx_bytes_python_docx(table: DisplayTable, source: str = "") -> bytes:
                 text_run.bold = True
             if table.align[c] == "right":
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-            edges = {}
+            edges: dict[str, str] = {}
             if r == 0:
                 edges.update(top="12", bottom="6")
             if r == last:

@@ -13,8 +13,9 @@ the markup equals great_tables' own, so a new great_tables version that changes 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-GT_OPTIONS = dict(table_font_size="13px", table_margin_left="0px", table_margin_right="0px",
+GT_OPTIONS: dict[str, Any] = dict(table_font_size="13px", table_margin_left="0px", table_margin_right="0px",
                   column_labels_font_weight="bold", data_row_padding="3px", source_notes_font_size="12px",
                   table_border_top_color="#333333", column_labels_border_bottom_color="#333333",
                   table_body_border_bottom_color="#333333", table_border_bottom_color="#ffffff",
@@ -27,7 +28,9 @@ def great_tables_css() -> str:
     import pandas as pd
 
     fragment = gt.GT(pd.DataFrame({"c0": ["x"]}, dtype=object), id="ks-css").tab_options(**GT_OPTIONS).as_raw_html()
-    css = re.search(r"<style>(.*?)</style>", fragment, flags=re.S).group(1)
+    style = re.search(r"<style>(.*?)</style>", fragment, flags=re.S)
+    assert style is not None, "great_tables wrote no <style> block"
+    css = style.group(1)
     return css.replace("#ks-css", ".ks-gt")
 
 

@@ -39,6 +39,7 @@ import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Sequence
 
 from ketastats.errors import Issue, Location, OutputError
 from ketastats.report.format import json_value, to_csv_text
@@ -207,7 +208,7 @@ def _clean_stale(target: Path) -> None:
 
 
 
-def write_report(result: PlanResult, target: Path, protected: list[tuple[Path, str]] = ()) -> None:
+def write_report(result: PlanResult, target: Path, protected: Sequence[tuple[Path, str]] = ()) -> None:
     """Write the report into ``target`` (atomically, under a lock); raises :class:`OutputError` (exit 2)."""
     target = Path(os.path.abspath(target))
     issues = target_issues(target) if target.is_symlink() else \

@@ -96,6 +96,7 @@ def correlation_test(x, y, method: str = "pearson", covariates=None, conf_level:
     else:
         rx, ry, rz = x, y, z
     if k:
+        assert rz is not None   # k counts the covariate columns
         design = np.column_stack([np.ones(n), rz])
         rx = rx - design @ np.linalg.lstsq(design, rx, rcond=None)[0]
         ry = ry - design @ np.linalg.lstsq(design, ry, rcond=None)[0]

@@ -752,13 +752,15 @@ def _optimise(stats: GroupStats, reml: bool, start: np.ndarray | None) -> tuple[
     else:
         starts.append(("lme4's start", np.where(diag, 1.0, 0.0)))
     log: list[str] = []
-    best, best_name = None, ""
+    best: _Candidate | None = None
+    best_name = ""
     with np.errstate(all="ignore"):
         for name, theta0 in starts:
             theta0 = np.where(diag & (theta0 == 0.0), 1e-3, theta0)   # not on the symmetric point
             candidate = _settle(objective, _descend(objective, theta0), q, diag, log)
             if best is None or _better(candidate, best):
                 best, best_name = candidate, name
+        assert best is not None   # starts holds at least one start
         # An optimum on the boundary is where optimisers go wrong: try a second, data-based start.
         if q > 1 and start is None and np.any(best.theta[diag] < SINGULAR_TOL):
             moment = _moment_start(stats)

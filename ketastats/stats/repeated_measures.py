@@ -144,15 +144,16 @@ def _between_design(codes: np.ndarray, sizes: list[int]) -> tuple[np.ndarray, di
     """Between-subject design with sum-to-zero coding (R's ``model.matrix`` with ``contr.sum``),
     and the columns of each term (the intercept is the term ``()``)."""
     n = codes.shape[0]
-    blocks = {(): np.ones((n, 1))}
+    blocks: dict[tuple[int, ...], np.ndarray] = {(): np.ones((n, 1))}
     coded = [_sum_coding(codes[:, f], sizes[f]) for f in range(len(sizes))]
     for term in factor_terms(len(sizes))[1:]:
         block = np.ones((n, 1))
         for f in term:   # row-wise Kronecker product, earlier factor varying slowest
             block = (block[:, :, None] * coded[f][:, None, :]).reshape(n, -1)
         blocks[term] = block
-    columns, start = [], 0
-    index = {}
+    columns: list[np.ndarray] = []
+    start = 0
+    index: dict[tuple[int, ...], np.ndarray] = {}
     for term, block in blocks.items():
         index[term] = np.arange(start, start + block.shape[1])
         start += block.shape[1]

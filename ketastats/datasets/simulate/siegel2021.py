@@ -66,6 +66,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -584,7 +585,7 @@ def _imaging_table(rng, design: ClinicalDesign, ids: list[str]):
     responder = np.zeros(n, dtype=bool)
     responder[design.followed] = design.responder("week2", design.followed)
 
-    table = {"participant_id": [], "scan": [], "time": []}
+    table: dict[str, Any] = {"participant_id": [], "scan": [], "time": []}
     for i, pid in enumerate(ids):
         for s, scan in enumerate(SCANS):
             if has[i, s]:
@@ -670,7 +671,7 @@ def _controls_table(rng, patient_fc) -> pd.DataFrame:
     n = N_CONTROLS
     two = np.zeros(n, dtype=bool)
     two[rng.permutation(n)[:N_CONTROLS_TWO_SCANS]] = True
-    table = {"control_id": [], "scan": []}
+    table: dict[str, Any] = {"control_id": [], "scan": []}
     for c in range(n):
         for s, scan in enumerate(CONTROL_SCANS):
             if s == 0 or two[c]:
