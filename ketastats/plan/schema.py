@@ -80,6 +80,9 @@ class Plan(Strict):
     output: str | None = Field(None, description="output folder relative to the plan file "
                                                  "(default: reports/<id> in the working directory)")
     seed: int = Field(20211, ge=0, description="seed of the random number generator handed to analyses")
+    require_lock: bool = Field(False, description="refuse to run unless the plan matches its lock file "
+                                                  "(<plan>.lock, written by 'ketastats lock'); "
+                                                  "'ketastats run --allow-deviation' overrides")
     data: dict[Identifier, TableSource] = Field(min_length=1)
     derive: list[Derivation] = Field(default_factory=list)
     populations: dict[Identifier, Population] = Field(default_factory=dict)

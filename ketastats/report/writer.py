@@ -323,6 +323,9 @@ def results_document(result: PlanResult) -> dict:
         "plan": {"id": plan.id, "title": plan.title, "synthetic_data": plan.synthetic_data},
         "status": "failed" if result.failed else "ok",
         "failed": result.failed,
+        # whether the plan matches its lock file (ketastats.lock); absent when the manifest lacks it
+        "prespecification": (result.manifest.get("prespecification") if isinstance(result.manifest, dict)
+                             else None),
         "warnings": [issue.to_dict() for issue in result.warnings],
         "analyses": analyses,
         "multiplicity": [{

@@ -55,7 +55,7 @@ Examples
 >>> from ketastats.datasets.simulate.siegel2021 import simulate
 >>> tables = simulate()
 >>> sorted(tables)
-['clinical', 'controls', 'imaging', 'participants', 'volumes']
+['clinical', 'controls', 'imaging', 'participants', 'pharmacology', 'volumes']
 >>> clinical = tables["clinical"]
 >>> float(round(clinical.loc[clinical.visit == "baseline", "madrs"].mean(), 2))
 28.83
