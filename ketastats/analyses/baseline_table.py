@@ -25,6 +25,8 @@ report shows them next to the summary.
 
 Rows outside the population / ``where`` or missing ``by`` are excluded once; a missing value
 of a variable is listed per variable (``missing-value``) and counted in ``n_missing`` on its rows.
+The glance's ``n_rows_used`` counts the values summarised, summed over the variables (so that it
+plus the exclusions is the number of rows times the number of variables, as for descriptives).
 
 Example
 -------
