@@ -107,8 +107,12 @@ def validate_plan(path: str | Path, progress: Progress | None = None, allow_outs
 
 def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True,
              progress: Progress | None = None, allow_outside: bool = False,
-             engine: str | None = None, address: str | None = None) -> PlanResult:
+             engine: str | None = None, address: str | None = None, allow_deviation: bool = False) -> PlanResult:
     """Validate, derive, analyse and (unless ``write=False``) write the report.
+
+    The plan is compared with its lock file (:mod:`ketastats.lock`); the status goes into
+    ``result.manifest["prespecification"]`` (hence results.json and the report). A plan with
+    ``require_lock: true`` that is unlocked or deviates raises ``PlanError`` unless ``allow_deviation``.
 
     ``out`` overrides the plan's output folder (the caller's explicit choice: not subject to the
     project rule of ``allow_outside``). ``engine`` (``local`` | ``dask``) and ``address`` (a Dask
@@ -129,6 +133,14 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
                               hint=f"Choose one of {', '.join(ENGINES)}"))
     prepared = validate_plan(path, progress, allow_outside=allow_outside)
     plan = prepared.plan
+    from ketastats.lock import compare_with_lock, refusal
+
+    prespecification = compare_with_lock(prepared)
+    if prespecification.require_lock and not prespecification.matches:
+        if not allow_deviation:
+            raise PlanError(refusal(prespecification, prepared.loaded.path.name,
+                                    prepared.loaded.document.location(("require_lock",))))
+        prespecification.allowed_deviation = True
     if write:  # before any analysis runs: a folder that may not be replaced is refused now, not after an hour
         from ketastats.errors import OutputError
         from ketastats.report.writer import location_issues, target_issues
@@ -153,6 +165,7 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
         ctx.progress = progress
         results[spec.id] = execute(BY_TYPE[spec.type], spec, ctx)
     manifest = build_manifest(prepared)
+    manifest["prespecification"] = prespecification.to_dict()
     result = PlanResult(plan=plan, results=results, data=tables, manifest=manifest,
                         warnings=prepared.warnings + warnings)
     if plan.multiplicity:

@@ -1,4 +1,4 @@
-"""``ketastats`` commands: run, validate, check, schema, simulate.
+"""``ketastats`` commands: run, validate, check, lock, qualify, schema, simulate.
 
 Exit codes (the output contract): 0 everything ran; 1 an analysis failed (the others were
 written) or ``check`` found drift; 2 the plan, a dictionary or the data is invalid (nothing
@@ -91,7 +91,10 @@ def run(plan: Path = PlanArgument,
         engine: Optional[str] = typer.Option(None, "--engine", help="local | dask: where batched analyses "
                                              "(mass_mixed_model) run; overrides the plan"),
         address: Optional[str] = typer.Option(None, "--address", help="Dask scheduler address, e.g. "
-                                              "tcp://10.0.0.5:8786 (default: a local cluster)")) -> None:
+                                              "tcp://10.0.0.5:8786 (default: a local cluster)"),
+        allow_deviation: bool = typer.Option(False, "--allow-deviation",
+                                             help="run a 'require_lock: true' plan that is unlocked or deviates "
+                                                  "from its lock (the report says so in a banner)")) -> None:
     """Validate the data, run every analysis and write the report."""
     from ketastats.api import run_plan
     from ketastats.engines import ENGINES
@@ -103,8 +106,9 @@ def run(plan: Path = PlanArgument,
         engine = "dask"
     with _handled(debug, "invalid input"), _progress(quiet) as progress:
         result = run_plan(plan, out=out, progress=progress, allow_outside=allow_outside_paths,
-                          engine=engine, address=address)
+                          engine=engine, address=address, allow_deviation=allow_deviation)
     console = _console()
+    _print_prespecification(result.manifest.get("prespecification"))
     for analysis in result.results.values():
         for issue in analysis.issues:
             console.print(f"  {analysis.analysis_id}: {issue.severity}: {issue.message} ({issue.code})", markup=False,
@@ -150,8 +154,12 @@ def check(plan: Path = PlanArgument,
           reports: Optional[Path] = typer.Option(None, "--reports", help="committed report folder "
                                                  "(default: the plan's output)"),
           debug: bool = typer.Option(False, "--debug"),
+          locked: bool = typer.Option(False, "--locked", help="compare the plan with its lock file instead "
+                                      "(<plan>.lock; exit 1 when unlocked or deviating); runs no analysis"),
           allow_outside_paths: bool = AllowOutside) -> None:
     """Re-run the plan and compare its tables with the committed report (exit 1 on drift)."""
+    if locked:
+        _check_locked(plan, debug, allow_outside_paths)
     from ketastats.api import run_plan
     from ketastats.plan import load_plan
     from ketastats.report.check import RELATIVE_TOLERANCE, compare_reports
@@ -182,6 +190,75 @@ def check(plan: Path = PlanArgument,
                   f"(relative tolerance {RELATIVE_TOLERANCE:g})", markup=False)
     console.print(scope, markup=False, soft_wrap=True)
     raise typer.Exit(result.exit_code)
+
+
+def _check_locked(plan: Path, debug: bool, allow_outside_paths: bool) -> None:
+    from ketastats.api import validate_plan
+    from ketastats.lock import compare_with_lock
+
+    with _handled(debug, "invalid input"), _progress(False) as progress:
+        status = compare_with_lock(validate_plan(plan, progress=progress, allow_outside=allow_outside_paths))
+    _print_prespecification(status.to_dict())
+    raise typer.Exit(0 if status.matches else 1)
+
+
+def _print_prespecification(status: dict | None) -> None:
+    """The plan's lock status on the terminal: one line, then each deviation (key, old, new)."""
+    if not status:
+        return
+    console = _console()
+    colour = {"matches": "green", "deviates": "bold red"}.get(status["state"], "yellow")
+    console.print(f"[{colour}]prespecification[/]: ", end="")
+    console.print(status["summary"], markup=False, soft_wrap=True)
+    from ketastats.lock import Deviation
+
+    for entry in status.get("deviations", []):
+        console.print(f"  {Deviation(**entry)}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def lock(plan: Path = PlanArgument,
+         note: Optional[str] = typer.Option(None, "--note", help="a note recorded in the lock (e.g. 'SAP v1.0, "
+                                            "before unblinding')"),
+         date: Optional[str] = typer.Option(None, "--date", help="the date of prespecification to record "
+                                            "(default: the current UTC time)"),
+         data: list[str] = typer.Option([], "--data", help="lock the data file of this table (its SHA-256 is "
+                                        "then checked); repeat for several tables"),
+         all_data: bool = typer.Option(False, "--all-data", help="lock the data files of every table"),
+         debug: bool = typer.Option(False, "--debug"),
+         allow_outside_paths: bool = AllowOutside) -> None:
+    """Write <plan>.lock beside the plan: what was prespecified (commit it before unblinding)."""
+    from ketastats.api import validate_plan
+    from ketastats.lock import write_lock
+
+    with _handled(debug, "invalid input"), _progress(False) as progress:
+        prepared = validate_plan(plan, progress=progress, allow_outside=allow_outside_paths)
+        tables = list(prepared.plan.data) if all_data else list(dict.fromkeys(data))
+        written = write_lock(prepared, date=date, note=note, data=tables)
+    locked = f"; data locked: {', '.join(tables)}" if tables else "; no data locked"
+    _console().print(f"locked {len(prepared.plan.analyses)} analyses of plan '{prepared.plan.id}' in {written}"
+                     f"{locked}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def qualify(out: Path = typer.Option(Path("qualification"), "--out", help="folder for qualification.html and "
+                                     "qualification.json"),
+            debug: bool = typer.Option(False, "--debug")) -> None:
+    """Run the installed package's reference suite against R and write a qualification report (exit 1 on failure)."""
+    from ketastats.qualify import run_qualification
+
+    with _handled(debug, "qualification"), _progress(False) as progress:
+        report = run_qualification(out, progress=progress)
+    console = _console()
+    for requirement in report["requirements"]:
+        if requirement["status"] != "pass":
+            console.print(f"  [bold red]FAIL[/] {requirement['id']}: ", end="")
+            console.print(requirement["title"] + (f" — {requirement['reason']}" if requirement.get("reason") else ""),
+                          markup=False, soft_wrap=True)
+    summary = report["summary"]
+    console.print(f"{summary['passed']}/{summary['requirements']} requirements passed ({summary['checks']} "
+                  f"comparisons with R); report written to {out}", markup=False)
+    raise typer.Exit(0 if summary["status"] == "pass" else 1)
 
 
 @app.command()

@@ -5,7 +5,8 @@ scripts, no fonts or anything else fetched from the network. In order:
 
 1. the plan's title and description, a synthetic-data banner (also in the page title and footer)
    when the plan says ``synthetic_data: true``, and the prespecification status (plan file and its
-   SHA-256, plan language version, seed, what the plan declares);
+   SHA-256, plan language version, seed, what the plan declares, whether it matches its lock file, with
+   every deviation, and a banner when it deviates: :mod:`ketastats.lock`);
 2. a contents list linking every section below;
 3. the run status: one row per analysis and family (ok / failed, warnings, rows excluded);
 4. run warnings (derivations and other plan-level issues);
@@ -318,6 +319,7 @@ def _prespecification(result) -> str:
             f"<p>Plan SHA-256 <code>{_e(plan_info.get('sha256', ''))}</code> — compare it with the registered or "
             f"time-stamped copy of the plan to confirm that this is the prespecified version. Random seed "
             f"{_e(getattr(plan, 'seed', ''))}.</p>")
+    text += _lock_status(manifest.get("prespecification") if isinstance(manifest, dict) else None)
     failed = result.failed
     if failed:
         text += (f"<p class='failed'>{len(failed)} analys{'is' if len(failed) == 1 else 'es'} failed: "
@@ -325,6 +327,43 @@ def _prespecification(result) -> str:
     else:
         text += "<p>Every planned analysis ran.</p>"
     return f"<div class='box' id='prespecification'>{text}</div>"
+
+
+def _lock_status(status: dict | None) -> str:
+    """The plan's lock status (ketastats.lock): matches, not locked, or every deviation (key, old, new)."""
+    if not status:
+        return ""
+    text = f"<p id='lock-status'><strong>Lock status:</strong> {_e(status.get('summary', ''))}."
+    if status.get("note"):
+        text += f" Lock note: {_e(status['note'])}."
+    text += "</p>"
+    deviations = status.get("deviations") or []
+    if deviations:
+        rows = [[_e(d["scope"]), _e(d["kind"]), f"<code>{_e(d['key'])}</code>",
+                 "" if d["kind"] == "added" else f"<code>{_e(json.dumps(d['old'], sort_keys=True))}</code>",
+                 "" if d["kind"] == "removed" else f"<code>{_e(json.dumps(d['new'], sort_keys=True))}</code>"]
+                for d in deviations]
+        text += ("<p>Differences from the lock file <code>" + _e(status.get("lock_file", "")) + "</code>:</p>"
+                 + _simple_table(["analysis", "difference", "key", "locked value", "value in this run"], rows,
+                                 raw={0, 1, 2, 3, 4}))
+    return text
+
+
+def _deviation_banner(manifest) -> str:
+    """A banner when the plan deviates from its lock, or is unlocked although it says ``require_lock: true``."""
+    status = manifest.get("prespecification") if isinstance(manifest, dict) else None
+    if not status:
+        return ""
+    extra = " (run with --allow-deviation)" if status.get("allowed_deviation") else ""
+    if status.get("state") == "deviates":
+        what = (f"deviates from the prespecified plan{extra}: {len(status.get('deviations') or [])} "
+                f"difference(s) from the lock of {_e(status.get('locked_at'))}")
+    elif status.get("state") == "unlocked" and status.get("require_lock"):
+        what = f"deviates from the prespecified plan{extra}: the plan requires a lock and has none"
+    else:
+        return ""
+    return (f"<p class='banner' role='note' id='deviation'>This run {what}; see "
+            f"<a href='#lock-status'>Prespecification</a>.</p>")
 
 
 EXCLUSION_REASONS = {
@@ -418,6 +457,7 @@ def render_html(result, figures: Sequence[Any] | None = None) -> str:
                 f"ketastats {_e(version)}</p>")
     if synthetic:
         body.append(f"<p class='banner' role='note' id='synthetic'>{_e(SYNTHETIC_TEXT)}</p>")
+    body.append(_deviation_banner(result.manifest))
     if getattr(plan, "description", None):
         body.append(f"<p class='lead'>{_e(plan.description)}</p>")
     body.append(_prespecification(result) + "</header>")
