@@ -11,13 +11,28 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ketastats.analyses.base import AnalysisInput
+from ketastats.analyses.base import AnalysisInput, exclusion_record
 from ketastats.errors import AnalysisError, Issue, Location
+from ketastats.results import EXCLUSION_COLUMNS
 
 
 def level_text(level) -> str:
     """A level as written in contrasts and messages: booleans as ``true`` / ``false`` (the plan's YAML spelling)."""
     return ("true" if level else "false") if isinstance(level, (bool, np.bool_)) else str(level)
+
+
+def drop_other_levels(frame: pd.DataFrame, column: str, levels: list,
+                      ctx: AnalysisInput) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of ``frame`` at one of the compared ``levels`` of ``column``, and the exclusions.
+
+    A row at any other level (e.g. a second active arm) is listed with reason ``other-level``,
+    never silently dropped; the second frame has :data:`~ketastats.results.EXCLUSION_COLUMNS`.
+    """
+    other = ~frame[column].isin(levels)
+    excluded = pd.DataFrame([exclusion_record(ctx, row, "other-level", f"{column} = {frame.at[row, column]} is "
+                                              "not one of the compared levels") for row in frame.index[other]],
+                            columns=EXCLUSION_COLUMNS)
+    return frame[~other], excluded
 
 
 def two_levels(frame: pd.DataFrame, column: str, wanted, ctx: AnalysisInput) -> list:

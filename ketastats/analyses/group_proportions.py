@@ -51,11 +51,11 @@ from typing import Annotated, Any, Literal
 import pandas as pd
 from pydantic import BeforeValidator, Field
 
-from ketastats.analyses._levels import level_text, two_levels
-from ketastats.analyses.base import AnalysisInput, AnalysisSpec, exclusion_record, missing_exclusions, select_rows
+from ketastats.analyses._levels import drop_other_levels, level_text, two_levels
+from ketastats.analyses.base import AnalysisInput, AnalysisSpec, missing_exclusions, select_rows
 from ketastats.errors import Problem
 from ketastats.language.fields import ConfLevel, Names, Scalar, as_list, column_field
-from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult, Extras
+from ketastats.results import AnalysisResult, Extras
 
 RdMethod = Literal["newcombe", "wald"]
 # one odds-ratio row and one risk-difference row per interval method, per outcome
@@ -117,12 +117,8 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     excluded = [exclusions]
     levels = two_levels(base, spec.group, spec.levels, ctx)
     # rows at a third level of the group column are listed (other-level), not counted in either row
-    other = ~base[spec.group].isin(levels)
-    excluded.append(pd.DataFrame([exclusion_record(ctx, row, "other-level",
-                                                   f"{spec.group} = {base.at[row, spec.group]} is "
-                                                   "not one of the compared levels") for row in base.index[other]],
-                                 columns=EXCLUSION_COLUMNS))
-    base = base[~other]
+    base, other_levels = drop_other_levels(base, spec.group, levels, ctx)
+    excluded.append(other_levels)
     contrast = f"{level_text(levels[0])} - {level_text(levels[1])}"
     rows, notes = [], []
     chi_method = "chi_square_yates" if spec.correct else "chi_square"

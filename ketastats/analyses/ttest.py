@@ -72,7 +72,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses._levels import level_text, two_levels
+from ketastats.analyses._levels import drop_other_levels, level_text, two_levels
 from ketastats.analyses.base import (
     AnalysisInput,
     AnalysisSpec,
@@ -208,12 +208,8 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         excluded.append(ex)
         levels = two_levels(base, column, spec.levels, ctx)
         # rows at a third level (e.g. a second active arm) are listed, not silently dropped
-        other = ~base[column].isin(levels)
-        excluded.append(pd.DataFrame([exclusion_record(ctx, row, "other-level",
-                                                       f"{column} = {base.at[row, column]} is not "
-                                                       "one of the compared levels") for row in base.index[other]],
-                                     columns=EXCLUSION_COLUMNS))
-        base = base[~other]
+        base, other_levels = drop_other_levels(base, column, levels, ctx)
+        excluded.append(other_levels)
         label = f"{level_text(levels[0])} - {level_text(levels[1])}"
         parts = [base[base[column] == level] for level in levels]   # first, second sample (rows)
         if spec.within is not None:
