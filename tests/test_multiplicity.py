@@ -17,6 +17,18 @@ REFERENCE = json.loads((ROOT / "tests/reference/p_adjust/p_adjust.json").read_te
 R_NAMES = {"BH": "fdr_bh", "BY": "fdr_by"}
 
 
+def test_method_lists_in_docs_are_p_adjust_methods():
+    """The method lists written out for readers (the plan-language example, the module's example)
+    are stats.p_adjust.METHODS, the one source of the choices; a new method must be added to them."""
+    from ketastats import multiplicity
+    from ketastats.stats.p_adjust import METHODS
+
+    doc = (ROOT / "docs/plan_language.md").read_text().splitlines()
+    for lines, separator in ((doc, "|"), (multiplicity.__doc__.splitlines(), ",")):
+        line = next(text for text in lines if text.strip().startswith("method: bonferroni"))
+        assert ["bonferroni"] + [m.strip() for m in line.split("#", 1)[1].split(separator)] == list(METHODS)
+
+
 @pytest.mark.parametrize("case", REFERENCE["cases"], ids=lambda c: f"{c['vector']}-{c['method']}-n{c['n']}")
 def test_adjust_matches_r_p_adjust(case, tolerances):
     p = np.array([np.nan if v is None else v for v in case["p"]])
