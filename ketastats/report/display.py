@@ -354,7 +354,8 @@ def analysis_table(analysis) -> DisplayTable:
     """
     extras = analysis.extras if isinstance(analysis.extras, dict) else {}
     labels = extras.get("labels")
-    level_labels = {**_dictionary_level_labels(getattr(analysis, "columns", None)), **(extras.get("level_labels") or {})}
+    level_labels = {**_dictionary_level_labels(getattr(analysis, "columns", None)),
+                    **(extras.get("level_labels") or {})}
     frame, cut = shown_rows(analysis.tidy, analysis.analysis_id)
     return display_table(frame, labels if isinstance(labels, dict) else None, id=analysis.analysis_id,
                          title=analysis.title or analysis.analysis_id, notes=cut + list(analysis.notes),

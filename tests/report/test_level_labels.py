@@ -1,4 +1,5 @@
-"""Dictionary ``level_labels``: display names of levels in the report's tables (HTML, LaTeX, Word), codes in the CSVs."""
+"""Dictionary ``level_labels``: display names of levels in the report's tables (HTML, LaTeX, Word), codes in the
+CSVs."""
 
 from __future__ import annotations
 
