@@ -2,8 +2,8 @@
 
 Everything else about the build is declared in ``pyproject.toml``. The single copy of the R
 reference values is ``tests/reference/`` (the test suite reads it there); a wheel carries it
-unchanged as ``ketastats/qualify/reference/``, and the two plans whose runs the references check
-(``analysis_plans/siegel2021.yaml``, ``analysis_plans/ketamine_placebo_rct.yaml``) with their data
+unchanged as ``ketastats/qualify/reference/``, and the plans whose runs the references check
+(``analysis_plans/`` siegel2021, ketamine_placebo_rct, ketamine_vs_ect) with their data
 dictionaries as ``ketastats/qualify/project/``. An editable install copies nothing: it reads the
 repository (``ketastats/qualify/sources.py``). ``MANIFEST.in`` puts the same files in the sdist.
 """
@@ -15,7 +15,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-PLANS = ["siegel2021", "ketamine_placebo_rct"]
+PLANS = ["siegel2021", "ketamine_placebo_rct", "ketamine_vs_ect"]
 
 
 def _ignore(folder, names):

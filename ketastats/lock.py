@@ -246,10 +246,10 @@ def compare_with_lock(prepared, require_lock: bool | None = None) -> Prespecific
                                             old=entry.get("sha256"), new=sha))
     for name, entry in sorted(lock.get("data", {}).items()):
         raw = prepared.raw.get(name)
-        sha = raw.sha256 if raw is not None else None
-        if sha != entry.get("sha256"):
+        data_sha = raw.sha256 if raw is not None else None
+        if data_sha != entry.get("sha256"):
             deviations.append(Deviation(PLAN_SCOPE, "changed", f"data of table '{name}' (sha256)",
-                                        old=entry.get("sha256"), new=sha))
+                                        old=entry.get("sha256"), new=data_sha))
     info = lock.get("plan", {})
     return PrespecificationStatus("deviates" if deviations else "matches", lock_file=path.name,
                                   locked_at=lock.get("locked_at"), note=lock.get("note"),

@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from ketastats.qualify import checks_basic, checks_mixed, checks_survival
+from ketastats.qualify import checks_basic, checks_mixed, checks_survival, checks_trials
 from ketastats.qualify.record import Recorder
 from ketastats.qualify.sources import (
     current_hashes,
@@ -99,13 +99,15 @@ REQUIREMENTS: list[Requirement] = [
     Requirement("lmm_designs", "on 315 hard generated designs ketastats reaches lme4's best optimum; estimates, SEs, "
                 "Satterthwaite / Kenward-Roger df, F tests, emmeans and contrasts equal lmerTest / emmeans",
                 "lmm_designs", checks_mixed.lmm_designs),
+    Requirement("ketamine_vs_ect", "the ketamine vs ECT trial plan reproduces R: lmerTest / emmeans, fisher.test, "
+                "survdiff / coxph, cor.test on the same data", "ketamine_vs_ect", checks_trials.ketamine_vs_ect),
+    Requirement("baseline_table", "Table 1 (counts, means, SDs, medians, quartiles, percentages, printed cells) "
+                "equals base R", "baseline_table", checks_trials.baseline_table),
+    Requirement("flow", "participant flow counts and percentages equal base R", "flow", checks_trials.flow),
 ]
 
 NOT_YET_COVERED: dict[str, str] = {
     # Reference folders added by work in progress (issue 17 ran beside it); each needs a Requirement above.
-    "baseline_table": "added while issue 17 was built: no qualification checks yet",
-    "flow": "added while issue 17 was built: no qualification checks yet",
-    "ketamine_vs_ect": "added while issue 17 was built: no qualification checks yet",
     "mmrm": "added while issue 17 was built: no qualification checks yet",
 }
 
@@ -124,6 +126,8 @@ def provenance(root: Path, folder: str) -> dict:
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
+            continue
+        if not isinstance(document, dict):   # a list of rows: the provenance is in versions.txt
             continue
         for key in ("R_version", "r_version"):
             if key in document:
@@ -161,7 +165,7 @@ def environment() -> dict:
     except Exception:   # an older numpy without mode="dicts": nothing to add
         blas = None
     try:
-        installed_from = str(Path(metadata.distribution("ketastats").locate_file("")).resolve())
+        installed_from = str(Path(str(metadata.distribution("ketastats").locate_file(""))).resolve())
     except Exception:
         installed_from = None
     return {"python": sys.version.split()[0], "implementation": platform.python_implementation(),
@@ -216,7 +220,7 @@ def run_qualification(out: str | Path | None = None, progress: Callable[[str], N
     files, integrity_problems = _reference_integrity(root)
     tolerance_rows, tolerance_problems = _tolerance_problems(tol)
     changed = {f["file"].split("/")[0] for f in files if f["state"] in ("changed", "missing")}
-    results = []
+    results: list[dict[str, Any]] = []
     chosen = [r for r in REQUIREMENTS if only is None or r.id in only]
     for index, requirement in enumerate(chosen, 1):
         say(f"qualifying {index}/{len(chosen)}: {requirement.id}")

@@ -233,8 +233,8 @@ def regression(rec: Recorder, ctx: Context) -> None:
         _assoc(rec, f"glm {case['name']}: drop1 LRT statistic and p",
                [r["lrt_statistic"] for r in rows] + [r["lrt_p_value"] for r in rows],
                case["lrt_statistic"] + case["lrt_p_value"])
-        columns = [np.ones(20), DOSE] + ([AGE] if "age" in case["formula"] else [])
-        X, y = np.column_stack(columns).astype(float), np.array(EVENT, dtype=float)
+        design = [np.ones(20), np.array(DOSE, float)] + ([np.array(AGE, float)] if "age" in case["formula"] else [])
+        X, y = np.column_stack(design), np.array(EVENT, dtype=float)
         fit = glm.logistic(X, y)
         exact = [glm.profile_interval(X, y, fit, j) for j in range(len(case["exact_profile"]))]
         _assoc(rec, f"glm {case['name']}: exact profile-likelihood roots (R uniroot)",
@@ -354,7 +354,8 @@ def rm_anova(rec: Recorder, ctx: Context) -> None:
                                 rtol="RM_ANOVA_RTOL")
                     _p(rec, f"{term}: afex HF-corrected p", row["p_value_corrected"], ref["afex_hf_p_value"])
                     if "epsilon_hf_raw" in ref:
-                        extra = result.extras["sphericity"][outcome][ref["term"]]
+                        extras: Any = result.extras
+                        extra = extras["sphericity"][outcome][ref["term"]]
                         rec.compare(f"{term}: car's raw Huynh-Feldt epsilon", extra["epsilon_hf_raw"],
                                     ref["epsilon_hf_raw"], rtol="RM_ANOVA_RTOL")
             if sphericity != "greenhouse_geisser" or not case["posthoc"]:
@@ -365,9 +366,9 @@ def rm_anova(rec: Recorder, ctx: Context) -> None:
                       [r["contrast"] for r in reference["rows"]])
             for (_, row), ref in zip(rows.iterrows(), reference["rows"]):
                 label = f"{name} post hoc {ref['contrast']}" + (f" ({ref['group']})" if "group" in ref else "")
-                columns = ("estimate", "std_error", "conf_low", "conf_high", "statistic", "df", "effect_size")
-                rec.compare(f"{label}: estimate, SE, CI, t, df, d_z", [row[c] for c in columns],
-                            [ref[c] for c in columns], rtol="PAIRED_T_RTOL", atol_value=1e-12)
+                posthoc_columns = ("estimate", "std_error", "conf_low", "conf_high", "statistic", "df", "effect_size")
+                rec.compare(f"{label}: estimate, SE, CI, t, df, d_z", [row[c] for c in posthoc_columns],
+                            [ref[c] for c in posthoc_columns], rtol="PAIRED_T_RTOL", atol_value=1e-12)
                 _p(rec, f"{label}: p and adjusted p", [row["p_value"], row["p_adjusted"]],
                    [ref["p_value"], ref["p_adjusted"]])
     # the Siegel replica plan's rm_anova (the same design, through the plan)

@@ -86,12 +86,12 @@ def lmm(rec: Recorder, ctx: Context) -> None:
             rec.compare(f"{label} df", r.df, ref["df"], rtol="LMM_SATTERTHWAITE_DF_RTOL")
             _p(rec, f"{label} p", r.p, ref["p"])
         for item in case.get("joint_tests", []):
-            r, ref = sat.joint(f, item["L"]), item["satterthwaite"]
+            joint, ref = sat.joint(f, item["L"]), item["satterthwaite"]
             label = f"{name}: contestMD {item['name']} (Satterthwaite)"
-            rec.compare(f"{label} F", r.F, ref["F"], rtol="LMM_F_RTOL")
-            rec.equal(f"{label} numerator df", r.df_num, ref["ndf"])
-            rec.compare(f"{label} denominator df", r.df_den, ref["ddf"], rtol="LMM_SATTERTHWAITE_DF_RTOL")
-            _p(rec, f"{label} p", r.p, ref["p"])
+            rec.compare(f"{label} F", joint.F, ref["F"], rtol="LMM_F_RTOL")
+            rec.equal(f"{label} numerator df", joint.df_num, ref["ndf"])
+            rec.compare(f"{label} denominator df", joint.df_den, ref["ddf"], rtol="LMM_SATTERTHWAITE_DF_RTOL")
+            _p(rec, f"{label} p", joint.p, ref["p"])
         if not case["reml"]:
             continue
         tab, ref = kr.coefficient_table(f), case["coefficients_kenward_roger"]
@@ -107,13 +107,13 @@ def lmm(rec: Recorder, ctx: Context) -> None:
             rec.compare(f"{label} df", r.df, ref["df"], rtol="LMM_KENWARD_ROGER_DF_RTOL")
             _p(rec, f"{label} p", r.p, ref["p"])
         for item in case.get("joint_tests", []):
-            r, ref = kr.krmodcomp(f, item["L"]), item["krmodcomp"]
+            mc, ref = kr.krmodcomp(f, item["L"]), item["krmodcomp"]
             label = f"{name}: KRmodcomp {item['name']}"
-            rec.compare(f"{label} F, unscaled F, scaling", [r.F, r.F_unscaled, r.F_scaling],
+            rec.compare(f"{label} F, unscaled F, scaling", [mc.F, mc.F_unscaled, mc.F_scaling],
                         [ref["F"], ref["F_unscaled"], ref["F_scaling"]], rtol="LMM_F_RTOL")
-            rec.equal(f"{label} numerator df", r.df_num, ref["ndf"])
-            rec.compare(f"{label} denominator df", r.df_den, ref["ddf"], rtol="LMM_KENWARD_ROGER_DF_RTOL")
-            _p(rec, f"{label} p", r.p, ref["p"])
+            rec.equal(f"{label} numerator df", mc.df_num, ref["ndf"])
+            rec.compare(f"{label} denominator df", mc.df_den, ref["ddf"], rtol="LMM_KENWARD_ROGER_DF_RTOL")
+            _p(rec, f"{label} p", mc.p, ref["p"])
             j, ref = kr.joint(f, item["L"]), item["kenward_roger"]
             label = f"{name}: contestMD {item['name']} (Kenward-Roger)"
             rec.compare(f"{label} F", j.F, ref["F"], rtol="LMM_F_RTOL")
@@ -384,7 +384,7 @@ def lmm_designs(rec: Recorder, ctx: Context) -> None:
                 b["scale"] += list(np.maximum(np.abs(coef["estimate"]), coef["std_error"]))
                 b["se"] += list(batched.se[0])
                 b["se_r"] += list(coef["std_error"])
-                b["df"] += list(batched.df_satterthwaite[0])
+                b["df"] += list(np.asarray(batched.df_satterthwaite)[0])
                 b["df_r"] += list(coef["df_satterthwaite_fine"])
                 b["labels"] += [f"{design} {t}" for t in coef["term"]]
         _design_analysis(ref, design, row, coef, analysis_rows, analysis_problems, rec.value("LMM_DESIGN_LOGLIK_RTOL"))

@@ -91,8 +91,9 @@ def write_hashes(folders: set[str], root: Path | None = None) -> Path:
 def load_module(name: str, path: Path) -> ModuleType:
     """Import a file of the reference folder (``tolerances.py``, ``lmm_designs/load.py``) by path."""
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
     spec.loader.exec_module(module)
     return module
 
