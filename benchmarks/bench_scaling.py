@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -179,14 +180,20 @@ def _json_line(text: str) -> dict:
 
 
 def _whole_run(plan: Path, out: Path) -> tuple[float, float]:
-    """CPU seconds and peak RSS (MiB) of `ketastats run plan` as a child process (via /usr/bin/time when present)."""
+    """CPU seconds and peak RSS (MiB) of `ketastats run plan` as a child process (via /usr/bin/time when present).
+
+    With Python's bytecode cache on (kept next to the plan), as for an installed package (see
+    ``bench_siegel.py``)."""
     command = [sys.executable, "-m", "ketastats", "run", str(plan), "--out", str(out)]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(plan.parent / "pycache")
     if Path("/usr/bin/time").exists():
-        result = subprocess.run(["/usr/bin/time", "-f", "TIME %U %S %M", *command], capture_output=True, text=True)
+        result = subprocess.run(["/usr/bin/time", "-f", "TIME %U %S %M", *command], capture_output=True, text=True,
+                                env=env)
         line = [x for x in result.stderr.splitlines() if x.startswith("TIME ")][-1].split()
         return float(line[1]) + float(line[2]), float(line[3]) / 1024
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(command, capture_output=True, text=True)
+    subprocess.run(command, capture_output=True, text=True, env=env)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return cpu, after.ru_maxrss / 1024
@@ -211,6 +218,7 @@ def main() -> None:
             ks: dict[str, list[float]] = {a: [] for a in ANALYSES}
             rr: dict[str, list[float]] = {a: [] for a in ANALYSES}
             whole_cpu, whole_rss = [], []
+            _whole_run(plan, folder / "out")   # warm-up (file and bytecode caches), not counted
             for _ in range(args.repeats):   # alternating: ketastats, R, whole run
                 out = subprocess.run([sys.executable, __file__, "--inner", str(plan)], capture_output=True, text=True,
                                      cwd=ROOT)

@@ -1,0 +1,35 @@
+"""inline_svg prefixes every id and every reference to it in one pass (issue 15: the former loop made
+three passes over the whole SVG per id); the result is what the per-id replacement gave."""
+
+from ketastats.report.html import inline_svg
+
+
+def _per_id(text: str, prefix: str) -> str:
+    """The former algorithm (longest id first, three replacements per id), as the reference."""
+    import re
+
+    ids = re.findall(r"\sid=\"([^\"]+)\"", text)
+    for name in sorted(set(ids), key=len, reverse=True):
+        new = f"{prefix}-{name}"
+        text = text.replace(f' id="{name}"', f' id="{new}"').replace(f"url(#{name})", f"url(#{new})") \
+            .replace(f'href="#{name}"', f'href="#{new}"')
+    return text
+
+
+SVG = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="10pt">'
+       '<defs><path id="a" d="M0 0"/><path id="ab" d="M1 1"/><clipPath id="p1"><rect/></clipPath></defs>'
+       '<g id="line2d_1" clip-path="url(#p1)"><use xlink:href="#a"/><use xlink:href="#ab"/></g>'
+       '<g id="text_1"><use href="#ab" x="2"/><text>id="a" url(#b) href="#zz"</text></g></svg>')
+
+
+def test_every_id_and_reference_prefixed_once():
+    out = inline_svg(SVG, "fig")
+    for name in ("a", "ab", "p1", "line2d_1", "text_1"):
+        assert f' id="fig-{name}"' in out
+    assert 'url(#fig-p1)' in out and 'href="#fig-a"' in out and 'href="#fig-ab"' in out
+    assert "fig-fig-" not in out and 'href="#zz"' in out and "url(#b)" in out
+
+
+def test_same_as_the_per_id_replacement():
+    plain = SVG.replace(' xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"', "")
+    assert inline_svg(plain, "fig") == _per_id(plain.replace("xlink:href=", "href="), "fig")
