@@ -69,7 +69,7 @@ def p_adjust(rec: Recorder, ctx: Context) -> None:
 # --- proportions --------------------------------------------------------------------------------
 
 def proportions(rec: Recorder, ctx: Context) -> None:
-    """Wilson (``prop.test(correct = FALSE)``) and Clopper-Pearson (``binom.test``) intervals, whole grid."""
+    """Wilson (``prop.test(correct = FALSE)``) and Clopper-Pearson (``binom.test``) intervals: grid and Siegel plan."""
     from ketastats.stats.intervals import clopper_pearson_interval, wilson_interval
 
     rec.reference = "proportions/proportions.json"
@@ -87,6 +87,18 @@ def proportions(rec: Recorder, ctx: Context) -> None:
                 one = function(c["count"], c["n"], conf_level=level)
                 if float(one[0]) != float(lo) or float(one[1]) != float(hi):
                     rec.fail(f"{key} scalar call {c['count']}/{c['n']}", "differs from the vectorised call")
+    # the Siegel replica plan's response_rates table (the proportions analysis) on the reference grid
+    by_case = {(c["count"], c["n"], c["conf_level"]): c for c in cases}
+    ours, theirs, labels = [], [], []
+    for row in ctx.siegel().tables["response_rates"].itertuples():
+        case = by_case.get((row.count, row.n, row.conf_level))
+        if case is not None:
+            ours += [row.conf_low, row.conf_high]
+            theirs += list(case[row.ci_method])
+            labels += [f"{row.outcome} {row.visit} {row.ci_method} {b}" for b in ("low", "high")]
+    rec.equal("Siegel replica response_rates: rows on the reference grid (at least 18)", len(ours) // 2 >= 18, True)
+    rec.compare("Siegel replica response_rates: Wilson / Clopper-Pearson bounds", ours, theirs,
+                atol="PROPORTION_CI_ATOL", labels=labels)
 
 
 # --- associations -------------------------------------------------------------------------------

@@ -389,6 +389,9 @@ def lmm_designs(rec: Recorder, ctx: Context) -> None:
                 b["labels"] += [f"{design} {t}" for t in coef["term"]]
         _design_analysis(ref, design, row, coef, analysis_rows, analysis_problems, rec.value("LMM_DESIGN_LOGLIK_RTOL"))
     n = len(designs)
+    best = designs[["loglik_bobyqa", "loglik_nelder_mead", "loglik_restart"]].max(axis=1)
+    rec.compare("reference: lme4's logLik is the best of its three tight fits", designs["loglik"], best,
+                atol_value=1e-12 * float(best.abs().max()), labels=list(designs["design"]))
     rec.equal(f"kernel: converged on all {n} designs", not_converged, [])
     rec.equal(f"kernel: logLik >= lme4's best - LMM_DESIGN_LOGLIK_RTOL |logLik| on all {n} designs "
               f"(LMM_DESIGN_LOGLIK_RTOL = {rec.value('LMM_DESIGN_LOGLIK_RTOL'):g}, one-sided)", loglik_short, [])
