@@ -37,6 +37,8 @@ EXAMPLES = {
     "mass_mixed_model": {"table": "t", "outcomes": ["score", "dose"], "formula": "~ visit", "random": "1 | pid"},
     "mixed_model": {"table": "t", "formula": "score ~ visit", "random": "1 | pid", "df_method": ["residual"],
                     "contrasts": [{"emmeans": "visit", "versus": "pre"}]},
+    "mmrm": {"table": "t", "formula": "score ~ visit", "visit": "visit", "subject": "pid", "covariance": ["us", "cs"],
+             "contrasts": [{"emmeans": "visit", "versus": "pre"}]},
 }
 
 FRAME = pd.DataFrame({
