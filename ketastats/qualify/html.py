@@ -101,7 +101,8 @@ def render(report: dict) -> str:
     parts.append(f"<h2>Reference files</h2><p>Read from <code>{_e(report['reference_root'])}</code>.</p>" + _table(
         ["file", "SHA-256", "state"],
         [[f"<code>{_e(f['file'])}</code>", f"<code>{_e(f['sha256'])}</code>",
-          _status(True) if f["state"] == "ok" else f"<span class='fail'>{_e(f['state'])}</span>"]
+          _status(True) if f["state"] == "ok" else _e(f["state"]) if f["state"] in ("not qualified", "bounds checked")
+          else f"<span class='fail'>{_e(f['state'])}</span>"]
          for f in report["reference_files"]]))
     title = f"ketastats {ketastats_version} qualification: {summary['status']}"
     return (f"<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n<title>{_e(title)}</title>\n"

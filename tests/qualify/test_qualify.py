@@ -71,8 +71,8 @@ def test_full_qualification_passes_and_writes_html_and_json(full_run):
     environment = report["environment"]
     assert environment["python"] and environment["platform"] and environment["software"]["numpy"]
     files = {f["file"]: f for f in report["reference_files"]}
-    assert files["tolerances.py"]["state"] == "ok" and len(files["p_adjust/p_adjust.json"]["sha256"]) == 64
-    assert {f["state"] for f in report["reference_files"]} <= {"ok", "not qualified"}
+    assert files["tolerances.py"]["state"] == "bounds checked" and len(files["p_adjust/p_adjust.json"]["sha256"]) == 64
+    assert {f["state"] for f in report["reference_files"]} <= {"ok", "not qualified", "bounds checked"}
     page = (out / "qualification.html").read_text(encoding="utf-8")
     assert "Qualification <strong>PASS</strong>" in page and "lmerTest" in page and "<script" not in page
     assert "requirements passed" in result.output
