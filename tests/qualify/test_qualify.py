@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from ketastats.cli.app import app
 from ketastats.qualify import NOT_YET_COVERED, REQUIREMENTS, TOLERANCE_BOUNDS, reference_folders, run_qualification
-from ketastats.qualify.sources import current_hashes, recorded_hashes, reference_root
+from ketastats.qualify.sources import current_hashes, recorded_hashes, reference_root, tracked_files
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "reference"
@@ -36,9 +36,13 @@ def test_in_the_repository_the_suite_reads_tests_reference():
 
 def test_recorded_hashes_match_the_reference_files():
     """Re-running an R script changes a reference file: record it with `python -m ketastats.qualify`."""
-    assert recorded_hashes() == current_hashes(REFERENCE, {r.folder for r in REQUIREMENTS}), (
-        "tests/reference differs from ketastats/qualify/reference_sha256.json; if the change is intended, "
-        "run `python -m ketastats.qualify` and commit the new hashes")
+    recorded, current = recorded_hashes(), current_hashes(REFERENCE, {r.folder for r in REQUIREMENTS})
+    hint = ("tests/reference differs from ketastats/qualify/reference_sha256.json; if the change is intended, "
+            "run `python -m ketastats.qualify` and commit the new hashes")
+    assert {name: current.get(name) for name in recorded} == recorded, hint
+    tracked = tracked_files(REFERENCE)
+    if tracked is not None:   # every committed file of a qualified folder is recorded
+        assert {name for name in current if name in tracked} <= set(recorded), hint
 
 
 def test_documented_bounds_equal_tolerances_py(tolerances):
@@ -72,7 +76,7 @@ def test_full_qualification_passes_and_writes_html_and_json(full_run):
     assert environment["python"] and environment["platform"] and environment["software"]["numpy"]
     files = {f["file"]: f for f in report["reference_files"]}
     assert files["tolerances.py"]["state"] == "bounds checked" and len(files["p_adjust/p_adjust.json"]["sha256"]) == 64
-    assert {f["state"] for f in report["reference_files"]} <= {"ok", "not qualified", "bounds checked"}
+    assert {f["state"] for f in report["reference_files"]} <= {"ok", "not qualified", "bounds checked", "not recorded"}
     page = (out / "qualification.html").read_text(encoding="utf-8")
     assert "Qualification <strong>PASS</strong>" in page and "lmerTest" in page and "<script" not in page
     assert "requirements passed" in result.output
