@@ -22,7 +22,7 @@ prints for ``DDFM=KR`` with ``TYPE=UN`` — else asymptotic), ``estimation`` (re
 Tidy columns
 ------------
 effect (``fixed``, ``joint`` type-III F test, ``cov_pars`` covariance parameter, ``emmean``
-LS-mean, ``contrast``), term, level, contrast, group, df_method, vcov_method, estimate,
+LS-mean, ``contrast``), term, level, contrast, group, covariance (the structure used), df_method, vcov_method, estimate,
 std_error, statistic, statistic_type, df, df_denominator, null_value, alternative, p_value,
 p_adjusted, adjust_method, conf_low, conf_high, conf_level, n_obs, n_subjects.
 
@@ -162,7 +162,7 @@ class Spec(AnalysisSpec):
 
 
 #: Column order of the tidy table; a column that no row fills is dropped.
-TIDY_COLUMNS = ["effect", "term", "level", "contrast", "group", "df_method", "vcov_method", "estimate",
+TIDY_COLUMNS = ["effect", "term", "level", "contrast", "group", "covariance", "df_method", "vcov_method", "estimate",
                 "std_error", "statistic", "statistic_type", "df", "df_denominator", "null_value", "alternative",
                 "p_value", "p_adjusted", "adjust_method", "conf_low", "conf_high", "conf_level", "n_obs",
                 "n_subjects"]
@@ -258,6 +258,9 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     rows += emm_rows
     tidy = pd.DataFrame(rows)
     tidy["n_obs"], tidy["n_subjects"] = len(y), fit.n_subjects
+    # the structure used is on every row, so that `ketastats check` (which compares the tables) fails
+    # when a rerun of a fallback chain settles on another structure
+    tidy["covariance"] = fit.structure
     tidy = tidy.reindex(columns=[c for c in TIDY_COLUMNS if c in tidy.columns])
     glance = {"n_obs": len(y), "n_subjects": fit.n_subjects, "n_visits": len(visit_levels),
               "n_fixed": X.shape[1], "estimation": spec.estimation, "covariance": fit.structure,

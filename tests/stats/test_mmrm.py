@@ -1,13 +1,16 @@
 """The MMRM kernel (ketastats.stats.mmrm) against R's mmrm 0.3.18 and SAS PROC MIXED.
 
 References: tests/reference/mmrm (make_reference.R there): fev_data (mmrm's example data) with
-every covariance structure, and 120 generated two-arm trials with dropout; SAS's DDFM=KR and
+every covariance structure, and 120 generated two-arm trials with dropout (30 by default, all
+with KETASTATS_MMRM_ALL=1); SAS's DDFM=KR and
 DDFM=KR(LINEAR) outputs for FEV1 ~ ARMCD kept in mmrm's repository (design/ddfm_covtype).
 Each (data, structure, estimation) is fitted once here and every df / vcov choice R computed for it
 is checked on that fit.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pandas as pd
@@ -38,10 +41,17 @@ def kernel_fit(case: str, formula_text: str, structure: str, reml: bool):
     return fit, [reference.r_name(n) for n in design.columns], X, subjects
 
 
+#: Every generated design when set (``KETASTATS_MMRM_ALL=1``, ≈ 8 min); by default every fourth design
+#: (30 of 120) keeps the suite short. Both pass: see tests/reference/mmrm/README.md.
+ALL_DESIGNS = os.environ.get("KETASTATS_MMRM_ALL") == "1"
+
+
 def groups():
     """(data + formula + structure + estimation) → the R cases (df / vcov choices) fitted to it."""
     cases = reference.cases()
     cases = cases[cases["converged"]]
+    design = cases["case"].str.extract(r"^gen(\d+)\|", expand=False).astype(float)
+    cases = cases[design.isna() | ALL_DESIGNS | (design % 4 == 1)]
     keys = cases["case"].str.split("|").str[:4].str.join("|")
     return {key: frame for key, frame in cases.groupby(keys, sort=False)}
 
