@@ -67,7 +67,8 @@ def draw_figures(result) -> tuple[list[RenderedFigure], list[Issue]]:
         needed = [analysis_id for _, analysis_id in spec.analysis_references() if analysis_id]
         failed = [a for a in needed if a not in result.results or not result.results[a].ok]
         if failed:
-            entry.status, entry.reason = "failed", f"analysis {', '.join(repr(a) for a in failed)} did not run successfully"
+            entry.status = "failed"
+            entry.reason = f"analysis {', '.join(repr(a) for a in failed)} did not run successfully"
         else:
             try:
                 with figure_style(spec.preset), warnings.catch_warnings():
@@ -119,13 +120,14 @@ def figure_issues(plan, catalog) -> list[Problem]:
     for index, figure in enumerate(plan.figures):
         path = ("figures", index)
         if figure.id in seen:
-            issues.append(Problem.coded("duplicate-id", f"figure id '{figure.id}' is used twice (first at figures[{seen[figure.id]}])",
-                           path + ("id",), None))
+            issues.append(Problem.coded("duplicate-id", f"figure id '{figure.id}' is used twice (first at "
+                                        f"figures[{seen[figure.id]}])", path + ("id",), None))
         seen.setdefault(figure.id, index)
         family = getattr(figure, "family", None)
         if family is not None and family not in families:
-            issues.append(Problem.coded("unknown-family", f"figure '{figure.id}': family '{family}' is not declared under "
-                           "multiplicity:", path + ("family",), did_you_mean(family, families)))
+            issues.append(Problem.coded("unknown-family", f"figure '{figure.id}': family '{family}' is not "
+                                        "declared under multiplicity:", path + ("family",),
+                                        did_you_mean(family, families)))
         main = None
         for position, (key, analysis_id) in enumerate(figure.analysis_references()):
             if analysis_id is None:
@@ -133,13 +135,13 @@ def figure_issues(plan, catalog) -> list[Problem]:
             spec = analyses.get(analysis_id)
             key_path = path + Problem(key, "").path
             if spec is None:
-                issues.append(Problem.coded("unknown-analysis", f"figure '{figure.id}': analysis '{analysis_id}' is not in analyses:",
-                               key_path, did_you_mean(analysis_id, analyses)))
+                issues.append(Problem.coded("unknown-analysis", f"figure '{figure.id}': analysis '{analysis_id}' is "
+                                            "not in analyses:", key_path, did_you_mean(analysis_id, analyses)))
                 continue
             allowed = figure.ANALYSIS_TYPES if position == 0 else figure.OTHER_TYPES.get(key.split("[")[0])
             if allowed and spec.type not in allowed:
-                issues.append(Problem.coded("figure-analysis-mismatch", f"figure '{figure.id}' ({figure.type}) cannot draw analysis "
-                               f"'{analysis_id}' of type {spec.type}", key_path,
+                issues.append(Problem.coded("figure-analysis-mismatch", f"figure '{figure.id}' ({figure.type}) "
+                                            f"cannot draw analysis '{analysis_id}' of type {spec.type}", key_path,
                                f"A {figure.type} figure draws analyses of type {', '.join(allowed)}"))
                 continue
             if position == 0:
@@ -150,8 +152,9 @@ def figure_issues(plan, catalog) -> list[Problem]:
         for key, column in figure.column_references():
             if column not in columns:
                 key_path = path + Problem(key, "").path
-                issues.append(Problem.coded("unknown-column", f"figure '{figure.id}': column '{column}' is not in table "
-                               f"'{main.table}' (analysed by '{main.id}')", key_path, did_you_mean(column, columns)))
+                issues.append(Problem.coded("unknown-column", f"figure '{figure.id}': column '{column}' is not in "
+                                            f"table '{main.table}' (analysed by '{main.id}')", key_path,
+                                            did_you_mean(column, columns)))
         for problem in figure.check_analysis(main) + figure.check_others(main, analyses, catalog):
             issues.append(Problem.coded("figure-key-mismatch", f"figure '{figure.id}': {problem.message}",
                                         path + problem.path, problem.hint))

@@ -16,7 +16,7 @@ Example
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -29,6 +29,9 @@ Preset = Literal["single_column", "one_and_half_column", "double_column"]
 
 class FigureSpec(Strict):
     """Keys every figure has. Subclasses add a ``type`` literal and their own keys."""
+
+    if TYPE_CHECKING:
+        type: str   # each figure type declares ``type: Literal["<type>"]``
 
     ANALYSIS_TYPES: ClassVar[tuple[str, ...]] = ()
     """The analysis types the main ``analysis`` may have."""

@@ -36,7 +36,7 @@ class Spec(FigureSpec):
     ANALYSIS_TYPES: ClassVar[tuple[str, ...]] = ("cox",)
 
     type: Literal["forest"]
-    analysis: Identifier | None = Field(None, description="a cox analysis (or give family:)")
+    analysis: Identifier | None = Field(None, description="a cox analysis (or give family:)")  # type: ignore[assignment]  # optional here: a forest may draw a family instead
     family: Identifier | None = Field(None, description="a multiplicity family declared under multiplicity:")
     terms: list[str] = Field(default_factory=list, description="cox terms shown (default: every fixed term)")
 
@@ -72,7 +72,8 @@ def _cox(spec: Spec, ctx: FigureContext):
     ax = figure.add_axes((0.3, 30 / points, 0.3, top - 30 / points))
     ys = np.arange(len(rows))[::-1]
     for y, (_, row) in zip(ys, rows.iterrows()):
-        hr, low, high = float(row["hazard_ratio"]), float(row["hazard_ratio_conf_low"]), float(row["hazard_ratio_conf_high"])
+        hr = float(row["hazard_ratio"])
+        low, high = float(row["hazard_ratio_conf_low"]), float(row["hazard_ratio_conf_high"])
         container = ax.errorbar(hr, y, xerr=[[hr - low], [high - hr]], fmt="s", color=PALETTE[0], ms=3.5, capsize=2,
                                 lw=0.9)
         container[0].set_gid(f"estimate-{row['term']}")
@@ -145,7 +146,7 @@ def _family(spec: Spec, ctx: FigureContext):
     if family is None or not family.ok:
         raise FigureError(f"multiplicity family '{spec.family}' was not adjusted (a member analysis failed)")
     table = family.table.reset_index(drop=True)
-    details = member_rows(ctx, spec.family)
+    details = member_rows(ctx, family.family)
     n = len(table)
     height = spec.height_mm or (34 + 7 * n)
     figure = new_figure(spec.preset, height)

@@ -22,7 +22,7 @@ also: [fc_patients_vs_controls_post], bar_labels: [Controls, Patients before, Pa
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -94,7 +94,7 @@ def draw(spec: Spec, ctx: FigureContext):
     ax = figure.add_axes((0.12, 36 / points, 0.86, top - 36 / points))
     n_bars = len(ids) + 1
     width = 0.8 / n_bars
-    tops = {}
+    tops: dict[tuple[int | str, str], tuple[Any, float]] = {}   # (bar, outcome) or ('level', outcome)
     for j in range(n_bars):
         means, sds = [], []
         for outcome in outcomes:

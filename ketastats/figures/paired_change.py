@@ -53,7 +53,8 @@ class Spec(FigureSpec):
         for key in ("outcome", "time", "group"):
             value = getattr(self, key)
             if value is not None and value not in names:
-                problems.append(Problem(key, f"'{value}' is not a column of analysis '{analysis.id}' ({', '.join(names)})"))
+                problems.append(Problem(key, f"'{value}' is not a column of analysis '{analysis.id}' "
+                                             f"({', '.join(names)})"))
         return problems
 
 
@@ -198,7 +199,8 @@ def _model_changes(ctx: FigureContext, time: str, group: str | None, groups: lis
             return {}
         row = tidy.iloc[0]
         estimate, low, high = float(row["estimate"]), float(row["conf_low"]), float(row["conf_high"])
-        if _same(levels[1], ctx.analysis.extras["levels"][0]):   # the analysis estimates levels[0] − levels[1] = post − pre
+        # the analysis estimates its levels[0] − levels[1] = post − pre
+        if _same(levels[1], ctx.analysis.extras["levels"][0]):
             return {None: (estimate, low, high)}
         return {None: (-estimate, -high, -low)}
     rows = tidy[(tidy["effect"] == "contrast") & (tidy["term"] == time)]

@@ -37,7 +37,8 @@ class Spec(FigureSpec):
     def check_analysis(self, analysis):
         problems = []
         if self.x not in analysis.x:
-            problems.append(Problem("x", f"'{self.x}' is not an x of analysis '{analysis.id}' ({', '.join(analysis.x)})"))
+            problems.append(Problem("x", f"'{self.x}' is not an x of analysis '{analysis.id}' "
+                                         f"({', '.join(analysis.x)})"))
         if self.y is not None and self.y not in analysis.outcome:
             problems.append(Problem("y", f"'{self.y}' is not an outcome of analysis '{analysis.id}'"))
         if self.y is None and len(analysis.outcome) != 1:

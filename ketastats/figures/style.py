@@ -67,7 +67,7 @@ def figure_style(preset: str):
     session's backend is left alone."""
     import matplotlib
     import matplotlib.style
-    from matplotlib import cycler  # matplotlib re-exports cycler (its own dependency)
+    from matplotlib import cycler  # type: ignore[attr-defined]  # re-exported at run time; the stubs omit it
 
     params = rc_params(preset)
     params["axes.prop_cycle"] = cycler(color=PALETTE)

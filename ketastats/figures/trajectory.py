@@ -89,7 +89,8 @@ def draw(spec: Spec, ctx: FigureContext):
     tidy = ctx.analysis.tidy
     summary = tidy[tidy["outcome"] == outcome]
     if len(extras["by"]) > 1:
-        raise FigureError(f"analysis '{ctx.analysis.analysis_id}' is by {extras['by']}; a trajectory needs one by column")
+        raise FigureError(f"analysis '{ctx.analysis.analysis_id}' is by {extras['by']}; a trajectory needs one "
+                          "by column")
     levels = ctx.levels(x, summary[x].tolist())
     position = {level: i for i, level in enumerate(levels)}
     panels = spec.proportions is not None
@@ -135,6 +136,7 @@ def draw(spec: Spec, ctx: FigureContext):
     n_per_level = [int(summary.loc[summary[x] == level, "n"].iloc[0]) for level in levels]
     target = ax_p if panels else ax
     if panels:
+        assert spec.proportions is not None   # panels are drawn only for a proportions analysis
         ax.tick_params(labelbottom=False)
         proportions = ctx.other(spec.proportions).tidy
         wanted = spec.proportion_outcomes or list(dict.fromkeys(proportions["outcome"]))
