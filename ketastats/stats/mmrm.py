@@ -214,7 +214,8 @@ class MMRMFit:
     ``beta``, ``vcov_beta`` (Φ = (X'Σ⁻¹X)⁻¹, mmrm ``beta_vcov``), ``theta`` (mmrm's
     parameterisation), ``sigma`` (the m × m visit covariance), ``theta_vcov`` (W = H⁻¹),
     ``loglik`` (the maximised log-likelihood, REML or ML, mmrm ``logLik``), ``aic``/``bic``
-    as mmrm (k = number of θ; n = number of subjects), ``P``/``Q``/``R`` (KR terms),
+    as mmrm (k = number of θ; n = number of subjects), ``P`` (KR / Satterthwaite term; the
+    W-weighted sums of Q and R come from :func:`kr_sums`),
     ``jacobian`` (∂Φ/∂θ_i = −Φ P_i Φ, mmrm ``jac_list``), and the fit data.
     """
 
@@ -238,8 +239,6 @@ class MMRMFit:
     gradient_norm: float
     patterns: list[Pattern]
     P: np.ndarray | None = None
-    Q: np.ndarray | None = None
-    R: np.ndarray | None = None
     _vcov_cache: dict = field(default_factory=dict)
 
     @property
@@ -299,46 +298,70 @@ def _evaluate(theta: np.ndarray, patterns: list[Pattern], structure: str, m: int
     P = np.zeros((t, p, p))
     if order >= 2:
         H = np.zeros((t, t))
-        Q = np.zeros((t, t, p, p))
-        R = np.zeros((t, t, p, p))
         u = np.zeros((t, p))
+    flat_Ainv = Ainv.ravel()
     for pat, Vinv in zip(patterns, inverses):
         ix = np.ix_(pat.visits, pat.visits)
         k = len(pat.visits)
+        S2 = pat.S.reshape(k * k, p * p)
+        SA = (S2 @ flat_Ainv).reshape(k, k)                        # Σ_s X_s A⁻¹ X_s' (k × k)
         dV = d1[:, ix[0], ix[1]]                                   # t × k × k
-        D = np.einsum("kl,tlm,mn->tkn", Vinv, dV, Vinv)             # Σ⁻¹ ∂Σ_i Σ⁻¹
+        VdV = Vinv @ dV                                            # Σ⁻¹ ∂Σ_i
+        D = VdV @ Vinv                                             # Σ⁻¹ ∂Σ_i Σ⁻¹
         # residual statistics of this pattern at β̂: Σ r r' and Σ X ⊗ r
         Xb = np.einsum("kla,a->kl", pat.XY, beta)                  # Σ_s X_s[k]β y_s[l]
-        RR = pat.YY - Xb - Xb.T + np.einsum("klab,a,b->kl", pat.S, beta, beta)
-        XR = pat.XY - np.einsum("klab,b->kla", pat.S, beta)        # Σ_s X_s[k, a] r_s[l]
-        XDX = np.einsum("tkl,klab->tab", D, pat.S)                 # X' Σ⁻¹∂Σ_iΣ⁻¹ X
-        P -= XDX
-        tr1 = np.einsum("kl,tlk->t", Vinv, dV)
-        g += 0.5 * (pat.n * tr1 - np.einsum("tkl,kl->t", D, RR))
+        RR = pat.YY - Xb - Xb.T + (S2 @ np.outer(beta, beta).ravel()).reshape(k, k)
+        tr1 = np.einsum("tkk->t", VdV)
+        Dflat = D.reshape(t, k * k)
+        # gradient: ½[tr(Σ⁻¹∂Σ_i) − r'Σ⁻¹∂Σ_iΣ⁻¹r − (REML) tr(A⁻¹ X'Σ⁻¹∂Σ_iΣ⁻¹X)], summed over subjects
+        g += 0.5 * (pat.n * tr1 - Dflat @ RR.ravel() - (Dflat @ SA.ravel() if reml else 0.0))
         if order >= 2:
+            P -= (Dflat @ S2).reshape(t, p, p)                     # P_i = X' ∂Σ⁻¹/∂θ_i X
+            XR = pat.XY - (pat.S.reshape(k * k * p, p) @ beta).reshape(k, k, p)   # Σ_s X_s[k, a] r_s[l]
             dV2 = d2[:, :, ix[0], ix[1]]
-            E = np.einsum("ikl,lm,jmn->ijkn", D, Sigma[ix], D)   # Σ⁻¹∂ΣiΣ⁻¹∂ΣjΣ⁻¹
-            F = np.einsum("kl,ijlm,mn->ijkn", Vinv, dV2, Vinv)     # Σ⁻¹ ∂²Σ_ij Σ⁻¹
-            S2 = pat.S.reshape(k * k, p * p)
-            Q += (E.reshape(t * t, k * k) @ S2).reshape(t, t, p, p)
-            R += (F.reshape(t * t, k * k) @ S2).reshape(t, t, p, p)
-            VdV = np.einsum("kl,tlm->tkm", Vinv, dV)                 # Σ⁻¹ ∂Σ_i
+            E = (D @ Sigma[ix])[:, None] @ D[None, :]              # Σ⁻¹∂Σ_iΣ⁻¹∂Σ_jΣ⁻¹ (t × t × k × k)
+            F = Vinv @ dV2 @ Vinv                                  # Σ⁻¹ ∂²Σ_ij Σ⁻¹
+            Eflat, Fflat = E.reshape(t * t, k * k), F.reshape(t * t, k * k)
             trVV = np.einsum("ikl,jlk->ij", VdV, VdV)
             trVij = np.einsum("kl,ijlk->ij", Vinv, dV2)
             H += 0.5 * pat.n * (trVij - trVV)
-            H += np.einsum("ijkl,kl->ij", E, RR) - 0.5 * np.einsum("ijkl,kl->ij", F, RR)
+            H += (Eflat @ RR.ravel() - 0.5 * (Fflat @ RR.ravel())).reshape(t, t)
+            if reml:     # − ½ tr(A⁻¹R_ij) + tr(A⁻¹Q_ij), with Q_ij = X'E_ijX and R_ij = X'F_ijX
+                H += (Eflat @ SA.ravel() - 0.5 * (Fflat @ SA.ravel())).reshape(t, t)
             u += np.einsum("tkl,kla->ta", D, XR)
-    if reml:
-        g += 0.5 * np.einsum("ab,tba->t", Ainv, P)                 # − ½ tr(A⁻¹ X'DX) = + ½ tr(A⁻¹ P_i)
-    out.update(g=g, P=P)
     if order >= 2:
         H -= u @ Ainv @ u.T
         if reml:
             AP = np.einsum("ab,tbc->tac", Ainv, P)
-            H += 0.5 * (-np.einsum("ab,ijba->ij", Ainv, R) + 2 * np.einsum("ab,ijba->ij", Ainv, Q)
-                        - np.einsum("iab,jba->ij", AP, AP))
-        out.update(H=(H + H.T) / 2, Q=Q, R=R)
+            H -= 0.5 * np.einsum("iab,jba->ij", AP, AP)
+        out.update(H=(H + H.T) / 2, P=P)
+    out.update(g=g)
     return out
+
+
+def kr_sums(fit: "MMRMFit") -> tuple[np.ndarray, np.ndarray]:
+    """Σ_ij W_ij Q_ij and Σ_ij W_ij R_ij at the optimum (the Kenward-Roger adjustment's sums).
+
+    W is contracted per visit pattern before X is applied, X'(Σ_ij W_ij E_ij)X, so the t × t × p × p
+    tensors Q and R are never formed (t² k² + k² p² operations per pattern instead of t² k² p²).
+    """
+    t, p = len(fit.theta), len(fit.beta)
+    m = fit.n_visits
+    d1, d2 = covariance_derivatives(fit.theta, fit.structure, m, second=True)
+    W = fit.theta_vcov
+    QW, RW = np.zeros((p, p)), np.zeros((p, p))
+    for pat in fit.patterns:
+        ix = np.ix_(pat.visits, pat.visits)
+        k = len(pat.visits)
+        V = fit.sigma[ix]
+        Vinv = np.linalg.inv(V)
+        D = Vinv @ d1[:, ix[0], ix[1]] @ Vinv
+        EW = np.einsum("ij,ikl,lm,jmn->kn", W, D, V, D, optimize=True)
+        FW = Vinv @ np.einsum("ij,ijkl->kl", W, d2[:, :, ix[0], ix[1]]) @ Vinv
+        S2 = pat.S.reshape(k * k, p * p)
+        QW += (EW.ravel() @ S2).reshape(p, p)
+        RW += (FW.ravel() @ S2).reshape(p, p)
+    return QW, RW
 
 
 def _start(patterns: list[Pattern], structure: str, m: int, p: int) -> np.ndarray:
@@ -436,7 +459,7 @@ def fit(y: np.ndarray, X: np.ndarray, subject: np.ndarray, visit: np.ndarray, n_
                    loglik=float(loglik), aic=float(-2 * loglik + 2 * t),
                    bic=float(-2 * loglik + np.log(n_subjects) * t), n_obs=n_obs, n_subjects=n_subjects,
                    n_visits=m, converged=converged, message=message, iterations=iterations,
-                   gradient_norm=gnorm, patterns=patterns, P=res["P"], Q=res["Q"], R=res["R"])
+                   gradient_norm=gnorm, patterns=patterns, P=res["P"])
 
 
 # --- covariance of β̂ ---------------------------------------------------------------------------
@@ -458,9 +481,10 @@ def vcov(fit: MMRMFit, method: str = "asymptotic") -> np.ndarray:
     elif method in ("kenward_roger", "kenward_roger_linear"):
         W = fit.theta_vcov
         PPhi = np.einsum("iab,bc->iac", fit.P, Phi)
-        inner = np.einsum("ij,ijab->ab", W, fit.Q) - np.einsum("ij,iab,jbc->ac", W, PPhi, fit.P)
+        QW, RW = kr_sums(fit)
+        inner = QW - np.einsum("ij,iab,jbc->ac", W, PPhi, fit.P)
         if method == "kenward_roger":
-            inner = inner - 0.25 * np.einsum("ij,ijab->ab", W, fit.R)
+            inner = inner - 0.25 * RW
         out = Phi + 2 * Phi @ inner @ Phi
     elif method == "empirical":
         Sigma = fit.sigma
