@@ -115,9 +115,13 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     are those whose values are numbers (not booleans); others are categorical. A group with no
     values has empty statistics; the SD of one value is empty (R gives NA).
     """
+    # Population / where / a missing arm exclude a participant from every row (listed once);
+    # a missing characteristic only from that characteristic's rows (listed per variable).
     required = [spec.by] if spec.by else []
     base, exclusions = select_rows(ctx, required)
     excluded = [exclusions]
+    # The groups: each arm in the dictionary's level order (only arms with participants), then
+    # Overall = every analysed participant (the last column of a printed Table 1).
     groups = [(plain(levels[0]), base[(base[spec.by] == levels[0]).fillna(False).astype(bool)])
               for levels in group_levels(base, required)] if spec.by else []
     if any(str(name) == OVERALL for name, _ in groups):
@@ -126,6 +130,8 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     groups.append((OVERALL, base))
     rows: list[dict] = []
     n_used = 0
+    # Variables in plan order; within a categorical variable, levels in the dictionary's order
+    # and, within a level, the groups — so the CSV reads as the printed table, top to bottom.
     for variable in spec.variables:
         excluded.append(missing_exclusions(ctx, base, variable))
         values = base[variable]
@@ -143,6 +149,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                     rows.append({"outcome": variable, "level": level, "group": name,
                                  **_count_row(group[variable], level)})
     tidy = pd.DataFrame(rows, columns=COLUMNS)
+    # counts stay integers with empty cells where they do not apply (count on numeric rows)
     for column in ("n", "n_missing", "count"):
         tidy[column] = tidy[column].astype("Int64")
     notes = ["mean (SD): SD with the n − 1 denominator; median [IQR]: quartiles by quantile type 7 (R default); "
@@ -155,7 +162,14 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
 
 
 def _numeric(values: pd.Series) -> bool:
-    """Whether a column is summarised as a number (not boolean, not categorical)."""
+    """Whether a column is summarised as a number (not boolean, not categorical).
+
+    An integer-coded characteristic (e.g. number of failed treatments) is numeric and gets mean
+    (SD) or median [IQR]; to show it as counts per value, declare it ``type: category``.
+
+    >>> _numeric(pd.Series([1, 2])), _numeric(pd.Series([True, False])), _numeric(pd.Series(["a"]))
+    (True, False, False)
+    """
     return (pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
             and not isinstance(values.dtype, pd.CategoricalDtype))
 
@@ -184,7 +198,16 @@ def _text(value: float | None, decimals: int) -> str:
 
 
 def _numeric_row(values: pd.Series, kind: str, decimals: int) -> dict:
-    """n, missing, mean, SD, median, quartiles and the summary text of one group's values."""
+    """n, missing, mean, SD, median, quartiles and the summary text of one group's values.
+
+    Every statistic is kept whichever ``kind`` is printed, so the CSV has both mean (SD) and
+    median [IQR]; the summary cell is R's ``sprintf("%.1f (%.1f)", mean, sd)`` or
+    ``sprintf("%.1f [%.1f, %.1f]", median, q1, q3)`` (round half to even on the binary value,
+    as C's printf). A group without values prints a dash.
+
+    >>> _numeric_row(pd.Series([1.0, 2.0, None]), "mean_sd", 1)["summary"]
+    '1.5 (0.7)'
+    """
     present = values.dropna().astype(float).to_numpy()
     n = len(present)
     row = {"summary_type": kind, "n": n, "n_missing": int(values.isna().sum()), "count": None, "percent": None,
@@ -202,7 +225,15 @@ def _numeric_row(values: pd.Series, kind: str, decimals: int) -> dict:
 
 
 def _count_row(values: pd.Series, level: str) -> dict:
-    """Count and percent (of the non-missing values) of one level in one group."""
+    """Count and percent (of the non-missing values) of one level in one group.
+
+    Values are compared as text (booleans as ``true`` / ``false``), the form the dictionary's
+    levels take. The percent's denominator is n, the participants with a value, as CONSORT asks;
+    the missing are on the same row in ``n_missing``.
+
+    >>> _count_row(pd.Series(["f", "m", None]), "f")["summary"]
+    '1 (50.0 %)'
+    """
     present = values.dropna()
     text = present.map(lambda v: str(v).lower() if isinstance(v, (bool, np.bool_)) else str(v))
     n = len(present)

@@ -117,10 +117,13 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     ``table`` (after its population / ``where``) are listed as exclusions and not counted.
     Fails (``no-visits-table``) when ``visits_table`` is declared but not provided.
     """
+    # The randomized: every participant row inside the population / where with an arm (and a
+    # status, when the flow reports completion); a row missing either is listed, never guessed.
     required = [c for c in (spec.by, spec.status) if c is not None]
     base, exclusions = select_rows(ctx, required)
     excluded = [exclusions]
     by = [spec.by] if spec.by else []
+    # subjects as text, so that ids read from two tables compare equal whatever their dtype
     subjects = base[ctx.subject].astype(str)
     groups = [(plain(levels[0]), subjects[_mask(base, spec.by, levels)]) for levels in group_levels(base, by)] \
         if by else []
@@ -129,6 +132,8 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                                                "all-participants group; rename the level", spec)
     groups.append((OVERALL, subjects))
 
+    # Assessed at each visit: the set of subjects with an assessed row there. The denominator is
+    # always the randomized of the group, so a participant without a row is "not assessed".
     visit_sets: list[tuple[str, set[str]]] = []
     if spec.visits_table is not None:
         if ctx.versus is None:
@@ -137,6 +142,8 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
         excluded.append(visit_exclusions)
         visit_sets = visits
 
+    # One block of rows per group, stage by stage; _ordered() then interleaves the groups so that
+    # each stage / visit / reason is followed by its arms and Overall (the printed layout).
     rows = []
     for name, members in groups:
         ids = set(members)
@@ -176,7 +183,11 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
 
 
 def _mask(frame: pd.DataFrame, column: str, levels: tuple) -> pd.Series:
-    """Rows of ``frame`` in one ``by`` group."""
+    """Rows of ``frame`` in one ``by`` group (a missing arm matches no group).
+
+    >>> _mask(pd.DataFrame({"arm": ["k", None, "e"]}), "arm", ("k",)).tolist()
+    [True, False, False]
+    """
     return (frame[column] == levels[0]).fillna(False).astype(bool)
 
 
@@ -200,7 +211,14 @@ def _reasons(ctx: AnalysisInput, base: pd.DataFrame, spec: Spec) -> list[str]:
 
 
 def _visits(spec: Spec, visits: AnalysisInput, randomized: set[str]) -> tuple[list[tuple[str, set[str]]], pd.DataFrame]:
-    """(visit, subjects assessed there) in visit order, and exclusions for rows of unknown subjects."""
+    """(visit, subjects assessed there) in visit order, and exclusions for rows of unknown subjects.
+
+    Visits are the visit column's levels in the dictionary's order (an ordered category) that
+    occur in the table; a level nobody attended has no row (it is not part of the schedule the
+    data show). A visit row of a subject who is not among the analysed participants — not
+    randomized, or outside the flow's population / ``where`` — is listed as ``invalid-value`` and
+    not counted, so every row of the visits table is accounted for.
+    """
     frame = visits.frame
     if spec.visit not in frame.columns:
         raise analysis_error("unknown-column", f"'{spec.visit}' is not a column of '{visits.table_name}'", spec)
