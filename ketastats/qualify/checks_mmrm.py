@@ -6,6 +6,8 @@
 * the ``mmrm`` analysis: fixed-effect rows, type-III F tests, LS-means and treatment − placebo
   contrasts by visit, log-likelihood / AIC / BIC and theta, on fev_data (every structure and df / vcov
   choice) and the first four generated trials;
+* emmeans ``weights = "proportional"`` on fev_data; the ketamine-vs-saline trial plan's primary MMRM
+  (``madrs_mmrm``) against mmrm + emmeans (``rct_reference.csv``);
 * SAS ``DDFM=KR(LINEAR)`` (and ``KR`` for ``us``) on fev_data, at the looser SAS tolerances.
 """
 
@@ -116,7 +118,81 @@ def mmrm(rec: Recorder, ctx: Context) -> None:
                 out["df_r"], rtol="MMRM_DF_RTOL", labels=out["labels"])
     _p(rec, "kernel: coefficient p-values", out["p"], out["p_r"], labels=out["labels"])
     _analysis(rec, ref, cases, values)
+    _proportional(rec, ctx, ref)
+    _trial(rec, ctx)
     _sas(rec, ctx, ref)
+
+
+def _proportional(rec: Recorder, ctx: Context, ref) -> None:
+    """emmeans ``weights = "proportional"`` on fev_data (RACE x SEX averaged by their frequencies)."""
+    from ketastats.analyses import mmrm as analysis
+    from ketastats.analyses.base import AnalysisInput
+    from ketastats.analyses.execute import execute
+
+    spec = analysis.Spec.model_validate({
+        "id": "m", "type": "mmrm", "table": "t", "visit": "AVISIT", "subject": "USUBJID",
+        "formula": "FEV1 ~ RACE + SEX + ARMCD * AVISIT",
+        "contrasts": [{"emmeans": "ARMCD", "by": "AVISIT", "versus": "PBO", "weights": "proportional"}]})
+    result = execute(analysis, spec, AnalysisInput("m", "t", ref.frame("fev"), "USUBJID", ["USUBJID", "AVISIT"]))
+    want = pd.read_csv(ctx.reference / "mmrm" / "proportional_reference.csv")
+    if not result.ok:
+        rec.fail("proportional weights (analysis)", "; ".join(i.message for i in result.issues))
+        return
+    tidy = result.tidy
+    got = []
+    for _, row in want.iterrows():
+        rows = tidy[(tidy["effect"] == row["kind"]) & (tidy["group"] == f"AVISIT={row['group']}")]
+        got.append(rows[(rows["level"] if row["kind"] == "emmean" else rows["contrast"]) == row["level"]].iloc[0])
+    where = "mmrm/proportional_reference.csv"
+    rec.compare("emmeans weights = proportional: estimates", [g["estimate"] for g in got], want["estimate"],
+                rtol="MMRM_ESTIMATE_RTOL", scale=[max(abs(w), g["std_error"]) for w, g in zip(want["estimate"], got)],
+                reference=where)
+    rec.compare("emmeans weights = proportional: SEs", [g["std_error"] for g in got], want["std_error"],
+                rtol="MMRM_SE_RTOL", reference=where)
+    rec.compare("emmeans weights = proportional: df", [g["df"] for g in got], want["df"], rtol="MMRM_DF_RTOL",
+                reference=where)
+
+
+def _trial(rec: Recorder, ctx: Context) -> None:
+    """The ketamine-vs-saline trial plan's primary MMRM (``madrs_mmrm``) against mmrm + emmeans."""
+    from ketastats.qualify.checks_survival import ketamine_placebo_rct
+
+    where = "mmrm/rct_reference.csv"
+    path = ctx.reference / "mmrm" / "rct_reference.csv"
+    result = ketamine_placebo_rct(ctx).results.get("madrs_mmrm")
+    if result is None or not result.ok:
+        rec.fail("ketamine_placebo_rct madrs_mmrm", "the plan has no successful madrs_mmrm analysis", where)
+        return
+    want, tidy = pd.read_csv(path), result.tidy
+    rec.equal("ketamine_placebo_rct madrs_mmrm: us structure, 80 subjects, observations as R",
+              [result.glance["covariance"], int(result.glance["n_subjects"]), int(result.glance["n_obs"])],
+              ["us", 80, int(want.loc[want["term"] == "n_obs", "estimate"].iloc[0])], reference=where)
+    rec.compare("ketamine_placebo_rct madrs_mmrm: log-likelihood", result.glance["log_likelihood"],
+                want.loc[want["kind"] == "loglik", "estimate"].iloc[0], rtol="MMRM_LOGLIK_RTOL", reference=where)
+    contrasts = want[want["kind"] == "contrast"]
+    got = [tidy[(tidy["effect"] == "contrast") & (tidy["group"] == f"visit={r['group']}")].iloc[0]
+           for _, r in contrasts.iterrows()]
+    rec.equal("ketamine_placebo_rct madrs_mmrm: contrast labels", [g["contrast"] for g in got],
+              list(contrasts["level"]), reference=where)
+    emmeans = want[want["kind"] == "emmean"]
+    got_emm = [tidy[(tidy["effect"] == "emmean") & (tidy["group"] == f"visit={r['group']}")
+                    & (tidy["level"] == r["level"])].iloc[0] for _, r in emmeans.iterrows()]
+    both, ref_rows = got + got_emm, list(contrasts.itertuples()) + list(emmeans.itertuples())
+    rec.compare("ketamine_placebo_rct madrs_mmrm: contrasts and LS-means by visit (relative to max(|b|, SE))",
+                [g["estimate"] for g in both], [r.estimate for r in ref_rows], rtol="MMRM_ESTIMATE_RTOL",
+                scale=[max(abs(r.estimate), g["std_error"]) for g, r in zip(both, ref_rows)], reference=where)
+    rec.compare("ketamine_placebo_rct madrs_mmrm: SEs", [g["std_error"] for g in both],
+                [r.std_error for r in ref_rows], rtol="MMRM_SE_RTOL", reference=where)
+    rec.compare("ketamine_placebo_rct madrs_mmrm: contrast df", [g["df"] for g in got], list(contrasts["df"]),
+                rtol="MMRM_DF_RTOL", reference=where)
+    _p(rec, "ketamine_placebo_rct madrs_mmrm: contrast p", [g["p_value"] for g in got], list(contrasts["p_value"]))
+    joint = tidy[tidy["effect"] == "joint"].set_index("term")
+    wanted = want[want["kind"] == "joint"]
+    rec.compare("ketamine_placebo_rct madrs_mmrm: type-III F", [joint.loc[t, "statistic"] for t in wanted["term"]],
+                wanted["statistic"], rtol="MMRM_SE_RTOL", reference=where)
+    rec.compare("ketamine_placebo_rct madrs_mmrm: F denominator df",
+                [joint.loc[t, "df_denominator"] for t in wanted["term"]], wanted["df_denominator"],
+                rtol="MMRM_DF_RTOL", reference=where)
 
 
 def _analysis(rec: Recorder, ref, cases: pd.DataFrame, values: pd.DataFrame) -> None:

@@ -70,11 +70,12 @@ def current_hashes(root: Path | None = None, folders: set[str] | None = None) ->
     """SHA-256 of every file in ``folders`` (of every file when ``None``).
 
     ``tolerances.py`` is not recorded: its values are checked against their documented bounds
-    (``TOLERANCE_BOUNDS``), so adding a tolerance or editing a comment does not fail qualification.
+    (``TOLERANCE_BOUNDS``), so adding a tolerance or editing a comment does not fail qualification;
+    nor are the folders' READMEs (prose): the R values, the data and the R scripts are.
     """
     root = root or reference_root()
     return {name: sha256(root / name) for name in reference_files(root)
-            if folders is None or name.split("/")[0] in folders}
+            if (folders is None or name.split("/")[0] in folders) and not name.endswith(".md")}
 
 
 def recorded_hashes() -> dict[str, str]:

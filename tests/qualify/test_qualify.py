@@ -104,8 +104,8 @@ def test_a_tampered_reference_value_fails(tmp_path):
 
 def test_a_changed_file_fails_even_when_values_still_agree(tmp_path):
     copy = _copy_reference(tmp_path)
-    readme = copy / "proportions" / "README.md"
-    readme.write_text(readme.read_text(encoding="utf-8") + "\nedited\n", encoding="utf-8")
+    script = copy / "proportions" / "make_reference.R"
+    script.write_text(script.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
     report = run_qualification(None, only=["proportions"], root=copy)
     assert report["summary"]["status"] == "fail"
     assert report["requirements"][0]["status"] == "fail" and "SHA-256" in report["requirements"][0]["reason"]
