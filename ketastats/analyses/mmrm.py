@@ -45,8 +45,15 @@ import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
 from ketastats.analyses._factors import prepare_factors
-from ketastats.analyses.base import (AnalysisInput, AnalysisSpec, analysis_error, exclusion_record, plain,
-                                     reference_level_problems, select_rows)
+from ketastats.analyses.base import (
+    AnalysisInput,
+    AnalysisSpec,
+    analysis_error,
+    exclusion_record,
+    plain,
+    reference_level_problems,
+    select_rows,
+)
 from ketastats.errors import AnalysisError, Issue, Location, Problem
 from ketastats.language.fields import Strict, as_list
 from ketastats.language.formulas import FormulaError, design_matrices, parse_formula

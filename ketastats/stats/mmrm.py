@@ -345,7 +345,7 @@ def kr_sums(fit: "MMRMFit") -> tuple[np.ndarray, np.ndarray]:
     W is contracted per visit pattern before X is applied, X'(Σ_ij W_ij E_ij)X, so the t × t × p × p
     tensors Q and R are never formed (t² k² + k² p² operations per pattern instead of t² k² p²).
     """
-    t, p = len(fit.theta), len(fit.beta)
+    p = len(fit.beta)
     m = fit.n_visits
     d1, d2 = covariance_derivatives(fit.theta, fit.structure, m, second=True)
     W = fit.theta_vcov
@@ -526,10 +526,10 @@ def _kr_df(fit: MMRMFit, L: np.ndarray) -> tuple[float, float]:
     return float(df), float(lam)
 
 
-def _satterthwaite_df(fit: MMRMFit, l: np.ndarray) -> float:
-    """Satterthwaite df of one contrast (mmrm ``h_df_1d_sat``): 2 (l'Φl)² / (g'Wg), g_i = l' ∂Φ/∂θ_i l."""
-    grad = np.einsum("a,iab,b->i", l, fit.jacobian, l)
-    return float(2 * (l @ fit.vcov_beta @ l) ** 2 / (grad @ fit.theta_vcov @ grad))
+def _satterthwaite_df(fit: MMRMFit, row: np.ndarray) -> float:
+    """Satterthwaite df of one contrast l (mmrm ``h_df_1d_sat``): 2 (l'Φl)² / (g'Wg), g_i = l' ∂Φ/∂θ_i l."""
+    grad = np.einsum("a,iab,b->i", row, fit.jacobian, row)
+    return float(2 * (row @ fit.vcov_beta @ row) ** 2 / (grad @ fit.theta_vcov @ grad))
 
 
 def _between_within(fit: MMRMFit, kinds: list[str], involved: np.ndarray, n_between: int, n_within: int) -> float:
@@ -570,24 +570,24 @@ class Tester:
     vcov_method: str
     kinds: list[str] | None = None
 
-    def _df_1d(self, l: np.ndarray) -> float:
+    def _df_1d(self, row: np.ndarray) -> float:
         """Denominator df for one contrast row."""
         if self.df_method == "kenward_roger":
-            return _kr_df(self.fit, l[None, :])[0]
+            return _kr_df(self.fit, row[None, :])[0]
         if self.df_method == "satterthwaite":
-            return _satterthwaite_df(self.fit, l)
+            return _satterthwaite_df(self.fit, row)
         if self.df_method == "residual":
             return float(self.fit.n_obs - len(self.fit.beta))
         kinds = self.kinds or []
-        return _between_within(self.fit, kinds, l != 0, kinds.count("between"), kinds.count("within"))
+        return _between_within(self.fit, kinds, row != 0, kinds.count("between"), kinds.count("within"))
 
-    def t_test(self, l: np.ndarray) -> tuple[float, float, float, float, float]:
-        """(estimate, SE, df, t, two-sided p) of l'β (mmrm ``df_1d``)."""
-        l = np.asarray(l, float)
+    def t_test(self, row: np.ndarray) -> tuple[float, float, float, float, float]:
+        """(estimate, SE, df, t, two-sided p) of l'β, l = ``row`` (mmrm ``df_1d``)."""
+        row = np.asarray(row, float)
         V = vcov(self.fit, self.vcov_method)
-        estimate = float(l @ self.fit.beta)
-        se = float(np.sqrt(l @ V @ l))
-        df = self._df_1d(l)
+        estimate = float(row @ self.fit.beta)
+        se = float(np.sqrt(row @ V @ row))
+        df = self._df_1d(row)
         t = estimate / se
         return estimate, se, df, t, float(2 * stats.t.sf(abs(t), df))
 
