@@ -21,10 +21,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field
 
 from ketastats.errors import Problem
+from ketastats.figures.style import PRESETS
 from ketastats.language.fields import Identifier, Strict, column_field, declared_column_references
 from ketastats.results import RenderedFigure
 
-Preset = Literal["single_column", "one_and_half_column", "double_column"]
+if TYPE_CHECKING:
+    Preset = str
+else:
+    Preset = Literal[tuple(PRESETS)]   # the names of style.PRESETS, stated there once
+PRESET_TEXT = ", ".join(f"{name} ({p['width_mm']:g} mm, {p['font_pt']:g} pt)" for name, p in PRESETS.items())
 
 
 class FigureSpec(Strict):
@@ -42,9 +47,7 @@ class FigureSpec(Strict):
     analysis: Identifier = Field(description="the id of the analysis whose results are drawn")
     title: str | None = Field(None, description="drawn above the figure and used in the report")
     caption: str | None = Field(None, description="the figure legend (report and manuscript)")
-    preset: Preset = Field("single_column", description="journal width and font sizes: single_column (89 mm, "
-                                                        "7 pt), one_and_half_column (140 mm), double_column "
-                                                        "(183 mm, 8 pt)")
+    preset: Preset = Field("single_column", description=f"journal width and font sizes: {PRESET_TEXT}")
     height_mm: float | None = Field(None, gt=10, le=250, description="figure height; default set by the type")
     labels: dict[str, str] = Field(default_factory=dict,
                                    description="axis / legend label per column, overriding the dictionary's "
