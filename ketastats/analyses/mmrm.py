@@ -121,7 +121,8 @@ class Spec(AnalysisSpec):
 
     @model_validator(mode="after")
     def _check(self) -> "Spec":
-        """The formula parses; df and vcov combine as mmrm allows; KR needs REML."""
+        """The formula parses; df and vcov combine as mmrm allows (KR df with a KR covariance, and only
+        then); KR needs REML."""
         try:
             parse_formula(self.formula)
         except FormulaError as exc:
@@ -135,9 +136,6 @@ class Spec(AnalysisSpec):
             raise ValueError(f"vcov {vcov} needs df_method: kenward_roger")
         if self.df_method == "kenward_roger" and self.estimation != "reml":
             raise ValueError("Kenward-Roger needs a REML fit (as mmrm and SAS); use estimation: reml")
-        if vcov == "empirical" and self.df_method == "satterthwaite":
-            raise ValueError("Satterthwaite df with the empirical covariance are not implemented; "
-                             "use df_method: residual or between_within with vcov: empirical")
         return self
 
     @property

@@ -532,6 +532,33 @@ def _satterthwaite_df(fit: MMRMFit, row: np.ndarray) -> float:
     return float(2 * (row @ fit.vcov_beta @ row) ** 2 / (grad @ fit.theta_vcov @ grad))
 
 
+def subject_information(fit: MMRMFit) -> np.ndarray:
+    """A_s = X_s'Σ_s⁻¹X_s for every subject (n_subjects × p × p; Σ_s A_s = X'Σ⁻¹X), cached on the fit."""
+    if "subject_information" not in fit._vcov_cache:
+        blocks = []
+        for pat in fit.patterns:
+            Vinv = np.linalg.inv(fit.sigma[np.ix_(pat.visits, pat.visits)])
+            blocks.append(np.einsum("ska,kl,slb->sab", pat.X, Vinv, pat.X, optimize=True))
+        fit._vcov_cache["subject_information"] = np.concatenate(blocks)
+    return fit._vcov_cache["subject_information"]
+
+
+def _satterthwaite_empirical_df(fit: MMRMFit, row: np.ndarray) -> float:
+    """Satterthwaite df of one contrast with the empirical covariance (mmrm ``h_df_1d_sat_empirical``).
+
+    mmrm forms G = (g C')'(g C') from its n_obs × p·n_subjects matrix g and returns tr(G)²/ΣG².
+    With c = Φl and A_s = X_s'Σ_s⁻¹X_s that G is diag(c'A_s c) − K'ΦK, K = [A_1c, …, A_nc]
+    (because Σ_s A_s = Φ⁻¹), which is what is computed here without the n_obs-sized matrices.
+    """
+    c = fit.vcov_beta @ row
+    A = subject_information(fit)
+    K = A @ c                                            # n_subjects × p (rows A_s c)
+    d = K @ c                                            # c'A_s c
+    KPhiK = K @ fit.vcov_beta @ K.T
+    G = np.diag(d) - KPhiK
+    return float(np.trace(G) ** 2 / np.sum(G * G))
+
+
 def _between_within(fit: MMRMFit, kinds: list[str], involved: np.ndarray, n_between: int, n_within: int) -> float:
     """Between-within df (mmrm ``h_df_min_bw``): the least df of the coefficients involved, between =
     n_subjects − n_between − n_intercept, within (and intercept) = n_obs − n_subjects − n_within."""
@@ -575,6 +602,8 @@ class Tester:
         if self.df_method == "kenward_roger":
             return _kr_df(self.fit, row[None, :])[0]
         if self.df_method == "satterthwaite":
+            if self.vcov_method == "empirical":
+                return _satterthwaite_empirical_df(self.fit, row)
             return _satterthwaite_df(self.fit, row)
         if self.df_method == "residual":
             return float(self.fit.n_obs - len(self.fit.beta))
@@ -616,7 +645,7 @@ class Tester:
                 return self.f_test(rows[:1])
             tsq = (rows[:rank] @ beta) ** 2 / vals[:rank]
             F = float(np.sum(tsq) / rank)
-            nus = np.array([_satterthwaite_df(self.fit, rows[i]) for i in range(rank)])
+            nus = np.array([self._df_1d(rows[i]) for i in range(rank)])
             if np.all(np.abs(np.diff(nus)) < np.sqrt(np.finfo(float).eps)):
                 df = float(np.mean(nus))
             elif np.any(nus <= 2):

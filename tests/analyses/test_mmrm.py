@@ -268,3 +268,32 @@ def test_ketamine_placebo_rct_primary_analysis_matches_mmrm():
     for _, row in want[want["kind"] == "joint"].iterrows():
         assert close(joint.loc[row["term"], "statistic"], row["statistic"], tolerances.MMRM_SE_RTOL)
         assert close(joint.loc[row["term"], "df_denominator"], row["df_denominator"], tolerances.MMRM_DF_RTOL)
+
+
+@pytest.mark.parametrize("structure", ["us", "cs", "ar1h", "toeph"])
+def test_satterthwaite_with_empirical_covariance_matches_mmrm(structure):
+    """mmrm ``method = "Satterthwaite", vcov = "Empirical"`` (empirical_satterthwaite_reference.csv):
+    SEs, df of coefficients, type-III F tests and treatment − placebo contrasts by visit."""
+    want = pd.read_csv(reference.FOLDER / "empirical_satterthwaite_reference.csv")
+    want = want[want["structure"] == structure]
+    result = run(reference.frame("fev"), formula="FEV1 ~ RACE + SEX + ARMCD * AVISIT", covariance=structure,
+                 df_method="satterthwaite", vcov="empirical",
+                 contrasts=[{"emmeans": "ARMCD", "by": "AVISIT", "versus": "PBO"}])
+    assert result.ok, result.issues
+    tidy = result.tidy
+    fixed = tidy[tidy["effect"] == "fixed"].assign(r=lambda t: t["term"].map(reference.r_name)).set_index("r")
+    for _, row in want[want["kind"] == "fixed"].iterrows():
+        got = fixed.loc[row["term"]]
+        assert close(got["estimate"], row["estimate"], tolerances.MMRM_ESTIMATE_RTOL, got["std_error"])
+        assert close(got["std_error"], row["std_error"], tolerances.MMRM_SE_RTOL)
+        assert close(got["df"], row["df"], tolerances.MMRM_DF_RTOL)
+        assert close_p(got["p_value"], row["p_value"])
+    joint = tidy[tidy["effect"] == "joint"].set_index("term")
+    for _, row in want[want["kind"] == "joint"].iterrows():
+        assert close(joint.loc[row["term"], "statistic"], row["statistic"], tolerances.MMRM_SE_RTOL)
+        assert close(joint.loc[row["term"], "df_denominator"], row["df_denominator"], tolerances.MMRM_DF_RTOL)
+    contrasts = tidy[tidy["effect"] == "contrast"]
+    for _, row in want[want["kind"] == "contrast"].iterrows():
+        got = contrasts[contrasts["group"] == f"AVISIT={row['group']}"].iloc[0]
+        assert close(got["std_error"], row["std_error"], tolerances.MMRM_SE_RTOL)
+        assert close(got["df"], row["df"], tolerances.MMRM_DF_RTOL)

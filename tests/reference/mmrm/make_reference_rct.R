@@ -4,7 +4,8 @@
 # Same derivations as the plan: madrs_change = madrs - madrs at baseline; madrs_baseline; the arm
 # from participants.csv; 8 post-baseline visits; mmrm 0.3.18 (optimizer nlminb), KR with the
 # KR-linear covariance (SAS DDFM=KR for TYPE=UN), emmeans by visit, mmrm's type-III Anova.
-# Also: proportional_reference.csv (emmeans weights = "proportional" on fev_data).
+# Also: proportional_reference.csv (emmeans weights = "proportional" on fev_data) and
+# empirical_satterthwaite_reference.csv (Satterthwaite df with the empirical covariance).
 suppressMessages({library(mmrm); library(emmeans)})
 here <- "tests/reference/mmrm"
 src <- "ketastats/datasets/ketamine_placebo_rct"
@@ -63,3 +64,24 @@ prop <- rbind(data.frame(kind = "emmean", level = as.character(es$ARMCD), group 
                          estimate = cs$estimate, std_error = cs$SE, df = cs$df))
 prop[] <- lapply(prop, function(x) if (is.numeric(x)) sprintf("%.15g", x) else x)
 write.csv(prop, file.path(here, "proportional_reference.csv"), row.names = FALSE)
+
+# Satterthwaite df with the empirical (sandwich) covariance: fev_data, every structure but the
+# heterogeneous ante-dependence family (kept short); coefficients, type-III F and LS-mean contrasts.
+emp <- list()
+for (s in c("us", "cs", "ar1h", "toeph")) {
+  f <- as.formula(sprintf("FEV1 ~ RACE + SEX + ARMCD * AVISIT + %s(AVISIT | USUBJID)", s))
+  fit <- mmrm(f, data = fev, method = "Satterthwaite", vcov = "Empirical", optimizer = "nlminb")
+  co <- summary(fit)$coefficients
+  emp[[length(emp) + 1]] <- data.frame(structure = s, kind = "fixed", term = rownames(co), group = "",
+    estimate = co[, 1], std_error = co[, 2], df = co[, 3], df_denominator = NA, statistic = co[, 4], p_value = co[, 5])
+  an <- mmrm:::Anova.mmrm(fit, type = "III")
+  emp[[length(emp) + 1]] <- data.frame(structure = s, kind = "joint", term = rownames(an), group = "",
+    estimate = NA, std_error = NA, df = an$Df, df_denominator = an$Res.Df, statistic = an$F, p_value = an[["Pr(>F)"]])
+  cs <- as.data.frame(summary(contrast(emmeans(fit, ~ ARMCD | AVISIT), "trt.vs.ctrl"), infer = TRUE))
+  emp[[length(emp) + 1]] <- data.frame(structure = s, kind = "contrast", term = as.character(cs$contrast),
+    group = as.character(cs$AVISIT), estimate = cs$estimate, std_error = cs$SE, df = cs$df, df_denominator = NA,
+    statistic = cs$t.ratio, p_value = cs$p.value)
+}
+emp <- do.call(rbind, emp)
+emp[] <- lapply(emp, function(x) if (is.numeric(x)) sprintf("%.15g", x) else x)
+write.csv(emp, file.path(here, "empirical_satterthwaite_reference.csv"), row.names = FALSE, na = "")
