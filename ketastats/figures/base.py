@@ -98,6 +98,13 @@ class FigureContext:
         found = columns.get(column)
         return (found.label or column) if found is not None else column
 
+    def level_text(self, column: str, value, analysis=None) -> str:
+        """How a level is printed: the dictionary's ``level_labels`` entry, else the value itself."""
+        columns = getattr(analysis or self.analysis, "columns", None) or {}
+        found = columns.get(column)
+        labels = getattr(found, "level_labels", None) or {}
+        return str(labels.get(str(value), value))
+
     def levels(self, column: str, values, analysis=None) -> list:
         """Observed values of ``column`` in dictionary level order (then sorted)."""
         columns = getattr(analysis or self.analysis, "columns", None) or {}

@@ -31,7 +31,8 @@ from ketastats.language.fields import Identifier, Names
 
 
 class Spec(FigureSpec):
-    """Mean ± SD per visit with participant lines, and optional panels of percentages with n per visit."""
+    """Mean ± SD (or SE) per visit with participant lines, one line per group when ``group`` is given,
+    and optional panels of percentages with n per visit."""
 
     ANALYSIS_TYPES: ClassVar[tuple[str, ...]] = ("descriptives",)
     OTHER_TYPES: ClassVar[dict] = {"proportions": ("proportions",), "significance": ("rm_anova", "paired_ttest")}
@@ -40,6 +41,9 @@ class Spec(FigureSpec):
     outcome: str | None = column_field("the outcome drawn (default: the analysis's first outcome)", default=None)
     x: str | None = column_field("the visit column on the x axis (default: the analysis's first by column)",
                                  default=None)
+    group: str | None = column_field("a by column of the analysis drawn as one line per level on the same axis "
+                                     "(e.g. the arm); n is shown per group", default=None)
+    interval: Literal["sd", "se"] = Field("sd", description="error bars: ± SD, or ± SE = SD / √n")
     individual: bool = Field(True, description="draw one line per participant")
     proportions: Identifier | None = Field(None, description="a proportions analysis by the same visit column, "
                                                              "drawn beneath as percentages per visit")
@@ -60,12 +64,23 @@ class Spec(FigureSpec):
             problems.append(Problem("x", f"'{self.x}' is not a by column of analysis '{analysis.id}'"))
         if self.x is None and not analysis.by:
             problems.append(Problem("analysis", f"analysis '{analysis.id}' has no by column to put on the x axis"))
+        if self.group is not None and self.group not in analysis.by:
+            problems.append(Problem("group", f"'{self.group}' is not a by column of analysis '{analysis.id}'"))
+        x = self.x or next((c for c in analysis.by if c != self.group), None)
+        others = [c for c in analysis.by if c not in (x, self.group)]
+        if analysis.by and others:
+            problems.append(Problem("group" if self.group is None else "analysis",
+                                    f"analysis '{analysis.id}' is by {', '.join(analysis.by)}; a trajectory draws "
+                                    "one x column and at most one group column",
+                                    hint="Name the other by column with group:"))
+        if self.group is not None and (self.proportions is not None or self.significance is not None):
+            problems.append(Problem("group", "proportions and significance panels are drawn for one group only"))
         return problems
 
     def check_others(self, analysis, others: dict, catalog) -> list[Problem]:
         """The proportions analysis must be by the same visit column (its outcomes as named).
         Nothing is said when that analysis names an unknown column: its own error is reported."""
-        x = self.x or (analysis.by[0] if analysis.by else None)
+        x = self.x or next((c for c in analysis.by if c != self.group), None)
         spec = others.get(self.proportions) if self.proportions else None
         problems = []
         known = catalog.columns.get(spec.table, {}) if spec is not None else {}
@@ -84,14 +99,16 @@ def draw(spec: Spec, ctx: FigureContext):
 
     extras = ctx.analysis.extras
     outcome = spec.outcome or extras["outcomes"][0]
-    x = spec.x or extras["by"][0]
+    x = spec.x or next(c for c in extras["by"] if c != spec.group)
     subject = ctx.result.plan.subject
     tidy = ctx.analysis.tidy
     summary = tidy[tidy["outcome"] == outcome]
-    if len(extras["by"]) > 1:
-        raise FigureError(f"analysis '{ctx.analysis.analysis_id}' is by {extras['by']}; a trajectory needs one "
-                          "by column")
+    if [c for c in extras["by"] if c not in (x, spec.group)]:
+        raise FigureError(f"analysis '{ctx.analysis.analysis_id}' is by {extras['by']}; a trajectory draws one x "
+                          "column and at most one group column")
     levels = ctx.levels(x, summary[x].tolist())
+    if spec.group is not None:
+        return _draw_groups(spec, ctx, summary, outcome, x, levels)
     position = {level: i for i, level in enumerate(levels)}
     panels = spec.proportions is not None
     height = spec.height_mm or (105 if panels else 65)
@@ -164,6 +181,82 @@ def draw(spec: Spec, ctx: FigureContext):
     target.annotate("n", xy=(0, 0), xycoords="axes fraction", xytext=(-6, -20), textcoords="offset points",
                     ha="right", va="top", fontsize=6, fontstyle="italic")
     target.xaxis.labelpad = 17
+    if ctx.synthetic:
+        mark_synthetic(figure)
+    return figure
+
+
+def _draw_groups(spec: Spec, ctx: FigureContext, summary, outcome: str, x: str, levels: list):
+    """One mean ± SD (or SE) line per level of ``spec.group`` on one axis (one y range), dodged a
+    little along x so the bars do not overlap; participant lines in the group's colour; n per
+    group and visit under the axis."""
+    import numpy as np
+
+    from ketastats.figures.style import PALETTE, add_title, mark_synthetic, new_figure, wrap
+
+    group = spec.group
+    assert group is not None
+    groups = ctx.levels(group, summary[group].tolist())
+    position = {level: i for i, level in enumerate(levels)}
+    dodge = {g: (k - (len(groups) - 1) / 2) * 0.08 for k, g in enumerate(groups)}
+    subject = ctx.result.plan.subject
+    height = spec.height_mm or 70
+    figure = new_figure(spec.preset, height)
+    top = add_title(figure, spec)
+    ticks = [wrap(ctx.level_text(x, level), 12) for level in levels]
+    tick_lines = max(t.count("\n") + 1 for t in ticks)
+    first_n = -12 - 8 * tick_lines          # points below the axis: the tick labels, then one n row per group
+    bottom = (-first_n + 9 * len(groups) + 24) / (height / 25.4 * 72)
+    grid = figure.add_gridspec(1, 1, left=0.15, right=0.97, top=top, bottom=bottom)
+    ax = figure.add_subplot(grid[0])
+    if spec.individual:
+        data = ctx.analysis.data_used
+        data = data[data[outcome].notna() & data[x].notna() & data[group].notna()]
+        for participant, rows in sorted(data.groupby(subject, observed=True, sort=False), key=lambda kv: str(kv[0])):
+            colour = PALETTE[groups.index(rows[group].iloc[0]) % len(PALETTE)] if rows[group].iloc[0] in groups \
+                else "#999999"
+            xs = [position[v] for v in rows[x] if v in position]
+            ys = [float(v) for v, level in zip(rows[outcome], rows[x]) if level in position]
+            order = np.argsort(xs, kind="mergesort")
+            (line,) = ax.plot(np.asarray(xs)[order], np.asarray(ys)[order], color=colour, lw=0.35, alpha=0.3,
+                              zorder=1)
+            line.set_gid(f"individual-{participant}")
+    tops, counts = [], {}
+    for k, level in enumerate(groups):
+        rows = summary[summary[group].astype(str) == str(level)]
+        rows = rows[rows[x].isin(levels)]
+        xs = np.array([position[v] for v in rows[x]], dtype=float)
+        order = np.argsort(xs, kind="mergesort")
+        means = rows["mean"].to_numpy(float)[order]
+        spread = rows["sd"].to_numpy(float)[order]
+        if spec.interval == "se":
+            spread = spread / np.sqrt(rows["n"].to_numpy(float)[order])
+        label = ctx.level_text(group, level)
+        container = ax.errorbar(xs[order] + dodge[level], means, yerr=spread, color=PALETTE[k % len(PALETTE)],
+                                lw=1.3, marker="os^Dv"[k % 5], ms=3.2, capsize=2.2, elinewidth=0.9, zorder=3,
+                                label=label)
+        container[0].set_gid(f"mean-{level}")
+        tops.append(np.nanmax(means + spread) if len(means) else 0.0)
+        counts[level] = {v: int(n) for v, n in zip(rows[x], rows["n"])}
+    ax.set_ylabel(ctx.label(outcome))
+    ax.set_xlim(-0.4, len(levels) - 0.6)
+    ax.set_xticks(range(len(levels)), ticks)
+    ax.set_xlabel(ctx.label(x))
+    ymin, ymax = ax.get_ylim()
+    ax.set_ylim(min(0, ymin), max(ymax, max(tops) * 1.1))
+    ax.legend(loc="upper right", handlelength=1.5, title=ctx.short_label(group), title_fontsize=6,
+              frameon=False)
+    for k, level in enumerate(groups):   # one row of n per group beneath the axis
+        offset = first_n - 9 * k
+        for i, visit in enumerate(levels):
+            text = ax.annotate(str(counts[level].get(visit, 0)), xy=(i, 0), xycoords=("data", "axes fraction"),
+                               xytext=(0, offset), textcoords="offset points", ha="center", va="top", fontsize=6,
+                               color=PALETTE[k % len(PALETTE)])
+            text.set_gid(f"n-{level}-{visit}")
+        ax.annotate(f"n {ctx.level_text(group, level)}", xy=(0, 0), xycoords="axes fraction", xytext=(-6, offset),
+                    textcoords="offset points", ha="right", va="top", fontsize=6, fontstyle="italic",
+                    color=PALETTE[k % len(PALETTE)])
+    ax.xaxis.labelpad = 12 + 9 * len(groups)   # measured from the tick labels: past the n rows
     if ctx.synthetic:
         mark_synthetic(figure)
     return figure
