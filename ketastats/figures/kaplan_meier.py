@@ -33,7 +33,9 @@ class Spec(FigureSpec):
     risk_times: list[float] | None = Field(None, description="times of the numbers-at-risk table "
                                                              "(default: 0 and the analysis's landmarks)")
     ci: bool = Field(True, description="draw the pointwise confidence bands")
-    level_labels: dict[str, str] = Field(default_factory=dict, description="group value → legend text")
+    level_labels: dict[str, str] = Field(default_factory=dict, description="group value → legend text (default: "
+                                                                           "the dictionary's level_labels)")
+    y_label: str = Field("Survival probability", description="the y axis label, e.g. Relapse-free")
     x_max: float | None = Field(None, gt=0, description="end of the time axis")
 
 
@@ -67,7 +69,7 @@ def draw(spec: Spec, ctx: FigureContext):
     last = max(max(c["time"]) for c in curves.values() if len(c["time"]))
     x_max = spec.x_max or max([last, *risk_times])
     groups = list(curves)
-    height = spec.height_mm or (66 + 4 * len(groups))
+    height = spec.height_mm or (72 + 7 * len(groups))
     figure = new_figure(spec.preset, height)
     points = height / 25.4 * 72
     top = add_title(figure, spec)
@@ -75,13 +77,14 @@ def draw(spec: Spec, ctx: FigureContext):
     table_bottom = 12 / points
     axes_bottom = table_bottom + table_height + 40 / points   # the table's title, tick labels and axis label
     left = 0.22
-    ax = figure.add_axes((left, axes_bottom, 0.74, top - axes_bottom))
+    legend_height = (9 * len(groups) + 4) / points   # the legend sits above the axes, clear of curves and bands
+    ax = figure.add_axes((left, axes_bottom, 0.74, top - legend_height - axes_bottom))
     table = figure.add_axes((left, table_bottom, 0.74, table_height), sharex=ax)
     for k, label in enumerate(groups):
         curve = curves[label]
         colour = PALETTE[k % len(PALETTE)]
-        level = label.split("=", 1)[1] if "=" in label else label
-        name = spec.level_labels.get(level, level)
+        column, level = label.split("=", 1) if "=" in label else ("", label)
+        name = spec.level_labels.get(level) or (ctx.level_text(column, level) if column else level)
         row = medians.iloc[k] if k < len(medians) else None
         median = row["estimate"] if row is not None else None
         median_text = "not reached" if median is None or median != median else f"{median:g}"
@@ -112,11 +115,11 @@ def draw(spec: Spec, ctx: FigureContext):
                        textcoords="offset points", ha="right", va="center", color=colour, fontsize=6)
     ax.set_ylim(0, 1.03)
     ax.set_xlim(0, x_max * 1.02)
-    ax.set_ylabel("Survival probability")
+    ax.set_ylabel(spec.y_label)
     ax.set_xlabel(ctx.label(extras["time"]))
-    if risk_times:
-        ax.set_xticks(risk_times)
-    ax.legend(loc="upper right", handlelength=1.5)
+    # ticks at round numbers (the numbers-at-risk table gives its own times); the legend above the
+    # axes, where it can cover no curve, band or censoring mark
+    ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2, handlelength=1.5, frameon=False)
     table.set_ylim(-0.6, len(groups) - 0.4)
     table.axis("off")
     table.set_title("Number at risk", loc="left", fontsize=6, pad=2)

@@ -18,6 +18,13 @@ def siegel():
 
 
 @pytest.fixture(scope="session")
+def ect():
+    import ketastats
+
+    return ketastats.run_plan(ROOT / "analysis_plans" / "ketamine_vs_ect.yaml", write=False)
+
+
+@pytest.fixture(scope="session")
 def rct():
     import ketastats
 

@@ -14,13 +14,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PLAN = ROOT / "analysis_plans" / "ketamine_vs_ect.yaml"
 
 
-@pytest.fixture(scope="module")
-def ect():
-    import ketastats
-
-    return ketastats.run_plan(PLAN, write=False)
-
-
 def test_one_line_per_arm_with_se_bars_and_n(ect):
     figure = draw(ect, "hdrs_trajectory")
     tidy = ect.results["hdrs_by_visit_arm"].tidy
@@ -60,3 +53,15 @@ def test_two_by_columns_without_group_is_a_validation_error(tmp_path):
         plan.unlink()
     issues = [i for i in caught.value.issues if i.code == "figure-key-mismatch"]
     assert issues and "at most one group column" in issues[0].message and issues[0].hint == "Name the other by column with group:"
+
+
+def test_kaplan_meier_legend_above_the_axes_labels_from_the_dictionary_and_the_plan(ect):
+    figure = draw(ect, "relapse_km_figure")
+    ax = next(a for a in figure.axes if a.get_legend() is not None)
+    renderer = figure.canvas.get_renderer()
+    legend_box = ax.get_legend().get_window_extent(renderer)
+    assert legend_box.y0 >= ax.get_window_extent(renderer).y1 - 1     # clear of every curve and band
+    assert [t.get_text().split(" (")[0] for t in ax.get_legend().get_texts()] == ["ECT", "Ketamine"]
+    assert ax.get_ylabel() == "Relapse-free"
+    ticks = [t for t in ax.get_xticks() if 0 <= t <= ax.get_xlim()[1]]
+    assert len(ticks) >= 4 and 28 not in ticks and 91 not in ticks   # round ticks, not only the landmarks
