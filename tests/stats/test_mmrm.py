@@ -40,7 +40,7 @@ def kernel_fit(case: str, formula_text: str, structure: str, reml: bool):
     return fit, [reference.r_name(n) for n in design.columns], X, subjects
 
 
-#: Every generated design when set (``KETASTATS_MMRM_ALL=1``, ≈ 8 min); by default every fourth design
+#: Every generated design when set (``KETASTATS_MMRM_ALL=1``, ≈ 3 min); by default every fourth design
 #: (30 of 120) keeps the suite short. Both pass: see tests/reference/mmrm/README.md.
 ALL_DESIGNS = os.environ.get("KETASTATS_MMRM_ALL") == "1"
 
