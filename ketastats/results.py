@@ -40,6 +40,9 @@ class Extras(TypedDict, total=False):
     """the analysed columns (a model's response), in plan order."""
     by: list[str]
     """the grouping (or within-participant) columns of the tidy rows."""
+    level_labels: dict[str, dict[str, str]]
+    """column → {level: display text} for columns of the tidy table not in the analysed table's
+    dictionary (e.g. flow's visits); the report shows these instead of the codes."""
 
 
 @dataclass

@@ -36,8 +36,10 @@ Example
 ...                       "age": [30.0, 40.0, 50.0, None], "sex": ["f", "m", "f", "f"]}, index=[1, 2, 3, 4])
 >>> spec = Spec(id="t1", type="baseline_table", table="p", variables=["age", "sex"], by="arm")
 >>> tidy = run(spec, AnalysisInput("t1", "p", frame, "pid", ["pid"])).tidy
->>> tidy[["outcome", "level", "group", "summary"]].values.tolist()[:4]
-[['age', None, 'e', '50.0 (—)'], ['age', None, 'k', '35.0 (7.1)'], ['age', None, 'Overall', '40.0 (10.0)'], ['sex', 'f', 'e', '2 (100.0 %)']]
+>>> tidy[["outcome", "level", "group", "summary"]].values.tolist()[:3]
+[['age', None, 'e', '50.0 (—)'], ['age', None, 'k', '35.0 (7.1)'], ['age', None, 'Overall', '40.0 (10.0)']]
+>>> tidy[["outcome", "level", "group", "summary"]].values.tolist()[3]
+['sex', 'f', 'e', '2 (100.0 %)']
 """
 
 from __future__ import annotations
@@ -216,11 +218,15 @@ def _numeric_row(values: pd.Series, kind: str, decimals: int) -> dict:
         q1, median, q3 = np.quantile(present, [0.25, 0.5, 0.75])
         row.update(mean=float(np.mean(present)), sd=float(np.std(present, ddof=1)) if n > 1 else None,
                    median=float(median), q1=float(q1), q3=float(q3))
+    value: dict[str, float | None] = {}
+    for key in ("mean", "sd", "median", "q1", "q3"):
+        cell = row[key]
+        value[key] = float(cell) if isinstance(cell, float) else None
     if kind == "mean_sd":
-        row["summary"] = f"{_text(row['mean'], decimals)} ({_text(row['sd'], decimals)})" if n else DASH
+        row["summary"] = f"{_text(value['mean'], decimals)} ({_text(value['sd'], decimals)})" if n else DASH
     else:
-        row["summary"] = (f"{_text(row['median'], decimals)} [{_text(row['q1'], decimals)}, "
-                          f"{_text(row['q3'], decimals)}]") if n else DASH
+        row["summary"] = (f"{_text(value['median'], decimals)} [{_text(value['q1'], decimals)}, "
+                          f"{_text(value['q3'], decimals)}]") if n else DASH
     return row
 
 

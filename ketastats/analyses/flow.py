@@ -39,8 +39,11 @@ Example
 >>> ctx = AnalysisInput("f", "people", people, "pid", ["pid"],
 ...                     versus=AnalysisInput("f", "visits", visits, "pid", ["pid", "visit"]))
 >>> tidy = run(spec, ctx).tidy
->>> tidy[tidy["stage"] == "assessed"][["visit", "group", "count", "n_missing"]].values.tolist()
-[['v0', 'e', 1, 0], ['v0', 'k', 2, 0], ['v0', 'Overall', 3, 0], ['v1', 'e', 0, 1], ['v1', 'k', 1, 1], ['v1', 'Overall', 1, 2]]
+>>> assessed = tidy[tidy["stage"] == "assessed"][["visit", "group", "count", "n_missing"]].values.tolist()
+>>> assessed[:3]
+[['v0', 'e', 1, 0], ['v0', 'k', 2, 0], ['v0', 'Overall', 3, 0]]
+>>> assessed[3:]
+[['v1', 'e', 0, 1], ['v1', 'k', 1, 1], ['v1', 'Overall', 1, 2]]
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ from ketastats.analyses.base import (
 )
 from ketastats.errors import Problem
 from ketastats.language.fields import Scalar, as_list, column_field
-from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
+from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult, Extras
 
 OVERALL = "Overall"
 """The ``group`` value of the all-participants column."""
@@ -79,7 +82,8 @@ class Spec(AnalysisSpec):
     status: str | None = column_field("the end-of-participation column (its levels other than 'completed' "
                                       "are the drop-out reasons)", default=None)
     completed: Annotated[list[Scalar], BeforeValidator(as_list)] = Field(
-        default_factory=lambda: ["completed"], description="level(s) of status meaning the participant completed")
+        default_factory=lambda: list[Scalar](["completed"]),
+        description="level(s) of status meaning the participant completed")
     visits_table: str | None = Field(None, description="the long table of visits, e.g. ratings")
     visit: str = Field("visit", description="the visit column of visits_table")
     assessed: str | None = Field(None, description="a column of visits_table: a visit counts as assessed when it is "
@@ -125,7 +129,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     by = [spec.by] if spec.by else []
     # subjects as text, so that ids read from two tables compare equal whatever their dtype
     subjects = base[ctx.subject].astype(str)
-    groups = [(plain(levels[0]), subjects[_mask(base, spec.by, levels)]) for levels in group_levels(base, by)] \
+    groups = [(plain(levels[0]), subjects[_mask(base, by[0], levels)]) for levels in group_levels(base, by)] \
         if by else []
     if any(str(name) == OVERALL for name, _ in groups):
         raise analysis_error("reserved-level", f"'{spec.by}' has a level '{OVERALL}', the name of the "
@@ -175,11 +179,12 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     notes = ["percent: of the participants randomized in the group; n_missing: randomized but not assessed "
              "at the visit (no row, or the assessed column missing)"]
     # the visits table's level names (its visit column) for the report's tables
-    visit_column = ctx.versus.columns.get(spec.visit) if ctx.versus is not None else None
-    level_labels = {"visit": dict(visit_column.level_labels)} if getattr(visit_column, "level_labels", None) else {}
+    visit_column = ctx.versus.columns.get(spec.visit) if ctx.versus is not None and spec.visit else None
+    visit_labels = visit_column.level_labels if visit_column is not None else None
+    level_labels = {"visit": dict(visit_labels)} if visit_labels else {}
     return AnalysisResult(spec.id, spec.type, tidy=tidy,
                           exclusions=pd.concat(excluded, ignore_index=True)[EXCLUSION_COLUMNS], notes=notes,
-                          extras={"labels": {}, "level_labels": level_labels})
+                          extras=Extras(labels={}, outcomes=[], by=by, level_labels=level_labels))
 
 
 def _mask(frame: pd.DataFrame, column: str, levels: tuple) -> pd.Series:
@@ -198,6 +203,8 @@ def _reasons(ctx: AnalysisInput, base: pd.DataFrame, spec: Spec) -> list[str]:
     >>> _reasons(ctx, ctx.frame, Spec(id="f", type="flow", table="p", status="s"))
     ['lost']
     """
+    if spec.status is None:   # no status column: no drop-out reasons
+        return []
     column = ctx.columns.get(spec.status)
     values = base[spec.status]
     if column is not None and column.levels is not None:

@@ -57,7 +57,7 @@ from ketastats.analyses.base import (
 from ketastats.errors import AnalysisError, Issue, Location, Problem
 from ketastats.language.fields import Strict, as_list
 from ketastats.language.formulas import FormulaError, design_matrices, parse_formula
-from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
+from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult, Extras
 
 Structure = Literal["us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "ad", "adh"]
 DfMethod = Literal["kenward_roger", "satterthwaite", "residual", "between_within"]
@@ -101,6 +101,17 @@ class ContrastSpec(Strict):
         return self
 
 
+class MmrmExtras(Extras, total=False):
+    """mmrm's extras: the model's terms, LS-means, visit levels, residual scale and fitted values."""
+
+    emmeans: list
+    terms: list[str]
+    visit_levels: list
+    sigma: Any
+    observed: Any
+    fitted: Any
+
+
 class Spec(AnalysisSpec):
     """A mixed model for repeated measures (mmrm / SAS PROC MIXED REPEATED conventions)."""
 
@@ -109,7 +120,8 @@ class Spec(AnalysisSpec):
     visit: str = Field(description="the repeated factor (one row per subject and visit)")
     subject: str | None = Field(None, description="the subject column (default: the plan's subject)")
     covariance: Annotated[list[Structure], BeforeValidator(as_list)] = Field(
-        default_factory=lambda: ["us"], description="a structure, or a fallback chain (first that converges)")
+        default_factory=lambda: list[Structure](["us"]),
+        description="a structure, or a fallback chain (first that converges)")
     df_method: DfMethod = "kenward_roger"
     vcov: VcovMethod | None = Field(None, description="covariance of the estimates (default: "
                                     "kenward_roger_linear with KR df, else asymptotic)")
@@ -279,8 +291,9 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     if rejected:
         notes.append("covariance fallback: " + "; ".join(rejected) + f"; used {fit.structure}")
     return AnalysisResult(spec.id, spec.type, tidy=tidy, glance=glance, exclusions=exclusions, notes=notes,
-                          extras={"emmeans": emm_extras, "terms": names, "visit_levels": visit_levels,
-                                  "sigma": fit.sigma, "observed": y, "fitted": X @ fit.beta})
+                          extras=MmrmExtras(labels={}, outcomes=[str(formula.response)], by=[spec.visit],
+                                            emmeans=emm_extras, terms=names, visit_levels=visit_levels,
+                                            sigma=fit.sigma, observed=y, fitted=X @ fit.beta))
 
 
 def _no_visit_exclusions(ctx: AnalysisInput, data: pd.DataFrame, exclusions: pd.DataFrame,

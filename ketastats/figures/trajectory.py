@@ -225,14 +225,14 @@ def _draw_groups(spec: Spec, ctx: FigureContext, summary, outcome: str, x: str, 
     for k, level in enumerate(groups):
         rows = summary[summary[group].astype(str) == str(level)]
         rows = rows[rows[x].isin(levels)]
-        xs = np.array([position[v] for v in rows[x]], dtype=float)
-        order = np.argsort(xs, kind="mergesort")
+        at = np.array([position[v] for v in rows[x]], dtype=float)
+        order = np.argsort(at, kind="mergesort")
         means = rows["mean"].to_numpy(float)[order]
         spread = rows["sd"].to_numpy(float)[order]
         if spec.interval == "se":
             spread = spread / np.sqrt(rows["n"].to_numpy(float)[order])
         label = ctx.level_text(group, level)
-        container = ax.errorbar(xs[order] + dodge[level], means, yerr=spread, color=PALETTE[k % len(PALETTE)],
+        container = ax.errorbar(at[order] + dodge[level], means, yerr=spread, color=PALETTE[k % len(PALETTE)],
                                 lw=1.3, marker="os^Dv"[k % 5], ms=3.2, capsize=2.2, elinewidth=0.9, zorder=3,
                                 label=label)
         container[0].set_gid(f"mean-{level}")

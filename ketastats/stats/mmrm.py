@@ -197,7 +197,7 @@ def make_patterns(y: np.ndarray, X: np.ndarray, subject: np.ndarray, visit: np.n
     ends = np.r_[starts[1:], len(subject)]
     groups: dict[tuple, list[int]] = {}
     for start, end in zip(starts, ends):
-        groups.setdefault(tuple(visit[start:end]), []).append(start)
+        groups.setdefault(tuple(visit[start:end]), []).append(int(start))
     patterns = []
     for key in sorted(groups, key=lambda v: (len(v), v)):
         firsts = np.array(groups[key])
@@ -244,6 +244,7 @@ class MMRMFit:
     @property
     def jacobian(self) -> np.ndarray:
         """∂Φ/∂θ_i = −Φ P_i Φ (t × p × p): how the covariance of β̂ moves with θ (Satterthwaite)."""
+        assert self.P is not None, "P is set by the fit"
         return -np.einsum("ab,tbc,cd->tad", self.vcov_beta, self.P, self.vcov_beta)
 
 
@@ -480,6 +481,7 @@ def vcov(fit: MMRMFit, method: str = "asymptotic") -> np.ndarray:
         out = Phi
     elif method in ("kenward_roger", "kenward_roger_linear"):
         W = fit.theta_vcov
+        assert fit.P is not None, "P is set by the fit"
         PPhi = np.einsum("iab,bc->iac", fit.P, Phi)
         QW, RW = kr_sums(fit)
         inner = QW - np.einsum("ij,iab,jbc->ac", W, PPhi, fit.P)
@@ -507,6 +509,7 @@ def vcov(fit: MMRMFit, method: str = "asymptotic") -> np.ndarray:
 def _kr_df(fit: MMRMFit, L: np.ndarray) -> tuple[float, float]:
     """Kenward-Roger denominator df m and F scale λ of L β = 0 (mmrm ``h_kr_df``, unadjusted Φ in A1, A2)."""
     Phi, W, P = fit.vcov_beta, fit.theta_vcov, fit.P
+    assert P is not None, "P is set by the fit"
     nl = L.shape[0]
     M = L.T @ np.linalg.solve(L @ Phi @ L.T, L)
     MPhi = M @ Phi

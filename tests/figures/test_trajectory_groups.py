@@ -52,7 +52,8 @@ def test_two_by_columns_without_group_is_a_validation_error(tmp_path):
     finally:
         plan.unlink()
     issues = [i for i in caught.value.issues if i.code == "figure-key-mismatch"]
-    assert issues and "at most one group column" in issues[0].message and issues[0].hint == "Name the other by column with group:"
+    assert issues and "at most one group column" in issues[0].message
+    assert issues[0].hint == "Name the other by column with group:"
 
 
 def test_kaplan_meier_legend_above_the_axes_labels_from_the_dictionary_and_the_plan(ect):
