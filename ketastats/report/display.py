@@ -366,3 +366,81 @@ def family_table(family) -> DisplayTable:
     """The display table of a multiplicity family (columns that only repeat the family dropped)."""
     frame = family.table.drop(columns=[c for c in ("family", "analysis_id", "selector") if c in family.table.columns])
     return display_table(frame, id=f"multiplicity_{family.family}", title=family.title or family.family)
+
+
+def lsmeans_table(analysis) -> DisplayTable | None:
+    """The LS-means summary a trial report prints for a model with EMMs and contrasts by a factor
+    (SAS ``LSMEANS arm*visit / DIFF CL``; emmeans ``pairs``): one row per ``by`` level (e.g. visit)
+    with each level's LS-mean (SE), the contrast's difference (SE), its confidence interval and p.
+
+    Drawn from the tidy ``emmean`` and ``contrast`` rows (of the first df method when there are
+    several); ``None`` when the analysis has none. The full table stays below it in the report.
+
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> tidy = pd.DataFrame({"effect": ["emmean", "emmean", "contrast"], "term": ["arm"] * 3,
+    ...     "level": ["pbo", "ket", None], "contrast": [None, None, "ket - pbo"], "group": ["visit=w1"] * 3,
+    ...     "estimate": [-5.25, -9.5, -4.25], "std_error": [1.02, 1.13, 1.51], "conf_low": [None, None, -7.2],
+    ...     "conf_high": [None, None, -1.3], "conf_level": [0.95] * 3, "p_value": [None, None, 0.012]})
+    >>> table = lsmeans_table(SimpleNamespace(tidy=tidy, extras={}, columns={}, analysis_id="m", title="MMRM"))
+    >>> table.columns
+    ['visit', 'pbo: LS-mean (SE)', 'ket: LS-mean (SE)', 'ket − pbo (SE)', '95 % CI', 'p']
+    >>> table.rows
+    [['w1', '−5.25 (1.02)', '−9.50 (1.13)', '−4.25 (1.51)', '−7.20 to −1.30', '0.012']]
+    """
+    tidy = analysis.tidy
+    needed = {"effect", "term", "level", "contrast", "group", "estimate", "std_error"}
+    if not needed <= set(tidy.columns):
+        return None
+    if "df_method" in tidy.columns and tidy["df_method"].notna().any():
+        tidy = tidy[tidy["df_method"] == tidy["df_method"].dropna().iloc[0]]
+    means, contrasts = tidy[tidy["effect"] == "emmean"], tidy[tidy["effect"] == "contrast"]
+    if means.empty or contrasts.empty or means["group"].isna().all():
+        return None
+    term = means["term"].iloc[0]
+    means, contrasts = means[means["term"] == term], contrasts[contrasts["term"] == term]
+    level_labels = {**_dictionary_level_labels(getattr(analysis, "columns", None)),
+                    **((analysis.extras or {}).get("level_labels") or {})}
+    if level_labels:
+        means, contrasts = _relabel_levels(means, level_labels), _relabel_levels(contrasts, level_labels)
+    groups = list(dict.fromkeys(means["group"].dropna()))
+    levels = list(dict.fromkeys(means["level"].dropna()))
+    contrast = next(iter(contrasts["contrast"].dropna()), None)
+    if contrast is None or not groups or not levels:
+        return None
+    by = str(groups[0]).split("=", 1)[0] if "=" in str(groups[0]) else "group"
+    decimals = column_decimals(pd.concat([means["estimate"], contrasts["estimate"]]))
+    se_decimals = column_decimals(pd.concat([means["std_error"], contrasts["std_error"]]))
+
+    def mean_se(row) -> str:
+        return f"{format_number(row['estimate'], decimals)} ({format_number(row['std_error'], se_decimals)})"
+
+    rows = []
+    for group in groups:
+        cells = [str(group).split("=", 1)[1] if "=" in str(group) else str(group)]
+        for level in levels:
+            found = means[(means["group"] == group) & (means["level"] == level)]
+            cells.append(mean_se(found.iloc[0]) if len(found) else "")
+        found = contrasts[(contrasts["group"] == group) & (contrasts["contrast"] == contrast)]
+        if len(found):
+            row = found.iloc[0]
+            low, high = row.get("conf_low"), row.get("conf_high")
+            cells += [mean_se(row), _interval(format_number(low, decimals), format_number(high, decimals)),
+                      glossary.format_p(row.get("p_value"), "table")]
+        else:
+            cells += ["", "", ""]
+        rows.append(cells)
+    level = contrasts["conf_level"].dropna().iloc[0] if "conf_level" in contrasts.columns and \
+        contrasts["conf_level"].notna().any() else 0.95
+    columns = [by, *[f"{lvl}: LS-mean (SE)" for lvl in levels], f"{_minus_sign(contrast)} (SE)",
+               f"{float(level) * 100:g} % CI", "p"]
+    notes = ["LS-means (estimated marginal means) and their difference by " + by + ", from the model's "
+             "tidy emmean and contrast rows; every row, with df, is in the table below"]
+    return DisplayTable(id=f"{analysis.analysis_id}-lsmeans", title=f"{analysis.title or analysis.analysis_id}: "
+                        "LS-means", columns=columns, rows=rows, align=["left"] + ["right"] * (len(columns) - 1),
+                        notes=notes, keys=["group", *["estimate"] * len(levels), "estimate", "conf_low", "p_value"])
+
+
+def _minus_sign(text: str) -> str:
+    """A contrast as printed: ``ket - pbo`` → ``ket − pbo`` (a true minus between the levels)."""
+    return str(text).replace(" - ", " − ")

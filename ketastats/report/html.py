@@ -38,7 +38,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ketastats.report.display import DisplayTable, analysis_table, display_table, family_table
+from ketastats.report.display import DisplayTable, analysis_table, display_table, family_table, lsmeans_table
 from ketastats.report.gt_style import GT_CSS
 
 SYNTHETIC_TEXT = ("SYNTHETIC DATA: every number and figure in this report comes from simulated data calibrated "
@@ -252,6 +252,9 @@ def _analysis_section(analysis, plan, styles: _Styles) -> str:
         parts.append(f"<p>{_e(spec.description)}</p>")
     if analysis.ok:
         parts.append(_issues_html(analysis.issues))
+        summary = lsmeans_table(analysis)   # LS-means by visit first, as trial reports print them
+        if summary is not None:
+            parts.append(_gt_html(summary, _anchor("table", summary.id), styles))
         parts.append(_gt_html(analysis_table(analysis), _anchor("table", analysis.analysis_id), styles))
     else:
         errors = [i for i in analysis.issues if i.severity == "error"] or analysis.issues

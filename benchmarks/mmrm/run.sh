@@ -5,4 +5,4 @@
 set -e
 Rscript make_data.R
 Rscript mmrm_r.R 2>&1 | grep "R mmrm"
-/usr/bin/time -v ../../../../.venv/bin/python ketastats_fit.py 2>&1 | grep -E "ketastats|Maximum resident"
+/usr/bin/time -v ../../.venv/bin/python ketastats_fit.py 2>&1 | grep -E "ketastats|Maximum resident"
