@@ -36,8 +36,8 @@ Example
 ...                       "age": [30.0, 40.0, 50.0, None], "sex": ["f", "m", "f", "f"]}, index=[1, 2, 3, 4])
 >>> spec = Spec(id="t1", type="baseline_table", table="p", variables=["age", "sex"], by="arm")
 >>> tidy = run(spec, AnalysisInput("t1", "p", frame, "pid", ["pid"])).tidy
->>> tidy[["outcome", "level", "group", "summary"]].values.tolist()[:3]
-[['age', None, 'e', '50.0 (—)'], ['age', None, 'k', '35.0 (7.1)'], ['age', None, 'Overall', '40.0 (10.0)']]
+>>> tidy[["outcome", "level", "group", "summary"]].fillna("").values.tolist()[:3]   # empty: missing (any pandas)
+[['age', '', 'e', '50.0 (—)'], ['age', '', 'k', '35.0 (7.1)'], ['age', '', 'Overall', '40.0 (10.0)']]
 >>> tidy[["outcome", "level", "group", "summary"]].values.tolist()[3]
 ['sex', 'f', 'e', '2 (100.0 %)']
 """

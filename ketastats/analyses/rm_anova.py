@@ -95,8 +95,8 @@ Example
 >>> spec = Spec(id="r", type="rm_anova", table="t", outcome="y", within="visit",
 ...             posthoc={"versus": "pre", "adjust": "bonferroni"})
 >>> result = run(spec, AnalysisInput("r", "t", frame, "pid", ["pid", "visit"]))
->>> result.tidy[["term", "contrast", "statistic_type", "n_subjects", "df"]].values.tolist()
-[['visit', None, 'F', 3, 2.0], ['visit', 'mid - pre', 't', 3, 2.0], ['visit', 'post - pre', 't', 3, 2.0]]
+>>> result.tidy[["term", "contrast", "statistic_type", "n_subjects", "df"]].fillna("").values.tolist()
+[['visit', '', 'F', 3, 2.0], ['visit', 'mid - pre', 't', 3, 2.0], ['visit', 'post - pre', 't', 3, 2.0]]
 >>> result.exclusions["reason"].tolist()
 ['incomplete-subject', 'incomplete-subject', 'incomplete-subject']
 """
