@@ -40,6 +40,10 @@ class Extras(TypedDict, total=False):
     """the analysed columns (a model's response), in plan order."""
     by: list[str]
     """the grouping (or within-participant) columns of the tidy rows."""
+    rows_by_p: bool
+    """a mass analysis (one row per outcome, thousands of rows): the report shows the rows with the
+    smallest p-values first and at most ``report.display.MAX_ROWS`` of them; any other table is
+    shown whole, in its own order."""
     level_labels: dict[str, dict[str, str]]
     """column → {level: display text} for columns of the tidy table not in the analysed table's
     dictionary (e.g. flow's visits); the report shows these instead of the codes."""

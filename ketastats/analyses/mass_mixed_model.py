@@ -72,7 +72,7 @@ from ketastats.analyses.base import AnalysisInput, AnalysisSpec, reference_level
 from ketastats.errors import AnalysisError, Issue, Location, Problem
 from ketastats.language.fields import as_list, column_field
 from ketastats.language.formulas import FormulaError, design_matrices, parse_formula, parse_random
-from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult
+from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult, Extras
 
 DfMethod = Literal["residual", "satterthwaite"]
 GLOB = set("*?[")   # an outcomes entry containing one of these is a pattern (fnmatch), not a column name
@@ -224,7 +224,7 @@ def run(spec: Spec, ctx: AnalysisInput, progress=None) -> AnalysisResult:
              f"p_adjusted: {spec.adjust} and p_bonferroni: Bonferroni, across the {len(outcomes)} outcomes "
              "within each term and df method"]
     return AnalysisResult(spec.id, spec.type, tidy=tidy, glance=glance, exclusions=exclusions, issues=issues,
-                          notes=notes)
+                          notes=notes, extras=Extras(rows_by_p=True))   # the report: smallest p first
 
 
 def _significant(tidy: pd.DataFrame, alpha: float) -> pd.DataFrame:

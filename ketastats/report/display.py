@@ -356,7 +356,8 @@ def analysis_table(analysis) -> DisplayTable:
     labels = extras.get("labels")
     level_labels = {**_dictionary_level_labels(getattr(analysis, "columns", None)),
                     **(extras.get("level_labels") or {})}
-    frame, cut = shown_rows(analysis.tidy, analysis.analysis_id)
+    # only a mass analysis is cut to its smallest p-values; an ordinary model's table is shown whole
+    frame, cut = shown_rows(analysis.tidy, analysis.analysis_id) if extras.get("rows_by_p") else (analysis.tidy, [])
     return display_table(frame, labels if isinstance(labels, dict) else None, id=analysis.analysis_id,
                          title=analysis.title or analysis.analysis_id, notes=cut + list(analysis.notes),
                          level_labels=level_labels)

@@ -56,7 +56,7 @@ def test_labels_from_the_dictionary_and_ambiguous_labels():
 def test_long_tables_show_the_smallest_p_values():
     frame = pd.DataFrame({"outcome": [f"e{k:03d}" for k in range(150)], "p_value": [(k % 50 + 1) / 1000 + k / 1e6
                                                                                        for k in range(150)]})
-    table = analysis_table(AnalysisResult("mass", "mass_mixed_model", tidy=frame))
+    table = analysis_table(AnalysisResult("mass", "mass_mixed_model", tidy=frame, extras={"rows_by_p": True}))
     assert table.shape == (MAX_ROWS, 2)
     assert [row[0] for row in table.rows[:3]] == ["e000", "e050", "e100"]
     assert "Showing the 60 rows with the smallest p-values of 150" in table.notes[0]
@@ -66,5 +66,12 @@ def test_long_tables_show_the_smallest_p_values():
 def test_long_tables_put_intercepts_last():
     frame = pd.DataFrame({"outcome": [f"e{k // 2:03d}" for k in range(200)],
                           "term": ["Intercept", "time"] * 100, "p_value": [1e-20, 0.5] * 100})
-    table = analysis_table(AnalysisResult("mass", "mass_mixed_model", tidy=frame))
+    table = analysis_table(AnalysisResult("mass", "mass_mixed_model", tidy=frame, extras={"rows_by_p": True}))
     assert {row[1] for row in table.rows} == {"time"}
+
+
+def test_an_ordinary_long_table_is_shown_whole_in_its_own_order():
+    frame = pd.DataFrame({"term": [f"t{k:03d}" for k in range(150)], "p_value": [1 - k / 200 for k in range(150)]})
+    table = analysis_table(AnalysisResult("mmrm", "mmrm", tidy=frame))
+    assert table.shape == (150, 2) and [row[0] for row in table.rows[:2]] == ["t000", "t001"]
+    assert not any("Showing" in note for note in table.notes)
