@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
+from ketastats.analyses._emmeans import comparisons, grid_levels, t_interval
 from ketastats.analyses._factors import prepare_factors
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, plain, reference_level_problems, select_rows
 from ketastats.errors import AnalysisError, Issue, Location, Problem
@@ -357,18 +358,6 @@ def _joint(fit, L: np.ndarray, method: str):
     return F, float(q), df, float(stats.f.sf(F, q, df))
 
 
-def _interval(estimate: float, se: float, df: float, level: float) -> tuple[float, float]:
-    """estimate ± t_{df} × se (the interval emmeans and lmerTest's ``confint`` on the same df give).
-
-    >>> [round(float(v), 4) for v in _interval(1.0, 0.5, 10.0, 0.95)]   # R: 1 + c(-1, 1) * qt(0.975, 10) * 0.5
-    [-0.1141, 2.1141]
-    """
-    from scipy import stats
-
-    half = stats.t.ppf(0.5 + level / 2, df) * se
-    return estimate - half, estimate + half
-
-
 def _fixed_rows(fit, names: list[str], spec: Spec) -> list[dict]:
     """One ``fixed`` row per df method and coefficient: the t test of each coefficient (L = unit vector)."""
     rows = []
@@ -377,7 +366,7 @@ def _fixed_rows(fit, names: list[str], spec: Spec) -> list[dict]:
             L = np.zeros(len(names))
             L[index] = 1.0
             estimate, se, df, t, p = _test(fit, L, method)
-            low, high = _interval(estimate, se, df, spec.conf_level)
+            low, high = t_interval(estimate, se, df, spec.conf_level)
             rows.append({"effect": "fixed", "term": name, "df_method": method, "estimate": estimate,
                          "std_error": se, "statistic": t, "statistic_type": "t", "df": df, "p_value": p,
                          "conf_low": low, "conf_high": high, "conf_level": spec.conf_level})
@@ -421,16 +410,6 @@ def _variance_rows(fit, random, slopes: list[str]) -> list[dict]:
 
 # --- estimated marginal means --------------------------------------------------------------------
 
-def _levels(data: pd.DataFrame, name: str, at: dict) -> list:
-    """The reference-grid values of one predictor: ``at`` values, else a factor's levels (numeric: an error)."""
-    if name in at:
-        return list(at[name])
-    column = data[name]
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return list(column.cat.categories)
-    raise AnalysisError(Issue("emmeans-numeric", f"'{name}' is numeric: give its values with at: {{{name}: [...]}}",
-                              Location(column=name)))
-
 
 def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tuple[list[dict], list]:
     """``emmean`` and ``contrast`` rows of every ``contrasts`` entry, and what the figures need of them.
@@ -454,7 +433,7 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tupl
                 raise AnalysisError(Issue("emmeans-not-in-model", f"'{name}' is not a predictor of the model",
                                           Location(path=f"contrasts[{index}]")))
         # the reference grid: factors (and at: variables) crossed; other numeric predictors at their mean
-        grid_factors = {name: _levels(data, name, contrast.at) for name in predictors
+        grid_factors = {name: grid_levels(data, name, contrast.at) for name in predictors
                         if name in contrast.at or isinstance(data[name].dtype, pd.CategoricalDtype)}
         numeric = {name: float(data[name].mean()) for name in predictors if name not in grid_factors}
         grid = pd.MultiIndex.from_product(list(grid_factors.values()), names=list(grid_factors)).to_frame(index=False)
@@ -477,19 +456,19 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tupl
                 for b, v in zip(by, by_value):
                     mask &= (grid[b].astype(object) == v).to_numpy()
                 means[level] = rows_X[mask].mean(axis=0)
-            pairs = _comparisons(contrast, target_levels)
+            pairs = comparisons(contrast, target_levels)
             # one family per (by group, df method): the p-values adjusted together are the block's
             for method in spec.df_method:
                 for level, L in means.items():
                     estimate, se, df, t, p = _test(fit, L, method)
-                    low, high = _interval(estimate, se, df, spec.conf_level)
+                    low, high = t_interval(estimate, se, df, spec.conf_level)
                     rows.append({"effect": "emmean", "term": target, "level": plain(level), "group": group_label,
                                  "df_method": method, "estimate": estimate, "std_error": se, "df": df,
                                  "conf_low": low, "conf_high": high, "conf_level": spec.conf_level})
                 block = []
                 for a, b in pairs:
                     estimate, se, df, t, p = _test(fit, means[a] - means[b], method)
-                    low, high = _interval(estimate, se, df, spec.conf_level)
+                    low, high = t_interval(estimate, se, df, spec.conf_level)
                     block.append({"effect": "contrast", "term": target, "contrast": f"{plain(a)} - {plain(b)}",
                                   "group": group_label, "df_method": method, "estimate": estimate, "std_error": se,
                                   "statistic": t, "statistic_type": "t", "df": df, "p_value": p,
@@ -506,21 +485,3 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tupl
     return rows, extras
 
 
-def _comparisons(contrast: ContrastSpec, levels: list) -> list[tuple]:
-    """(a, b) pairs whose difference a − b is tested: every level vs ``versus`` (emmeans ``trt.vs.ctrl``
-    with that reference), every pair in level order (``pairwise``), or none.
-
-    >>> _comparisons(ContrastSpec(emmeans="visit", versus="base"), ["base", "wk1", "wk2"])
-    [('wk1', 'base'), ('wk2', 'base')]
-    >>> _comparisons(ContrastSpec(emmeans="visit", pairwise=True), ["a", "b", "c"])
-    [('a', 'b'), ('a', 'c'), ('b', 'c')]
-    """
-    if contrast.versus is not None:
-        reference = [lvl for lvl in levels if str(lvl) == str(contrast.versus)]
-        if not reference:
-            raise AnalysisError(Issue("emmeans-level-absent", f"'{contrast.versus}' is not a level of "
-                                      f"'{contrast.emmeans}'", Location(path="contrasts")))
-        return [(lvl, reference[0]) for lvl in levels if lvl != reference[0]]
-    if contrast.pairwise:
-        return list(combinations(levels, 2))
-    return []

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
+from ketastats.analyses._emmeans import comparisons, grid_levels, t_interval
 from ketastats.analyses._factors import prepare_factors
 from ketastats.analyses.base import (
     AnalysisInput,
@@ -335,18 +336,6 @@ def _check_estimable(X: np.ndarray, y: np.ndarray, subjects: np.ndarray, spec: S
         raise analysis_error("zero-variance", "the outcome has no variance", spec)
 
 
-def _interval(estimate: float, se: float, df: float, level: float) -> tuple[float, float]:
-    """estimate ± t_{df} × se (mmrm ``confint``, emmeans).
-
-    >>> [round(float(v), 4) for v in _interval(1.0, 0.5, 10.0, 0.95)]   # R: 1 + c(-1, 1) * qt(0.975, 10) * 0.5
-    [-0.1141, 2.1141]
-    """
-    from scipy import stats
-
-    half = stats.t.ppf(0.5 + level / 2, df) * se
-    return estimate - half, estimate + half
-
-
 def _fixed_rows(tester, names: list[str], spec: Spec) -> list[dict]:
     """One ``fixed`` row per coefficient (mmrm ``summary(fit)$coefficients``, ``confint(fit)``)."""
     rows = []
@@ -354,7 +343,7 @@ def _fixed_rows(tester, names: list[str], spec: Spec) -> list[dict]:
         L = np.zeros(len(names))
         L[index] = 1.0
         estimate, se, df, t, p = tester.t_test(L)
-        low, high = _interval(estimate, se, df, spec.conf_level)
+        low, high = t_interval(estimate, se, df, spec.conf_level)
         rows.append({"effect": "fixed", "term": name, "df_method": spec.df_method, "vcov_method": spec.vcov_method,
                      "estimate": estimate, "std_error": se, "statistic": t, "statistic_type": "t", "df": df,
                      "p_value": p, "conf_low": low, "conf_high": high, "conf_level": spec.conf_level})
@@ -428,16 +417,6 @@ def _covariance_rows(fit, visit_levels: list) -> list[dict]:
 
 # --- LS-means -----------------------------------------------------------------------------------------
 
-def _grid_levels(data: pd.DataFrame, name: str, at: dict) -> list:
-    """Reference-grid values of one predictor: ``at`` values, else a factor's levels; numeric → an error."""
-    if name in at:
-        return list(at[name])
-    column = data[name]
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return list(column.cat.categories)
-    raise AnalysisError(Issue("emmeans-numeric", f"'{name}' is numeric: give its values with at: {{{name}: [...]}}",
-                              Location(column=name)))
-
 
 def _match(values: pd.Series, wanted) -> np.ndarray:
     """Rows whose value equals ``wanted`` (compared as text, so ``week12`` matches a category)."""
@@ -466,7 +445,7 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, tester) -> t
             if name not in predictors:
                 raise AnalysisError(Issue("emmeans-not-in-model", f"'{name}' is not a predictor of the model",
                                           Location(path=f"analyses[{spec.id}].contrasts[{index}]")))
-        factors = {name: _grid_levels(data, name, contrast.at) for name in predictors
+        factors = {name: grid_levels(data, name, contrast.at) for name in predictors
                    if name in contrast.at or isinstance(data[name].dtype, pd.CategoricalDtype)}
         for name, values in factors.items():
             if isinstance(data[name].dtype, pd.CategoricalDtype):
@@ -497,7 +476,7 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, tester) -> t
             weights = np.array([float(counts.get(k if len(averaged) > 1 else k[0], 0)) for k in keys])
         target_levels = factors[target]
         by_levels = list(pd.MultiIndex.from_product([factors[b] for b in by]).to_list()) if by else [()]
-        pairs = _comparisons(contrast, target_levels, spec)
+        pairs = comparisons(contrast, target_levels, f"analyses[{spec.id}].contrasts")
         for by_value in by_levels:
             group = ", ".join(f"{b}={plain(v)}" for b, v in zip(by, by_value))
             if contrast.at:
@@ -512,7 +491,7 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, tester) -> t
                 means[level] = (grid_X[mask] * w[:, None]).sum(axis=0) / w.sum()
             for level, L in means.items():
                 estimate, se, df, t, p = tester.t_test(L)
-                low, high = _interval(estimate, se, df, spec.conf_level)
+                low, high = t_interval(estimate, se, df, spec.conf_level)
                 rows.append({"effect": "emmean", "term": target, "level": plain(level), "group": group or None,
                              "df_method": spec.df_method, "vcov_method": spec.vcov_method, "estimate": estimate,
                              "std_error": se, "df": df, "conf_low": low, "conf_high": high,
@@ -530,7 +509,7 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, tester) -> t
                     p = float(stats.t.cdf(t, df))
                 else:
                     p = float(stats.t.sf(t, df))
-                low, high = _interval(estimate, se, df, spec.conf_level)
+                low, high = t_interval(estimate, se, df, spec.conf_level)
                 block.append({"effect": "contrast", "term": target, "contrast": f"{plain(a)} - {plain(b)}",
                               "group": group or None, "df_method": spec.df_method, "vcov_method": spec.vcov_method,
                               "estimate": estimate, "std_error": se, "statistic": t, "statistic_type": "t",
@@ -547,19 +526,3 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, tester) -> t
     return rows, extras
 
 
-def _comparisons(contrast: ContrastSpec, levels: list, spec: Spec) -> list[tuple]:
-    """(a, b) pairs tested as a − b: every level vs ``versus``, every pair (``pairwise``), or none.
-
-    >>> s = Spec(id="m", type="mmrm", table="t", formula="y ~ arm * visit", visit="visit")
-    >>> _comparisons(ContrastSpec(emmeans="arm", versus="placebo"), ["placebo", "ketamine"], s)
-    [('ketamine', 'placebo')]
-    """
-    if contrast.versus is not None:
-        reference = [lvl for lvl in levels if str(lvl) == str(contrast.versus)]
-        if not reference:
-            raise AnalysisError(Issue("emmeans-level-absent", f"'{contrast.versus}' is not a level of "
-                                      f"'{contrast.emmeans}'", Location(path=f"analyses[{spec.id}].contrasts")))
-        return [(lvl, reference[0]) for lvl in levels if lvl != reference[0]]
-    if contrast.pairwise:
-        return list(combinations(levels, 2))
-    return []

@@ -267,12 +267,8 @@ def _write_text(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def _write_bytes(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(content)
-
-
 def _write_all(result: PlanResult, folder: Path) -> None:
+    from ketastats.figures import write_figures
     from ketastats.report.exports import write_exports
     from ketastats.report.html import render_html
 
@@ -287,10 +283,7 @@ def _write_all(result: PlanResult, folder: Path) -> None:
     for name, family in result.families.items():
         if family.ok:
             _write_text(folder / "multiplicity" / f"{name}.csv", to_csv_text(family.table))
-    for figure in result.figures:   # drawn by the figures stage of run_plan; written before results.json lists them
-        for kind, content in figure.content.items():
-            _write_bytes(folder / "figures" / f"{figure.id}.{kind}", content)
-        figure.files = {kind: folder / "figures" / f"{figure.id}.{kind}" for kind in figure.content}
+    write_figures(result.figures, folder / "figures")   # drawn by run_plan's figures stage; listed by results.json
     _write_text(folder / "results.json", json.dumps(results_document(result), indent=1, ensure_ascii=False) + "\n")
     _write_text(folder / "manifest.json", json.dumps(result.manifest, indent=1, ensure_ascii=False) + "\n")
     write_exports(result, folder)   # tables/<id>.tex|.docx and multiplicity/<family>.tex|.docx (manuscripts)

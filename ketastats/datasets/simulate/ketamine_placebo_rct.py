@@ -59,6 +59,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._redraw import DesignRejected, redraw
+
 SEED: int = 4351
 """Seed of the shipped synthetic data set."""
 
@@ -101,10 +103,6 @@ MRS_FAILED = {"glutamate": 0.05, "gaba": 0.08}
 MAX_ATTEMPTS = 500
 
 
-class DesignRejected(Exception):
-    """A draw missed a design check; it is redrawn."""
-
-
 def simulate(seed: int = SEED) -> dict[str, pd.DataFrame]:
     """Generate the synthetic trial.
 
@@ -120,13 +118,7 @@ def simulate(seed: int = SEED) -> dict[str, pd.DataFrame]:
         attended rating visit) and ``mrs`` (one row per MRS session), sorted by their keys
         (see ``data_dictionary/ketamine_placebo_rct``).
     """
-    rng = np.random.default_rng(seed)
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            return _draw(rng)
-        except DesignRejected:
-            continue
-    raise RuntimeError("synthetic design could not be satisfied; check the targets")
+    return redraw(_draw, np.random.default_rng(seed), attempts=MAX_ATTEMPTS)
 
 
 def _draw(rng: np.random.Generator) -> dict[str, pd.DataFrame]:

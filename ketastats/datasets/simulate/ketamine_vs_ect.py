@@ -59,6 +59,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._redraw import DesignRejected, redraw
+
 SEED: int = 16000
 """Seed of the shipped synthetic data set."""
 
@@ -99,10 +101,6 @@ RESPONSE_TARGET = {"ketamine": (0.40, 0.65), "ect": (0.50, 0.75)}
 MAX_ATTEMPTS = 500
 
 
-class DesignRejected(Exception):
-    """A draw missed a design check; it is redrawn."""
-
-
 def simulate(seed: int = SEED) -> dict[str, pd.DataFrame]:
     """Generate the synthetic trial.
 
@@ -118,13 +116,7 @@ def simulate(seed: int = SEED) -> dict[str, pd.DataFrame]:
         attended HDRS visit) and ``biomarkers`` (one row per blood sample), sorted by their keys
         (see ``data_dictionary/ketamine_vs_ect``).
     """
-    rng = np.random.default_rng(seed)
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            return _draw(rng)
-        except DesignRejected:
-            continue
-    raise RuntimeError("synthetic design could not be satisfied; check the targets")
+    return redraw(_draw, np.random.default_rng(seed), attempts=MAX_ATTEMPTS)
 
 
 def _logistic(x: float) -> float:

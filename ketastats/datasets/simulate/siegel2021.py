@@ -71,6 +71,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._redraw import DesignRejected, redraw
+
 SEED: int = 20210423
 """Seed of the shipped synthetic data set."""
 
@@ -175,10 +177,6 @@ class ClinicalDesign:
         return 2 * self.madrs[idx, VISITS.index(visit)] <= self.baseline[idx]
 
 
-class DesignRejected(Exception):
-    """Raised when a random draw cannot satisfy the design; it is redrawn."""
-
-
 # --------------------------------------------------------------------------
 # public entry point
 # --------------------------------------------------------------------------
@@ -211,14 +209,14 @@ def simulate(seed: int = SEED) -> dict[str, pd.DataFrame]:
     """
     rng = np.random.default_rng(seed)
     ids = [f"P{i + 1:02d}" for i in range(N_PARTICIPANTS)]
-    design = _retry(_draw_clinical_design, rng)
+    design = redraw(_draw_clinical_design, rng, attempts=MAX_ATTEMPTS)
     participants = _participants_table(rng, design, ids)
     imaging, patient_fc = _imaging_table(rng, design, ids)
     controls = _controls_table(rng, patient_fc)
     volumes = _volumes_table(rng, design, ids)
     # A separate stream (seed + 1), so the five tables above are unchanged by this addition.
-    pharmacology = _retry(_pharmacology_table, np.random.default_rng(seed + 1), design, ids,
-                          participants["max_dose_mg_kg_h"].to_numpy())
+    pharmacology = redraw(_pharmacology_table, np.random.default_rng(seed + 1), design, ids,
+                          participants["max_dose_mg_kg_h"].to_numpy(), attempts=MAX_ATTEMPTS)
     return {
         "participants": participants,
         "clinical": _clinical_table(design, ids),
@@ -232,16 +230,6 @@ def simulate(seed: int = SEED) -> dict[str, pd.DataFrame]:
 # --------------------------------------------------------------------------
 # generic helpers
 # --------------------------------------------------------------------------
-
-
-def _retry(draw, *args):
-    """Call ``draw(*args)`` until it does not raise :class:`DesignRejected`."""
-    for _ in range(MAX_ATTEMPTS):
-        try:
-            return draw(*args)
-        except DesignRejected:
-            continue
-    raise RuntimeError("synthetic design could not be satisfied; check the targets")
 
 
 def _rounding_interval(value: str, shrink: float = 1.0) -> tuple[Fraction, Fraction]:
@@ -511,9 +499,9 @@ def _participants_table(rng, design: ClinicalDesign, ids: list[str]) -> pd.DataF
     completed = np.ones(n, dtype=bool)
     completed[design.noncompleter] = False
     dose = np.full(n, np.nan)
-    dose[design.completers] = _retry(_draw_final_dose, rng, len(design.completers))
+    dose[design.completers] = redraw(_draw_final_dose, rng, len(design.completers), attempts=MAX_ATTEMPTS)
     bprs = np.full(n, np.nan)
-    bprs[design.completers] = _retry(_draw_bprs, rng, design)
+    bprs[design.completers] = redraw(_draw_bprs, rng, design, attempts=MAX_ATTEMPTS)
     return pd.DataFrame(
         {
             "participant_id": ids,
@@ -679,7 +667,7 @@ def _controls_table(rng, patient_fc) -> pd.DataFrame:
                 table["scan"].append(scan)
     for column, spec in FC_SPECS.items():
         pre, post = patient_fc[column]
-        values = _retry(_control_values, rng, spec, two, pre, post)
+        values = redraw(_control_values, rng, spec, two, pre, post, attempts=MAX_ATTEMPTS)
         table[column] = values[np.column_stack([np.ones(n, dtype=bool), two])]
     controls = pd.DataFrame(table)
     controls["scan"] = pd.Categorical(controls["scan"], categories=CONTROL_SCANS, ordered=True)
