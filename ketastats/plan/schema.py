@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal, Union
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ketastats.analyses import REGISTRY as ANALYSES
 from ketastats.derive import Derivation
@@ -74,8 +74,9 @@ class Plan(Strict):
                     description="plan id; the default output folder is reports/<id>/")
     title: str
     description: str | None = None
-    synthetic_data: bool = Field(False, description="true when the plan runs on synthetic data; "
-                                                    "the report then says so on every page")
+    synthetic_data: bool | str = Field(False, description="true (or {description: text}, or the text itself) when "
+                                                          "the plan runs on synthetic data; the report then says "
+                                                          "so on every page, in the banner with that text")
     subject: Identifier = Field(description="the subject key column shared by the tables")
     output: str | None = Field(None, description="output folder relative to the plan file "
                                                  "(default: reports/<id> in the working directory)")
@@ -92,6 +93,20 @@ class Plan(Strict):
     figures: list[FigureEntry] = Field(
         default_factory=list, description="manuscript figures, each drawn from an analysis's results "
                                           "(see docs/figures.md)")
+
+
+    @field_validator("synthetic_data", mode="before")
+    @classmethod
+    def _synthetic_description(cls, value: object) -> object:
+        """``{description: text}`` → the text; ``{}`` → true; a blank text is an error."""
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - {"description"})
+            if unknown:
+                raise ValueError(f"synthetic_data takes only 'description', not {', '.join(map(str, unknown))}")
+            value = value.get("description") or True
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("synthetic_data: the description is empty (write true, or the text of the banner)")
+        return value
 
 
 def plan_model() -> type[BaseModel]:

@@ -4,7 +4,8 @@ One file that opens offline: CSS inline, figures embedded (inline SVG, or PNG as
 scripts, no fonts or anything else fetched from the network. In order:
 
 1. the plan's title and description, a synthetic-data banner (also in the page title and footer)
-   when the plan says ``synthetic_data: true``, and the prespecification status (plan file and its
+   when the plan says ``synthetic_data: true`` (with the plan's own text when it gives one:
+   ``synthetic_data: {description: ...}``), and the prespecification status (plan file and its
    SHA-256, plan language version, seed, what the plan declares, whether it matches its lock file, with
    every deviation, and a banner when it deviates: :mod:`ketastats.lock`);
 2. a contents list linking every section below;
@@ -41,8 +42,24 @@ from typing import Any
 from ketastats.report.display import DisplayTable, analysis_table, display_table, family_table, lsmeans_table
 from ketastats.report.gt_style import GT_CSS
 
-SYNTHETIC_TEXT = ("SYNTHETIC DATA: every number and figure in this report comes from simulated data calibrated "
-                  "to published summaries, not from real participants. Do not cite these results as findings.")
+SYNTHETIC_TEXT = ("SYNTHETIC DATA: every number and figure in this report comes from simulated data, not from real "
+                  "participants. Do not cite these results as findings.")
+"""The banner of a plan with ``synthetic_data: true``; a plan's own description replaces the part after the colon."""
+
+
+def synthetic_banner(value: Any) -> str | None:
+    """The synthetic-data banner's text for the plan's ``synthetic_data`` (``None`` when the data are real).
+
+    >>> synthetic_banner(True) == SYNTHETIC_TEXT, synthetic_banner(False)
+    (True, None)
+    >>> synthetic_banner("Simulated from the design of trial X; no real participants.")
+    'SYNTHETIC DATA: Simulated from the design of trial X; no real participants.'
+    """
+    if not value:
+        return None
+    if isinstance(value, str) and value.strip():
+        return "SYNTHETIC DATA: " + value.strip()
+    return SYNTHETIC_TEXT
 
 STYLE = """
 :root{--ink:#1b1f24;--muted:#59636e;--rule:#d0d7de;--accent:#0b5cad;--bad:#b42318;--warn:#8a5a00}
@@ -431,7 +448,8 @@ def render_html(result, figures: Sequence[Any] | None = None) -> str:
     """The report page for a :class:`~ketastats.results.PlanResult` and its rendered figures."""
     plan = result.plan
     figures = list(figures or [])
-    synthetic = bool(getattr(plan, "synthetic_data", False))
+    banner = synthetic_banner(getattr(plan, "synthetic_data", False))
+    synthetic = banner is not None
     styles = _Styles()
     version = result.manifest.get("software", {}).get("ketastats", "") if isinstance(result.manifest, dict) else ""
 
@@ -459,7 +477,7 @@ def render_html(result, figures: Sequence[Any] | None = None) -> str:
     body.append(f"<header><h1>{_e(plan.title)}</h1><p class='meta'>Plan <code>{_e(plan.id)}</code> · "
                 f"ketastats {_e(version)}</p>")
     if synthetic:
-        body.append(f"<p class='banner' role='note' id='synthetic'>{_e(SYNTHETIC_TEXT)}</p>")
+        body.append(f"<p class='banner' role='note' id='synthetic'>{_e(banner)}</p>")
     body.append(_deviation_banner(result.manifest))
     if getattr(plan, "description", None):
         body.append(f"<p class='lead'>{_e(plan.description)}</p>")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pytest
+
 from ketastats.report.html import inline_svg, render_html
 
 
@@ -99,6 +101,30 @@ def test_synthetic_banner(fake_result):
     assert "<title>[SYNTHETIC DATA] Demo &amp; &lt;test&gt; plan</title>" in text
     assert text.index("SYNTHETIC DATA") < text.index("<nav")           # before anything else
     assert "SYNTHETIC DATA — not real participants" in text.split("<footer>", 1)[1]
+
+
+def test_synthetic_banner_text_from_the_plan(fake_result):
+    """``synthetic_data: {description: ...}`` (the schema keeps the text) replaces the default sentence."""
+    fake_result.plan.synthetic_data = "Simulated from the design of trial X & Y; no real participants."
+    text = render_html(fake_result)
+    banner = text.split("id='synthetic'>", 1)[1].split("</p>", 1)[0]
+    assert banner == "SYNTHETIC DATA: Simulated from the design of trial X &amp; Y; no real participants."
+    assert "published summaries" not in text
+    assert "<title>[SYNTHETIC DATA] " in text
+
+
+def test_synthetic_data_forms_in_the_plan():
+    from ketastats.plan.schema import Plan
+    base = {"ketastats": 1, "id": "demo", "title": "Demo", "subject": "pid",
+            "data": {"t": {"source": "t.csv", "dictionary": "t.yaml"}},
+            "analyses": [{"id": "d", "type": "descriptives", "table": "t", "outcome": "score"}]}
+    forms: list[tuple[object, object]] = [(True, True), (False, False), ("Simulated.", "Simulated."),
+                                          ({"description": "Sim"}, "Sim"), ({}, True)]
+    for given, expected in forms:
+        assert Plan.model_validate({**base, "synthetic_data": given}).synthetic_data == expected
+    for bad in ({"text": "x"}, "  "):
+        with pytest.raises(ValueError):
+            Plan.model_validate({**base, "synthetic_data": bad})
 
 
 def test_no_banner_for_real_data(fake_result):
