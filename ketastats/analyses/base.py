@@ -3,7 +3,10 @@
 ``select_rows`` applies, in this order, the population, the analysis's ``where`` filter and
 the requirement that the analysed columns are present, and records every row it leaves out
 (with its source row number, subject, key and reason) so that each input row is either
-analysed or listed in ``exclusions.csv``.
+analysed or listed in ``exclusions.csv``. Rows the analysis's own selection leaves out (its
+``where``: reason ``not-selected``; levels it does not compare: ``other-level``) are listed too
+but are *not selected* rather than excluded: :data:`NOT_SELECTED_REASONS`, counted apart by
+:func:`exclusion_counts`.
 
 Example
 -------
@@ -13,6 +16,8 @@ Example
 >>> kept, excluded = select_rows(ctx, ["madrs"])
 >>> list(kept.index), excluded["reason"].tolist()
 ([1], ['missing-value'])
+>>> exclusion_counts(excluded)
+(1, 0)
 """
 
 from __future__ import annotations
@@ -29,6 +34,25 @@ from ketastats.errors import AnalysisError, Issue, Location, Problem
 from ketastats.language.fields import Identifier, Strict, declared_column_references
 from ketastats.language.names import NameResolver, PathKey
 from ketastats.results import EXCLUSION_COLUMNS
+
+NOT_SELECTED_REASONS = ("not-selected", "other-level")
+"""Reasons of rows an analysis's own selection leaves out: its ``where`` filter is false or missing
+(``not-selected``), or the row is at a level the comparison does not use (``other-level``). They
+are listed in ``exclusions.csv`` (every input row is analysed or listed) but are not exclusions:
+the report and ``results.json`` count them apart from the rows excluded for a reason in the data
+(outside the population, a missing value, an incomplete pair, ...)."""
+
+
+def exclusion_counts(exclusions: pd.DataFrame) -> tuple[int, int]:
+    """(rows excluded, rows not selected) of an exclusions frame (see :data:`NOT_SELECTED_REASONS`).
+
+    >>> exclusion_counts(pd.DataFrame({"reason": ["not-selected", "missing-value", "other-level"]}))
+    (1, 2)
+    """
+    if not len(exclusions) or "reason" not in exclusions.columns:
+        return 0, 0
+    not_selected = int(exclusions["reason"].isin(NOT_SELECTED_REASONS).sum())
+    return len(exclusions) - not_selected, not_selected
 
 
 class AnalysisSpec(Strict):
@@ -102,8 +126,9 @@ def select_rows(ctx: AnalysisInput, required: list[str]) -> tuple[pd.DataFrame, 
     """Rows analysed and an exclusions frame (vocabulary :data:`EXCLUSION_COLUMNS`).
 
     The steps are applied in a fixed order and a row is listed under the *first* reason that
-    excludes it only: ``population`` (not in the analysis population), ``where`` (the filter is
-    false *or missing*, as ``dplyr::filter`` drops NA), then ``missing-value`` for each column
+    excludes it only: ``population`` (not in the analysis population), ``not-selected`` (the
+    analysis's own ``where`` filter is false *or missing*, as ``dplyr::filter`` drops NA; counted
+    apart from exclusions, :data:`NOT_SELECTED_REASONS`), then ``missing-value`` for each column
     of ``required`` in the order given. A missing value in a column that is not required is left
     to the analysis (e.g. per-outcome or per-pair complete cases), which lists it itself.
     """
@@ -124,7 +149,7 @@ def select_rows(ctx: AnalysisInput, required: list[str]) -> tuple[pd.DataFrame, 
         exclude(~mask.fillna(False).astype(bool), "population", f"not in population '{name}'")
     if ctx.where is not None:
         text, mask = ctx.where
-        exclude(~mask.fillna(False).astype(bool), "where", f"where: {text} is false or missing")
+        exclude(~mask.fillna(False).astype(bool), "not-selected", f"where: {text} is false or missing")
     for column in required:
         exclude(frame[column].isna(), "missing-value", f"{column} is missing")
     exclusions = pd.DataFrame(records, columns=EXCLUSION_COLUMNS)

@@ -26,8 +26,8 @@ Missing-data policy
 Available pairs per comparison (and per ``by`` group): a participant lacking either level — no row
 or a missing outcome — is excluded from that comparison, and every one of their rows at the two
 levels is listed with reason ``incomplete-pair`` and a detail naming the missing level. Rows at
-other levels of ``pair_by`` are listed with reason ``other-level`` (restrict them away with
-``where:`` if you prefer reason ``where``). Rows with a missing subject, ``pair_by`` or ``by``
+other levels of ``pair_by`` are listed with reason ``other-level`` (not selected, like rows a
+``where:`` leaves out: reason ``not-selected``). Rows with a missing subject, ``pair_by`` or ``by``
 value are listed with reason ``missing-value``. Two rows for one participant and level fail the
 analysis (``duplicate-cell``); a ``by`` value that changes within a participant too
 (``by-not-constant``).

@@ -18,7 +18,8 @@ scripts, no fonts or anything else fetched from the network. In order:
 6. every multiplicity family: its verdicts in words (``FamilyResult.summary``) and its table;
 7. figures (``RenderedFigure``-like objects: ``id``, ``title``, ``caption``, ``files`` with 'svg' /
    'png' paths), each with its title and caption;
-8. exclusions: counts per analysis and reason, and every excluded row in a collapsible list;
+8. exclusions: counts per analysis and reason, rows not selected by an analysis's own ``where`` (or
+   levels it does not compare) counted apart, and every row left out in a collapsible list;
 9. the manifest: plan, inputs with their SHA-256, seeds, software versions (and the raw JSON).
 
 The page is a pure function of the run: no timestamps, no absolute paths, no random ids (each table
@@ -39,6 +40,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from ketastats.analyses.base import NOT_SELECTED_REASONS, exclusion_counts
 from ketastats.report.display import DisplayTable, analysis_table, display_table, family_table, lsmeans_table
 from ketastats.report.gt_style import GT_CSS
 
@@ -261,7 +263,10 @@ def _analysis_section(analysis, plan, styles: _Styles) -> str:
             what.append(f"population <code>{_e(spec.population)}</code>")
         if spec.where:
             what.append(f"where <code>{_e(spec.where)}</code>")
-    what.append(f"{len(analysis.exclusions)} row(s) excluded")
+    excluded, not_selected = exclusion_counts(analysis.exclusions)
+    if not_selected:
+        what.append(f"{not_selected} row(s) not selected")
+    what.append(f"{excluded} row(s) excluded")
     parts = [f"<section id='{anchor}'><h3>{_e(title)}"
              + (" <span class='failed'>(failed)</span>" if not analysis.ok else "") + "</h3>",
              "<p class='meta'>" + "; ".join(what) + ".</p>"]
@@ -313,11 +318,11 @@ def _status_rows(result) -> list[list[str]]:
         link = _anchor("analysis", analysis.analysis_id)
         rows.append([f"<a href='#{link}'>{_e(analysis.title or analysis.analysis_id)}</a>",
                      f"<code>{_e(analysis.type)}</code>", status, str(len(analysis.tidy)) if analysis.ok else "",
-                     str(warnings), str(len(analysis.exclusions))])
+                     str(warnings), *map(str, exclusion_counts(analysis.exclusions)[::-1])])
     for name, family in result.families.items():
         status = "ok" if family.ok else "<span class='failed'>failed</span>"
         rows.append([f"<a href='#family-{_e(name)}'>{_e(family.title or name)}</a>", "multiplicity family", status,
-                     str(len(family.table)) if family.ok else "", "0", ""])
+                     str(len(family.table)) if family.ok else "", "0", "", ""])
     return rows
 
 
@@ -387,10 +392,10 @@ def _deviation_banner(manifest) -> str:
 
 
 EXCLUSION_REASONS = {
+    "not-selected": "the analysis's own where filter is false or missing (not selected, not an exclusion)",
+    "other-level": "a row at a level the comparison does not use (not selected, not an exclusion)",
     "population": "not in the analysis's population",
-    "where": "the analysis's own filter is false or missing",
     "missing-value": "a value the analysis needs is missing",
-    "other-level": "a row at a level the comparison does not use",
     "incomplete-pair": "the subject lacks one of the paired levels",
     "incomplete-subject": "the subject lacks a level the analysis needs (complete cases)",
     "invalid-value": "a value the analysis cannot use",
@@ -406,12 +411,24 @@ def _exclusions_section(result, styles: _Styles) -> str:
     exclusions = exclusions.sort_values(["analysis_id", "row", "reason"], kind="mergesort").reset_index(drop=True)
     counts = exclusions.groupby(["analysis_id", "reason"], sort=True).agg(
         n=("row", "size"), n_subjects=("subject", "nunique")).reset_index()
+    selection = counts["reason"].isin(NOT_SELECTED_REASONS)
+    excluded, not_selected = exclusion_counts(exclusions)
     present = [reason for reason in EXCLUSION_REASONS if reason in set(exclusions["reason"])]
     explained = "; ".join(f"<code>{_e(r)}</code>: {_e(EXCLUSION_REASONS[r])}" for r in present)
-    parts.append(f"<p>{len(exclusions)} row(s) were left out of analyses (a row can be left out of several). "
-                 f"Counts per analysis and reason" + (f" ({explained})" if explained else "") + ":</p>")
-    parts.append(_gt_html(display_table(counts, id="exclusion_counts"), "table-exclusion-counts", styles))
-    parts.append(f"<details><summary>All {len(exclusions)} excluded rows (also in <code>exclusions.csv</code>)"
+    parts.append(f"<p>{excluded} row(s) were excluded from analyses for a reason in the data or the population "
+                 f"(a row can be excluded from several), and {not_selected} row(s) were not selected by an "
+                 "analysis's own filter (its <code>where</code>, or levels it does not compare): those are the "
+                 "analysis's definition, not exclusions, and are counted apart. Both are listed in "
+                 "<code>exclusions.csv</code>" + (f" ({explained})" if explained else "") + ".</p>")
+    if excluded:
+        parts.append("<p>Excluded, per analysis and reason:</p>")
+        parts.append(_gt_html(display_table(counts[~selection], id="exclusion_counts"), "table-exclusion-counts",
+                              styles))
+    if not_selected:
+        parts.append("<p>Not selected, per analysis:</p>")
+        parts.append(_gt_html(display_table(counts[selection], id="not_selected_counts"), "table-not-selected-counts",
+                              styles))
+    parts.append(f"<details><summary>All {len(exclusions)} rows left out (also in <code>exclusions.csv</code>)"
                  "</summary>")
     parts.append(_gt_html(display_table(exclusions, id="exclusions"), "table-exclusions", styles))
     parts.append("</details></section>")
@@ -484,7 +501,8 @@ def render_html(result, figures: Sequence[Any] | None = None) -> str:
     body.append(_prespecification(result) + "</header>")
     body.append("<nav id='contents' aria-label='Contents'><h2>Contents</h2><ol>" + "".join(contents) + "</ol></nav>")
     body.append("<section id='status'><h2>Run status</h2>" + _simple_table(
-        ["analysis", "type", "status", "table rows", "warnings", "rows excluded"], _status_rows(result),
+        ["analysis", "type", "status", "table rows", "warnings", "rows not selected", "rows excluded"],
+        _status_rows(result),
         raw={0, 1, 2}) + "</section>")
     if result.warnings:
         body.append("<section id='warnings'><h2>Warnings</h2><p>Issues raised while deriving endpoints or preparing "

@@ -41,6 +41,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
+from ketastats.analyses.base import exclusion_counts
 from ketastats.errors import Issue, Location, OutputError
 from ketastats.report.format import json_value, to_csv_text
 from ketastats.results import EXCLUSION_COLUMNS, PlanResult
@@ -309,7 +310,8 @@ def results_document(result: PlanResult) -> dict:
             "glance": {key: json_value(value) for key, value in analysis.glance.items()},
             "tidy": [{key: json_value(value) for key, value in row.items()}
                      for row in analysis.tidy.to_dict(orient="records")],
-            "n_excluded": int(len(analysis.exclusions)),
+            "n_excluded": exclusion_counts(analysis.exclusions)[0],   # not-selected rows apart (analyses.base)
+            "n_not_selected": exclusion_counts(analysis.exclusions)[1],
         })
     return {
         "ketastats_results": 1,

@@ -83,7 +83,7 @@ def test_exclusions_account_for_every_row(siegel):
         other = rates[rates["reason"] != "missing-value"]
         assert analysed[outcome] + len(missing) + len(other) == len(clinical)
     baseline_rows = clinical.index[clinical["visit"] == "baseline"]
-    assert set(rates.loc[rates["reason"].isin(["where", "population"]), "row"]) >= set(baseline_rows)
+    assert set(rates.loc[rates["reason"].isin(["not-selected", "population"]), "row"]) >= set(baseline_rows)
 
 
 def test_report_files(siegel):

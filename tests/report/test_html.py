@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import pandas as pd
 import pytest
 
 from ketastats.report.html import inline_svg, render_html
@@ -163,13 +164,35 @@ def test_analysis_table_is_formatted_for_reading(fake_result):
 def test_exclusions_counts_and_full_list(fake_result):
     text = render_html(fake_result)
     section = text.split("<section id='exclusions'>", 1)[1].split("</section>", 1)[0]
-    assert "5 row(s) were left out" in section
+    assert "5 row(s) were excluded" in section and "0 row(s) were not selected" in section
+    assert "table-not-selected-counts" not in section
     assert 'id="table-exclusion-counts"' in section
     counts = section.split('id="table-exclusion-counts"', 1)[1].split("</table>", 1)[0]
     assert re.search(r"broken_analysis</td>\s*<td[^>]*>population</td>\s*<td[^>]*>2</td>", counts)
     assert re.search(r"ok_analysis</td>\s*<td[^>]*>missing-value</td>\s*<td[^>]*>3</td>", counts)
     details = section.split("<details>", 1)[1].split("</details>", 1)[0]
-    assert "All 5 excluded rows" in details and details.count("|baseline") == 5
+    assert "All 5 rows left out" in details and details.count("|baseline") == 5
+
+
+def test_rows_not_selected_are_counted_apart(fake_result):
+    """Rows an analysis's own where leaves out (reason not-selected) are not exclusions (issue 16)."""
+    ok = fake_result.results["ok_analysis"]
+    extra = ok.exclusions.copy().assign(reason="not-selected", row=[11, 12, 13],
+                                        detail="where: visit == 'eot' is false or missing")
+    ok.exclusions = pd.concat([ok.exclusions, extra, extra.head(1).assign(row=14, reason="other-level")],
+                              ignore_index=True)
+    text = render_html(fake_result)
+    section = text.split("<section id='exclusions'>", 1)[1].split("</section>", 1)[0]
+    assert "5 row(s) were excluded" in section and "4 row(s) were not selected" in section
+    excluded = section.split('id="table-exclusion-counts"', 1)[1].split("</table>", 1)[0]
+    assert "not-selected" not in excluded and "other-level" not in excluded
+    chosen = section.split('id="table-not-selected-counts"', 1)[1].split("</table>", 1)[0]
+    assert re.search(r"ok_analysis</td>\s*<td[^>]*>not-selected</td>\s*<td[^>]*>3</td>", chosen)
+    assert re.search(r"ok_analysis</td>\s*<td[^>]*>other-level</td>\s*<td[^>]*>1</td>", chosen)
+    meta = text.split("<section id='analysis-ok_analysis'>", 1)[1].split("</p>", 1)[0]
+    assert "4 row(s) not selected; 3 row(s) excluded" in meta
+    status = text.split("<section id='status'>", 1)[1].split("</section>", 1)[0]
+    assert "rows not selected" in status and re.search(r"<td>4</td><td>3</td></tr>", status)
 
 
 def test_manifest_section(fake_result):
