@@ -173,6 +173,8 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
 
         say("adjusting multiplicity families")
         result.families = apply_families(plan, results)
+        for family in result.families.values():   # the plan's file and line of each failing member
+            family.issues = [_locate(issue, prepared.loaded.document) for issue in family.issues]
     if plan.figures:   # a stage of its own: results in, encoded files out (nothing written yet)
         from ketastats.figures import draw_figures
 

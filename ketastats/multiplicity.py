@@ -150,12 +150,78 @@ def _selector_text(chosen: dict[str, Any]) -> str:
     return ", ".join(f"{k}={_text(v)}" for k, v in chosen.items())
 
 
+def _selection(member) -> str:
+    """What a member asks for, as the plan writes it: ``term: X, where: {effect: contrast, visit: eot}``."""
+    parts = [f"term: {member.term}"] if member.term is not None else []
+    if member.where:
+        parts.append("where: {" + ", ".join(f"{k}: {_text(v)}" for k, v in member.where.items()) + "}")
+    return ", ".join(parts) or "no term and no where (every row)"
+
+
+def _who(name: str, k: int, member) -> str:
+    """``family 'primary', member 2 ('HDRS at the end')``: how messages name a member (1-based, as read)."""
+    return f"family '{name}', member {k + 1}" + (f" ('{member.label}')" if member.label else "")
+
+
 def _matches(rows: list[dict[str, Any]], chosen: dict[str, Any]) -> list[dict[str, Any]]:
     return [row for row in rows if all(_text(row.get(k)) == _text(v) for k, v in chosen.items())]
 
 
-def member_issues(plan, catalog) -> list[Problem]:
-    """(code, message, YAML path, hint) for every member that cannot be right, before anything runs."""
+IDENTIFYING_KINDS = ("identity", "variable", "setting", "text")
+"""Glossary kinds of the columns that say which row a tidy row is (not its numbers)."""
+
+
+def _identifying(columns) -> list[str]:
+    """The columns of a tidy table that can tell rows apart: glossary identity / variable / setting / text
+    columns and the analysis's own grouping columns (not in the glossary)."""
+    from ketastats import glossary
+
+    return [c for c in columns if glossary.kind(c) in IDENTIFYING_KINDS or not glossary.known(c)]
+
+
+def _values(rows: list[dict[str, Any]], column: str, limit: int = 12) -> str:
+    values = list(dict.fromkeys(_text(row.get(column)) for row in rows))
+    shown = ", ".join(v if v else "(empty)" for v in values[:limit])
+    return shown + (f", … ({len(values)} values)" if len(values) > limit else "")
+
+
+def no_row_message(rows: list[dict[str, Any]], chosen: dict[str, Any]) -> tuple[str, str | None]:
+    """(what was found, hint) when no row matches ``chosen``: for the first selected column that rules
+    every row out, the values it has among the rows matching the other cells."""
+    for column in chosen:
+        others = {k: v for k, v in chosen.items() if k != column}
+        candidates = _matches(rows, others)
+        if candidates and not _matches(candidates, {column: chosen[column]}):
+            where = f" among the {len(candidates)} rows with {_selector_text(others)}" if others else ""
+            found = f"'{column}' is never {_text(chosen[column])}{where}; its values there: " \
+                    f"{_values(candidates, column)}"
+            close = did_you_mean(_text(chosen[column]), {_text(r.get(column)) for r in candidates},
+                                 list_choices=False)
+            return found, close or f"Pick one of the values of '{column}' listed"
+    return "no row has all of these cells at once", "Check each value against the analysis's table"
+
+
+def several_rows_message(found: list[dict[str, Any]], columns) -> tuple[str, str]:
+    """(what was found, hint) when several rows match: the columns whose values differ among them."""
+    differing = [c for c in _identifying(columns) if len({_text(r.get(c)) for r in found}) > 1]
+    detail = "; ".join(f"{c}: {_values(found, c)}" for c in differing) or "the rows are identical in every column"
+    example = ", ".join(f"{c}: {_text(found[0].get(c))}" for c in differing)
+    return f"they differ in {detail}", f"A member is one test: add where: {{{example}}} (or the values you mean)"
+
+
+def _result_column_names(columns) -> set[str]:
+    """Every name that can be a column of ``spec``'s tidy table, when its rows are not planned: the
+    glossary's result columns and the analysed table's columns (grouping columns such as ``visit``)."""
+    from ketastats import glossary
+
+    return set(glossary.glossary().columns) | set(columns)
+
+
+def member_issues(plan, catalog, skip: set[str] | frozenset[str] = frozenset()) -> list[Problem]:
+    """(code, message, YAML path, hint) for every member that cannot be right, before anything runs.
+
+    ``skip``: analyses whose own names could not be checked (e.g. their table's dictionary has
+    errors); their members are not checked either."""
 
     analyses = {spec.id: spec for spec in plan.analyses}
     issues: list[Problem] = []
@@ -163,48 +229,58 @@ def member_issues(plan, catalog) -> list[Problem]:
         seen: dict[tuple, int] = {}
         for k, member in enumerate(family.members):
             path = ("multiplicity", name, "members", k)
+            who = _who(name, k, member)
             spec = analyses.get(member.analysis)
             if spec is None:
                 issues.append(Problem.coded("unknown-analysis",
-                                            f"family '{name}': analysis '{member.analysis}' is not in analyses:",
+                                            f"{who}: analysis '{member.analysis}' is not in analyses:",
                                             path + ("analysis",), did_you_mean(member.analysis, analyses)))
+                continue
+            if spec.id in skip:
                 continue
             chosen = selector(member)
             key = (member.analysis, tuple(sorted((c, _text(v)) for c, v in chosen.items())), member.p_column)
             if key in seen:
                 issues.append(Problem.coded("duplicate-member",
-                                            f"family '{name}': member {k} repeats member {seen[key]}", path, None))
+                                            f"{who} repeats member {seen[key] + 1} ({_selection(member)})", path,
+                                            "Each test is a member once; remove one, or select another row"))
                 continue
             seen[key] = k
-            rows = spec.planned_rows(catalog.columns.get(spec.table, {}))
-            if rows is None:
-                continue  # checked when the family is applied
+            columns = catalog.columns.get(spec.table, {})
+            rows = spec.planned_rows(columns)
+            if rows is None:   # rows depend on the data: only the column names can be checked now
+                known = _result_column_names(columns)
+                for column in member.where:
+                    if column not in known:
+                        issues.append(Problem.coded(
+                            "unknown-member-column", f"{who} selects where: {{{column}: "
+                            f"{_text(member.where[column])}}}, but '{column}' cannot be a column of the table of "
+                            f"analysis '{spec.id}' ({spec.type}): it is neither a result column nor a column of "
+                            f"table '{spec.table}'", path + ("where", column),
+                            did_you_mean(column, known, list_choices=False)
+                            or "Write the column as the analysis's table (tables/<id>.csv) names it"))
+                continue
             identity = sorted({c for row in rows for c in row})
             for column in chosen:
                 if column not in identity:
                     where = path + (("term",) if column == "term" else ("where", column))
                     issues.append(Problem.coded("unknown-member-column",
-                                                f"family '{name}': the rows of analysis '{spec.id}' "
-                                                f"({spec.type}) are not identified by '{column}'", where,
+                                                f"{who} selects by '{column}', but the rows of analysis "
+                                                f"'{spec.id}' ({spec.type}) are not identified by '{column}'", where,
                                                 f"Its rows are identified by: {', '.join(identity)}"))
             if any(column not in identity for column in chosen):
                 continue
             found = _matches(rows, chosen)
             if not found:
                 where = path + (("term",) if "term" in chosen else ("where",) if chosen else ("analysis",))
-                values = sorted({_text(row.get(c)) for row in rows for c in chosen if c in row}) if chosen else []
-                hint = did_you_mean(_text(chosen["term"]), values) if "term" in chosen else None
-                issues.append(Problem.coded("unknown-member", f"family '{name}': analysis '{spec.id}' has no row with "
-                               f"{_selector_text(chosen) or 'any cells'}", where,
-                               hint or (f"Its rows: {'; '.join(_selector_text(r) for r in rows[:8])}"
-                                        if rows else None)))
+                what, hint = no_row_message(rows, chosen)
+                issues.append(Problem.coded("unknown-member", f"{who} selects {_selection(member)}, but analysis "
+                                            f"'{spec.id}' will have no such row: {what}", where, hint))
             elif len(found) > 1:
-                differing = sorted({c for c in identity if len({_text(r.get(c)) for r in found}) > 1})
+                what, hint = several_rows_message(found, identity)
                 issues.append(Problem.coded("ambiguous-member",
-                                            f"family '{name}': {len(found)} rows of analysis '{spec.id}' match "
-                                            f"{_selector_text(chosen) or 'an empty selector'}; a member is one test",
-                                            path,
-                                            f"Add where: {{{', '.join(f'{c}: ...' for c in differing)}}} to pick one"))
+                                            f"{who} selects {_selection(member)}, which matches {len(found)} rows "
+                                            f"of analysis '{spec.id}': {what}", path, hint))
     return issues
 
 
@@ -215,6 +291,45 @@ def apply_families(plan, results: dict) -> dict:
     return {name: _apply(name, family, results) for name, family in getattr(plan, "multiplicity", {}).items()}
 
 
+def member_row(name: str, k: int, member, result):
+    """The one tidy row member ``k`` of family ``name`` selects from ``result`` (its analysis's
+    :class:`~ketastats.results.AnalysisResult`), or an :class:`~ketastats.errors.Issue` saying
+    why there is none: the analysis failed (with its reason), a selected column (or the
+    ``p_column``) is not in its table (with the columns it has), no row matches (with the values
+    the table has) or several do (with the columns that tell them apart), and what to do."""
+    from ketastats.errors import Issue, Location
+
+    location = Location(path=f"multiplicity.{name}.members[{k}]")
+    who = _who(name, k, member)
+    chosen = selector(member)
+    if result is None or not result.ok:
+        reasons = "; ".join(f"{i.message} ({i.code})" for i in getattr(result, "issues", []) if i.severity == "error")
+        return Issue("member-analysis-failed", f"{who}: analysis '{member.analysis}' failed"
+                     + (f" ({reasons})" if reasons else "") + ", so the family cannot be adjusted", location,
+                     hint=f"Fix analysis '{member.analysis}' (its error is listed with it), or remove the member")
+    tidy = result.tidy
+    absent = [c for c in [*chosen, member.p_column] if c not in tidy.columns]
+    if absent:
+        named = ", ".join(f"'{c}'" + (" (p_column)" if c == member.p_column and c not in chosen else "")
+                          for c in absent)
+        close = [h for h in (did_you_mean(c, tidy.columns, list_choices=False) for c in absent) if h]
+        asked = _selection(member) + (f", p_column: {member.p_column}" if member.p_column in absent else "")
+        return Issue("unknown-member-column", f"{who} selects {asked}, but the table of analysis "
+                     f"'{member.analysis}' ({result.type}) has no column {named}", location,
+                     hint=" ".join(close + [f"Select by the columns it has: {', '.join(tidy.columns)}"]))
+    rows = tidy.to_dict(orient="records")
+    found = _matches(rows, chosen)
+    if not found:
+        what, hint = no_row_message(rows, chosen)
+        return Issue("unknown-member", f"{who} selects {_selection(member)}, but no row of analysis "
+                     f"'{member.analysis}' matches (0 of {len(rows)} rows): {what}", location, hint=hint)
+    if len(found) > 1:
+        what, hint = several_rows_message(found, tidy.columns)
+        return Issue("ambiguous-member", f"{who} selects {_selection(member)}, which matches {len(found)} rows of "
+                     f"analysis '{member.analysis}': {what}", location, hint=hint)
+    return found[0]
+
+
 def _apply(name: str, family, results: dict):
     import pandas as pd
 
@@ -223,29 +338,11 @@ def _apply(name: str, family, results: dict):
 
     records, issues = [], []
     for k, member in enumerate(family.members):
-        location = Location(path=f"multiplicity.{name}.members[{k}]")
         chosen = selector(member)
-        result = results.get(member.analysis)
-        if result is None or not result.ok:
-            issues.append(Issue("member-analysis-failed", f"family '{name}': analysis '{member.analysis}' did not "
-                                "run successfully, so the family cannot be adjusted", location))
+        row = member_row(name, k, member, results.get(member.analysis))
+        if isinstance(row, Issue):
+            issues.append(row)
             continue
-        tidy = result.tidy
-        absent = [c for c in [*chosen, member.p_column] if c not in tidy.columns]
-        if absent:
-            issues.append(Issue("unknown-member-column", f"family '{name}': the table of analysis '{member.analysis}' "
-                                f"has no column {', '.join(repr(c) for c in absent)}", location,
-                                hint=f"Its columns: {', '.join(tidy.columns)}"))
-            continue
-        rows = tidy.to_dict(orient="records")
-        found = _matches(rows, chosen)
-        if len(found) != 1:
-            code = "unknown-member" if not found else "ambiguous-member"
-            issues.append(Issue(code, f"family '{name}': {len(found)} rows of analysis '{member.analysis}' match "
-                                f"{_selector_text(chosen) or 'an empty selector'} (a member must pick exactly one)",
-                                location))
-            continue
-        row = found[0]
         p = row.get(member.p_column)
         label = member.label or " ".join([member.analysis] + [_text(v) for v in chosen.values()])
         records.append({"family": name, "order": k + 1, "member": label, "analysis_id": member.analysis,
@@ -259,8 +356,10 @@ def _apply(name: str, family, results: dict):
     tested = int(np.sum(~np.isnan(raw)))
     if family.m is not None and family.m < tested:
         return FamilyResult(name, family.method, family.alpha, title=family.title, status="failed", issues=[
-            Issue("family-size-too-small", f"family '{name}' declares m = {family.m} but {tested} members have a "
-                  "p-value", Location(path=f"multiplicity.{name}.m"))])
+            Issue("family-size-too-small", f"family '{name}' declares m = {family.m} hypotheses but {tested} of its "
+                  "members have a p-value, so the family cannot be adjusted", Location(path=f"multiplicity.{name}.m"),
+                  hint=f"m counts every hypothesis of the family, tested here or not: give m ≥ {tested}, "
+                       "or remove m to count the members")])
     m = family.m if family.m is not None else tested
     adjusted = adjust(raw, family.method, m)
     table["adjust_method"] = family.method

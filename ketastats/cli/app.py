@@ -113,12 +113,19 @@ def run(plan: Path = PlanArgument,
         for issue in analysis.issues:
             console.print(f"  {analysis.analysis_id}: {issue.severity}: {issue.message} ({issue.code})", markup=False,
                           soft_wrap=True)
+    failed_families = [family for family in result.families.values() if not family.ok]
+    for family in failed_families:   # each member's real reason, with the plan's line
+        for issue in family.issues:
+            console.print(f"  family {family.family}: {issue.severity}: {issue}", markup=False, soft_wrap=True)
     for issue in result.warnings:
         console.print(f"  warning: {issue}", markup=False, soft_wrap=True)
     ran = len(result.results) - len(result.failed)
     console.print(f"{ran}/{len(result.results)} analyses ran; report written to {result.output}", markup=False)
     if result.failed:
         console.print(f"[bold red]failed[/]: {', '.join(result.failed)}")
+    if failed_families:
+        console.print("[bold red]multiplicity families not adjusted[/]: ", end="")
+        console.print(", ".join(family.family for family in failed_families), markup=False)
     raise typer.Exit(result.exit_code)
 
 

@@ -42,9 +42,24 @@ MAX_DEPTH = 50
 class FormulaError(ValueError):
     """A formula outside the grammar; ``code`` is the stable issue code."""
 
-    def __init__(self, code: str, message: str, hint: str | None = None):
+    def __init__(self, code: str, message: str, hint: str | None = None, suggestion: dict | None = None):
         super().__init__(message)
         self.code, self.message, self.hint = code, message, hint
+        self.suggestion = suggestion or {}   # plan key → corrected text (random effects moved out of a formula)
+
+    def hint_for(self, keys) -> str | None:
+        """The hint for a plan entry with ``keys``: where its random effects go depends on its type
+        (``random:`` of a mixed model; an mmrm's ``covariance:``; a type without random effects)."""
+        if not self.suggestion:
+            return self.hint
+        fixed, random = self.suggestion["formula"], self.suggestion["random"]
+        if "random" in keys:
+            return f'Write formula: "{fixed}" and random: "{random}"'
+        if "covariance" in keys:
+            return (f'Write formula: "{fixed}"; an mmrm has no random effects: the correlation of a participant\'s '
+                    "visits is modelled by covariance: (with subject: and visit:); for a random intercept use "
+                    f'type: mixed_model with random: "{random}"')
+        return f'Write formula: "{fixed}"; this analysis has no random effects (a mixed_model takes random: "{random}")'
 
 
 @dataclass
@@ -193,8 +208,43 @@ class _Parser:
         raise FormulaError("formula-syntax", f"unexpected {value!r} in formula {self.text!r}")
 
 
+RANDOM_TERM = re.compile(r"\(\s*([^()|]*?)\s*\|\s*([^()|]*?)\s*\)")
+"""An lme4-style random-effects term ``(terms | group)`` written inside a model formula."""
+
+
+def _random_effects_in_formula(text: str) -> FormulaError | None:
+    """``random-effects-in-formula`` when ``text`` holds ``(1 | participant_id)`` (lme4's way):
+    in a plan the random part is its own key, ``random: "1 | participant_id"``.
+
+    >>> _random_effects_in_formula("y ~ arm * visit + (1 | pid)").hint
+    'Write formula: "y ~ arm * visit" and random: "1 | pid"'
+    """
+    if "|" not in text:
+        return None
+    found = RANDOM_TERM.search(text)
+    if found is None:
+        return FormulaError("random-effects-in-formula", f"'|' cannot be part of a model formula ({text!r}): "
+                            "random effects go under random:, not in the formula",
+                            "Write the random part as its own key, e.g. random: \"1 | participant_id\"")
+    terms, group = found.group(1) or "1", found.group(2)
+    fixed = re.sub(r"\s*\+\s*" + RANDOM_TERM.pattern, "", text)    # "... + (1 | g)"
+    fixed = re.sub(RANDOM_TERM.pattern + r"\s*\+?\s*", "", fixed).strip()   # "(1 | g) + ..." or "~ (1 | g)"
+    if fixed.endswith("~"):
+        fixed += " 1"
+    return FormulaError("random-effects-in-formula", f"random effects go under random:, not in the formula "
+                        f"('{found.group(0)}' in {text!r})",
+                        f'Write formula: "{fixed}" and random: "{terms} | {group}"',
+                        suggestion={"formula": fixed, "random": f"{terms} | {group}"})
+
+
 def parse_formula(text: str, require_response: bool = True) -> Formula:
-    """Parse ``"y ~ a * b"`` (or ``"~ a * b"`` when ``require_response`` is false)."""
+    """Parse ``"y ~ a * b"`` (or ``"~ a * b"`` when ``require_response`` is false).
+
+    Random effects written into the formula, lme4's ``y ~ x + (1 | g)``, are refused with the
+    plan's way of writing them (``random-effects-in-formula``: ``random: "1 | g"``)."""
+    misplaced = _random_effects_in_formula(text) if isinstance(text, str) else None
+    if misplaced is not None:
+        raise misplaced
     parser = _Parser(text)
     response = None
     first = parser.peek()
@@ -212,6 +262,9 @@ def parse_formula(text: str, require_response: bool = True) -> Formula:
 
 def parse_random(text: str) -> RandomEffects:
     """Parse ``"1 | subject"`` or ``"x | subject"`` (correlated intercept and slope)."""
+    if isinstance(text, str) and RANDOM_TERM.fullmatch(text.strip()):
+        raise FormulaError("formula-syntax", f"random effects {text!r} are written without parentheses here",
+                           f'Write random: "{text.strip()[1:-1].strip()}"')
     parser = _Parser(text)
     terms, intercept = parser.terms()
     bar = parser.take()
@@ -224,6 +277,30 @@ def parse_random(text: str) -> RandomEffects:
     if any(len(t) > 1 for t in terms):
         raise FormulaError("formula-not-allowed", f"interactions are not supported in random effects ({text!r})")
     return RandomEffects(text=text, group=group, terms=terms, intercept=intercept is not False)
+
+
+def formula_error(entry: dict, message: str) -> tuple[str, FormulaError] | None:
+    """(key, error): which key of a plan entry (``formula`` or ``random``) holds the text that fails
+    with ``message``, and the parser's error (with its hint).
+
+    Specs check their formulas in a model validator, whose error pydantic locates at the whole
+    entry; the plan's messages point at the key's own line instead.
+
+    >>> formula_error({"formula": "y ~ x + (1 | g)", "random": "1 | g"}, "random effects go under random:")[0]
+    'formula'
+    """
+    parsers = (("formula", lambda t: parse_formula(t)), ("formula", lambda t: parse_formula(t, False)),
+               ("random", parse_random))
+    for key, parse in parsers:
+        text = entry.get(key)
+        if not isinstance(text, str):
+            continue
+        try:
+            parse(text)
+        except FormulaError as exc:
+            if exc.message[:30] in message:
+                return key, exc
+    return None
 
 
 def design_matrices(formula: Formula, frame):

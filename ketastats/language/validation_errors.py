@@ -68,6 +68,8 @@ def issues_from_validation(exc: ValidationError, document: YamlDocument, model: 
                 if coded:
                     message, code = coded.group(1), coded.group(2)
                 path = _strip_tag(document.data, path)
+                if code.startswith(("formula-", "random-effects")):   # at the formula's (or random's) own line
+                    path, hint = _formula_path(document.data, path, message, _keys_at(model, error["loc"]))
             if value is not None and not isinstance(value, (dict, list)):
                 message += f" (got {_short(value)})"
         signature = (code, path, message)
@@ -79,6 +81,24 @@ def issues_from_validation(exc: ValidationError, document: YamlDocument, model: 
 
 
 _CODED = re.compile(r"^(.*) \(([a-z][a-z0-9]*(?:-[a-z0-9]+)+)\)$", re.DOTALL)
+
+
+def _formula_path(data: Any, path: PathKey, message: str, keys) -> tuple[PathKey, str | None]:
+    """(``path`` + the key, ``formula`` or ``random``, of the entry at ``path`` whose text gives
+    ``message``; the parser's hint for an entry with ``keys``)."""
+    from ketastats.language.formulas import formula_error
+
+    entry = data
+    for part in path:
+        try:
+            entry = entry[part]
+        except (KeyError, IndexError, TypeError):
+            return path, None
+    found = formula_error(entry, message) if isinstance(entry, dict) else None
+    if found is None:
+        return path, None
+    key, exc = found
+    return path + (key,), exc.hint_for(keys or ())
 
 
 def _strip_tag(data: Any, path: PathKey) -> PathKey:
