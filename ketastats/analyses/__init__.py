@@ -26,6 +26,7 @@ from ketastats.analyses import (
     proportions,
     regression,
     rm_anova,
+    subgroups,
     ttest,
 )
 
@@ -50,6 +51,7 @@ REGISTRY: list[ModuleType] = [
     proportions,
     regression,
     rm_anova,
+    subgroups,
     ttest,
 ]
 #: Plan ``type`` → module, read from each ``Spec``'s ``type: Literal[...]`` annotation.

@@ -30,6 +30,7 @@ EXAMPLES = {
     "correlation": {"table": "t", "outcome": ["score"], "x": ["dose"], "method": ["pearson", "spearman"]},
     "ttest": {"table": "t", "outcome": ["score"], "group": "flag", "method": ["student", "welch"]},
     "group_proportions": {"table": "t", "outcome": ["flag"], "group": "visit", "ci": ["newcombe", "wald"]},
+    "subgroups": {"table": "t", "outcome": ["score"], "group": "flag", "levels": [True, False], "subgroups": ["visit"]},
     "regression": {"table": "t", "formula": "score ~ dose"},
     "kaplan_meier": {"table": "t", "time": "score", "event": "flag", "by": ["visit"], "landmarks": [15, 40]},
     "logrank": {"table": "t", "time": "score", "event": "flag", "by": ["visit"]},

@@ -169,3 +169,29 @@ MMRM_P_ATOL = 1e-10
 MMRM_SAS_ESTIMATE_RTOL = 1e-4
 MMRM_SAS_SE_RTOL = 5e-4
 MMRM_SAS_DF_RTOL = 1e-3
+
+# --- Subgroup analysis (tests/reference/subgroups/, analysis `subgroups`) ---
+# Reference: R 4.2 lm / confint / anova (F), glm(binomial) / confint.default / anova(test = "LRT"),
+# prop.test Wilson limits for Newcombe's interval, on 120 generated designs and the ketamine vs
+# ECT example, stored with 17 significant digits.
+# Within-subgroup differences in means, t, p, t intervals and risk differences: closed forms
+# (QR least squares, a t / normal quantile, Wilson roots). Observed max relative difference
+# 2e-12 (a difference near 0 where QR rounding is relative to the means); 1e-9 leaves three
+# orders for other BLAS / platforms and is far below any real error (a pooled vs unpooled SE,
+# a z instead of a t quantile, or a Wald instead of a Newcombe bound each move values by > 1e-3).
+SUBGROUP_RTOL = 1e-9
+# Absolute floor for values that are 0 up to rounding (a log odds ratio or t statistic of an
+# exactly null subgroup effect is ~1e-16 in R and here, so its relative difference is
+# meaningless). Observed absolute differences of such values: < 1e-14.
+SUBGROUP_ATOL = 1e-10
+# Odds ratios, their SE (log scale), z, p and Wald limits from glm: ketastats.stats.glm.logistic
+# reproduces glm.fit's iterations and stopping rule, so both stop at the same point; observed
+# max relative difference 1e-13. 1e-8 is R's own convergence tolerance (relative deviance
+# change), the right bound for anything computed from an iterated fit.
+SUBGROUP_GLM_RTOL = 1e-8
+# Interaction tests. F: closed form (two QR fits), observed 1.4e-11. LRT: deviance differences
+# at glm.fit's stopping point, including designs with separation where the deviance is still
+# moving toward its limit when R stops (by < 1e-8 relative per iteration); the same iterations
+# here give observed absolute differences < 1e-9 in the statistic and 1e-10 relative in p.
+# 1e-7 (relative, with SUBGROUP_ATOL for statistics near 0) bounds both with room for platforms.
+SUBGROUP_INTERACTION_RTOL = 1e-7
