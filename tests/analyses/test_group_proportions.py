@@ -80,3 +80,38 @@ def test_siegel_week8_response_by_week2_response():
     assert (first["count1"], first["n1"], first["count1"] + first["count2"], first["n"]) == (8, 11, 11, 21)
     ref = next(c for c in REFERENCE["tables"] if [int(v) for v in c["cells"]] == [8, 3, 3, 7])
     assert close(first["p_value"], ref["fisher_p"]) and close(first["estimate"], ref["fisher_estimate"])
+
+
+RISK_RATIO = json.loads((ROOT / "tests" / "reference" / "risk_ratio" / "reference.json").read_text())
+
+
+@pytest.mark.parametrize("outcome", ["responder", "remitter"])
+def test_risk_ratio_rows_match_r_on_the_ketamine_vs_ect_counts(outcome):
+    want = RISK_RATIO["shipped"][outcome]
+    x1, n1, x2, n2 = want["x1"], want["n1"], want["x2"], want["n2"]
+    values = [True] * x1 + [False] * (n1 - x1) + [True] * x2 + [False] * (n2 - x2)
+    frame = pd.DataFrame({"pid": [f"p{i}" for i in range(n1 + n2)], "arm": ["ketamine"] * n1 + ["ect"] * n2,
+                          "y": pd.array(values, dtype="boolean")}, index=range(1, n1 + n2 + 1))
+    spec = group_proportions.Spec(id="g", type="group_proportions", table="t", outcome="y", group="arm",
+                                  levels=["ketamine", "ect"], risk_ratio_ci=["katz", "koopman"])
+    tidy = group_proportions.run(spec, AnalysisInput("g", "t", frame, "pid", ["pid"])).tidy
+    assert tidy["term"].tolist() == ["odds_ratio", "risk_difference", "risk_ratio", "risk_ratio"]
+    rows = tidy[tidy["term"] == "risk_ratio"].set_index("ci_method")
+    for method in ("katz", "koopman"):
+        row = rows.loc[method]
+        assert row["estimate"] == pytest.approx(want["estimate"], rel=tolerances.RISK_RATIO_RTOL)
+        assert row["conf_low"] == pytest.approx(want[f"{method}_low"], rel=tolerances.RISK_RATIO_RTOL)
+        assert row["conf_high"] == pytest.approx(want[f"{method}_high"], rel=tolerances.RISK_RATIO_RTOL)
+        assert pd.isna(row["p_value"]) and pd.isna(row["method"])
+
+
+def test_risk_ratio_zero_cell_rows_and_note():
+    frame = pd.DataFrame({"pid": list("abcdefgh"), "g": list("aaaabbbb"),
+                          "y": pd.array([False] * 4 + [True, False, True, False], dtype="boolean")},
+                         index=range(1, 9))
+    spec = group_proportions.Spec(id="g", type="group_proportions", table="t", outcome="y", group="g",
+                                  risk_ratio_ci=["katz", "koopman"])
+    result = group_proportions.run(spec, AnalysisInput("g", "t", frame, "pid", ["pid"]))
+    rows = result.tidy[result.tidy["term"] == "risk_ratio"]
+    assert rows["estimate"].tolist() == [0.0, 0.0] and rows["conf_low"].tolist() == [0.0, 0.0]
+    assert any("zero cell" in note and "0.5" in note for note in result.notes)

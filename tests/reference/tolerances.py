@@ -170,6 +170,20 @@ MMRM_SAS_ESTIMATE_RTOL = 1e-4
 MMRM_SAS_SE_RTOL = 5e-4
 MMRM_SAS_DF_RTOL = 1e-3
 
+# --- Risk ratio (tests/reference/risk_ratio: base R from the definitions; PropCIs 0.3-0) ---
+# Katz's limits are closed-form (exp of a log-scale Wald bound) and Koopman's are roots of the score
+# statistic found to 1e-13 (here) and 1e-14 (R uniroot) on the log scale: observed max relative
+# differences 5e-15 (Katz) and 2.5e-14 (Koopman). 1e-12 leaves room for another platform only.
+RISK_RATIO_RTOL = 1e-12
+# PropCIs::riskscoreci solves Koopman's equation in closed form (Nam's cubic, trigonometric roots):
+# rounding in acos / cos leaves ~1e-10 (observed 9.4e-11) on tables without an all-event group.
+RISK_RATIO_PROPCIS_RTOL = 1e-9
+# ... but with x1 = n1 or x2 = n2 it walks phi in steps of a factor 1.0001 (and DescTools likewise), so
+# its limit is up to 1e-4 from the root (observed 9.0e-5). PropCIs' lower limit at x1 = n1, x2 = 0
+# (1 / p0 from the cubic) is not a root of the score equation (U < chi2 there: inside the interval);
+# those tables are compared with the exact R root only.
+RISK_RATIO_PROPCIS_STEP_RTOL = 2e-4
+
 # --- Subgroup analysis (tests/reference/subgroups/, analysis `subgroups`) ---
 # Reference: R 4.2 lm / confint / anova (F), glm(binomial) / confint.default / anova(test = "LRT"),
 # prop.test Wilson limits for Newcombe's interval, on 120 generated designs and the ketamine vs
