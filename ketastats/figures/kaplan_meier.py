@@ -5,7 +5,8 @@ each group: time, n_risk, n_censor, surv, lower, upper; never refitted): a step 
 (0, 1), ``+`` at each censoring time, the pointwise CI band (the analysis's ``conf_type``) and,
 aligned under the time axis, the number at risk in each group at ``risk_times`` (default: 0
 and the analysis's landmarks), i.e. subjects with time ≥ t, which equals the tidy table's
-``n_at_risk`` at the landmarks. The legend gives each group's n and median (tidy).
+``n_at_risk`` at the landmarks, under a row giving those times (the axis has round ticks).
+The legend gives each group's n and median (tidy).
 
 Plan keys: ``risk_times``, ``ci`` (draw bands, default true), ``level_labels`` (group value →
 text), ``x_max`` (end of the time axis; default the last risk time or follow-up).
@@ -73,7 +74,7 @@ def draw(spec: Spec, ctx: FigureContext):
     figure = new_figure(spec.preset, height)
     points = height / 25.4 * 72
     top = add_title(figure, spec)
-    table_height = 10 * len(groups) / points
+    table_height = 10 * (len(groups) + 1) / points   # a row of the risk times, then one row per group
     table_bottom = 12 / points
     axes_bottom = table_bottom + table_height + 40 / points   # the table's title, tick labels and axis label
     left = 0.22
@@ -120,7 +121,14 @@ def draw(spec: Spec, ctx: FigureContext):
     # ticks at round numbers (the numbers-at-risk table gives its own times); the legend above the
     # axes, where it can cover no curve, band or censoring mark
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2, handlelength=1.5, frameon=False)
-    table.set_ylim(-0.6, len(groups) - 0.4)
+    # the times of the columns above the numbers: they need not be at the axis's round ticks
+    unit = getattr(ctx.analysis.columns.get(extras["time"]), "unit", None)
+    for t in risk_times:
+        text = table.text(t, len(groups), f"{t:g}", ha="center", va="center", color="#555555", fontsize=6)
+        text.set_gid(f"risk-time-{t:g}")
+    table.annotate(str(unit).capitalize() if unit else "Time", xy=(0, len(groups)), xycoords=("axes fraction", "data"),
+                   xytext=(-10, 0), textcoords="offset points", ha="right", va="center", color="#555555", fontsize=6)
+    table.set_ylim(-0.6, len(groups) + 0.6)
     table.axis("off")
     table.set_title("Number at risk", loc="left", fontsize=6, pad=2)
     if ctx.synthetic:

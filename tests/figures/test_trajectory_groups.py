@@ -25,8 +25,8 @@ def test_one_line_per_arm_with_se_bars_and_n(ect):
         assert [n_texts[f"n-{arm}-{v}"] for v in rows["visit"]] == [str(n) for n in rows["n"]]
     (ax,) = figure.axes
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ECT", "Ketamine"]   # level_labels
-    assert ax.get_legend().get_title().get_text() == "Arm"
-    assert [t.get_text() for t in ax.get_xticklabels()][:3] == ["Baseline", "After\ntreatment 3", "End of\ncourse"]
+    assert ax.get_legend().get_title().get_text() == "Arm (mean ± SE)"
+    assert [t.get_text() for t in ax.get_xticklabels()][:3] == ["Baseline", "After treatment 3", "End of course"]
 
 
 def test_se_bars_are_sd_over_root_n(ect):
@@ -66,3 +66,126 @@ def test_kaplan_meier_legend_above_the_axes_labels_from_the_dictionary_and_the_p
     assert ax.get_ylabel() == "Relapse-free"
     ticks = [t for t in ax.get_xticks() if 0 <= t <= ax.get_xlim()[1]]
     assert len(ticks) >= 4 and 28 not in ticks and 91 not in ticks   # round ticks, not only the landmarks
+
+
+# --- visits at their real times, a model's EMMs, labels inside the canvas ---------------------------
+
+TIMES = {"baseline": 0, "tx3": 8, "eot": 18, "m1": 48, "m3": 109, "m6": 200}
+
+
+def _inside_canvas(figure):
+    """Every visible text's rendered box lies inside the figure (nothing clipped at an edge)."""
+    renderer = figure.canvas.get_renderer()
+    box = figure.bbox
+    for text in figure.findobj(lambda a: hasattr(a, "get_text") and a.get_visible() and a.get_text()):
+        extent = text.get_window_extent(renderer)
+        assert extent.x0 >= box.x0 - 0.5 and extent.x1 <= box.x1 + 0.5, repr(text.get_text())
+        assert extent.y0 >= box.y0 - 0.5 and extent.y1 <= box.y1 + 0.5, repr(text.get_text())
+
+
+def _slanted_apart(ax):
+    """45° labels anchored at their ticks: adjacent parallel labels are a font height apart or more
+    (their distance is the ticks' distance × sin 45°)."""
+    ticks = ax.transData.transform([(t, 0) for t in ax.get_xticks()])[:, 0]
+    size = ax.get_xticklabels()[0].get_fontsize() * ax.figure.dpi / 72
+    assert min(np.diff(ticks)) * np.sin(np.pi / 4) >= size
+
+
+def test_visits_at_their_real_times_with_level_labels(ect):
+    figure = draw(ect, "hdrs_trajectory")
+    (ax,) = figure.axes
+    spec = next(f for f in ect.plan.figures if f.id == "hdrs_trajectory")
+    assert spec.x_times == TIMES
+    np.testing.assert_allclose(ax.get_xticks(), list(TIMES.values()))
+    for arm, sign in (("ect", -1), ("ketamine", 1)):           # dodged by 0.8 % of the span either side
+        (line,) = by_gid(figure, f"mean-{arm}")
+        np.testing.assert_allclose(line.get_xdata(), np.array(list(TIMES.values())) + sign * 0.004 * 200)
+    (n,) = by_gid(figure, "n-ect-m3")
+    assert n.xy[0] == 109
+    assert ax.get_xlabel() == "Study day (mean day of the visit)"
+    renderer = figure.canvas.get_renderer()
+    assert {t.get_rotation() for t in ax.get_xticklabels()} == {45.0}   # 0, 8 and 18 days: too close side by side
+    _slanted_apart(ax)
+    _inside_canvas(figure)
+    # the legend is above the axes, clear of every line
+    assert ax.get_legend().get_window_extent(renderer).y0 >= ax.get_window_extent(renderer).y1 - 1
+
+
+def test_the_mixed_models_emms_are_drawn_with_their_cis(ect):
+    figure = draw(ect, "hdrs_emm_trajectory")
+    tidy = ect.results["hdrs_mixed_model"].tidy
+    rows = tidy[(tidy["effect"] == "emmean") & (tidy["df_method"] == "satterthwaite")]
+    (ax,) = figure.axes
+    for arm in ("ect", "ketamine"):
+        (container,) = [c for c in ax.containers if c[0].get_gid() == f"mean-{arm}"]
+        arm_rows = rows[rows["level"] == arm]
+        visits = [g.split("=", 1)[1] for g in arm_rows["group"]]
+        assert visits == list(TIMES)
+        np.testing.assert_allclose(container[0].get_ydata(), arm_rows["estimate"].to_numpy(float), rtol=1e-12)
+        segments = container.lines[2][0].get_segments()
+        np.testing.assert_allclose([s[0][1] for s in segments], arm_rows["conf_low"].to_numpy(float), rtol=1e-12)
+        np.testing.assert_allclose([s[1][1] for s in segments], arm_rows["conf_high"].to_numpy(float), rtol=1e-12)
+        # n: the participants rated at each visit (the analysed rows with an outcome)
+        data = ect.results["hdrs_mixed_model"].data_used
+        data = data[(data["randomized_arm"] == arm) & data["hdrs17"].notna()]
+        counts = {a.get_gid(): a.get_text() for a in by_gid(figure, f"n-{arm}-")}
+        assert counts == {f"n-{arm}-{v}": str(int((data["visit"] == v).sum())) for v in TIMES}
+    assert not by_gid(figure, "individual-")
+    assert ax.get_legend().get_title().get_text() == "Arm (EMM with 95 % CI)"
+    _inside_canvas(figure)
+
+
+def test_emms_of_another_df_method_and_se_bars(ect):
+    figure = draw(ect, "hdrs_emm_trajectory", df_method="kenward_roger", interval="se")
+    tidy = ect.results["hdrs_mixed_model"].tidy
+    rows = tidy[(tidy["effect"] == "emmean") & (tidy["df_method"] == "kenward_roger") & (tidy["level"] == "ect")]
+    (container,) = [c for c in figure.axes[0].containers if c[0].get_gid() == "mean-ect"]
+    half = [abs(s[1][1] - s[0][1]) / 2 for s in container.lines[2][0].get_segments()]
+    np.testing.assert_allclose(half, rows["std_error"].to_numpy(float), rtol=1e-9)
+
+
+def test_a_level_without_a_time_fails_the_figure_with_its_key(ect):
+    from ketastats.errors import FigureError
+
+    with pytest.raises(FigureError) as caught:
+        draw(ect, "hdrs_trajectory", x_times={k: v for k, v in TIMES.items() if k != "m3"})
+    message = caught.value.issues[0].message
+    assert "hdrs_trajectory" in message and "x_times" in message and "'m3'" in message
+
+
+def _validate_with(replacements: dict[str, str]):
+    import ketastats
+    from ketastats.errors import PlanError
+
+    text = PLAN.read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    plan = PLAN.parent / "_tmp_trajectory_times.yaml"   # beside the plan: its relative paths hold
+    plan.write_text(text, encoding="utf-8")
+    try:
+        with pytest.raises(PlanError) as caught:
+            ketastats.validate_plan(plan)
+    finally:
+        plan.unlink()
+    return [i for i in caught.value.issues if i.code == "figure-key-mismatch"]
+
+
+def test_x_times_are_validated_before_anything_runs():
+    line = "    x_times: {baseline: 0, tx3: 8, eot: 18, m1: 48, m3: 109, m6: 200}\n"
+    issues = _validate_with({line: "    x_times: {baseline: 0, tx3: 8, eot: 4, m1: 48, m6: 200, m9: 300}\n"})
+    found = {(i.location.path, i.message) for i in issues}
+    paths = {path for path, _ in found}
+    assert "figures[0].x_times" in paths and "figures[0].x_times.m9" in paths and "figures[0].x_times.eot" in paths
+    assert any("'m3' of 'visit' has no time" in m and "hdrs_trajectory" in m for _, m in found)
+    assert any("'eot' (4) is not after 'tx3' (8)" in m for _, m in found)
+
+
+def test_an_emm_trajectory_needs_emms_of_the_group_by_the_visit():
+    issues = _validate_with({"      - {emmeans: randomized_arm, by: visit, versus: ect}\n":
+                             "      - {emmeans: randomized_arm, versus: ect}\n",
+                             "    individual: false\n": "    individual: false\n    interval: sd\n"})
+    messages = {i.location.path: i for i in issues}
+    emm = messages["figures[1].analysis"]
+    assert "no EMMs of randomized_arm by visit" in emm.message and "emmeans: randomized_arm, by: visit" in emm.hint
+    assert "not an SD" in messages["figures[1].interval"].message
