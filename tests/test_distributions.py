@@ -95,6 +95,15 @@ def test_f_sf():
     assert _same(d.f_sf(x, 2, 40), stats.f.sf(x, 2, 40))
 
 
+def test_nct_cdf():
+    x = _x()
+    df = _df(x.size)
+    nc = RNG.standard_normal(x.size) * 5
+    nc[:4] = [np.nan, 0.0, 40.0, -40.0]
+    assert _same(d.nct_cdf(x, df, nc), stats.nct.cdf(x, df, nc))
+    assert _same(d.nct_cdf(2.1, 7.0, 1.3), stats.nct.cdf(2.1, 7.0, 1.3))
+
+
 @pytest.mark.filterwarnings("ignore:Error in function boost")  # same warning from scipy.stats
 @pytest.mark.parametrize("ours, theirs", [(d.beta_ppf, stats.beta.ppf), (d.beta_isf, stats.beta.isf)])
 def test_beta_quantiles(ours, theirs):
@@ -110,6 +119,24 @@ def test_beta_quantiles(ours, theirs):
     assert _same(ours(0.025, 3.0, 8.0), theirs(0.025, 3.0, 8.0))
 
 
+def test_hypergeom():
+    # Fisher's test arguments: the whole support of k plus values off it, and invalid tables
+    for _ in range(300):
+        M = int(RNG.integers(1, 400))
+        n, N = int(RNG.integers(0, M + 1)), int(RNG.integers(0, M + 1))
+        k = np.arange(-2, min(n, N) + 3)
+        for ours, theirs in ((d.hypergeom_logpmf, stats.hypergeom.logpmf), (d.hypergeom_cdf, stats.hypergeom.cdf),
+                             (d.hypergeom_sf, stats.hypergeom.sf)):
+            assert _same(ours(k, M, n, N), theirs(k, M, n, N))
+            assert _same(ours(k - 1, M, n, N), theirs(k - 1, M, n, N))
+            assert _same(ours(int(k[3]), M, n, N), theirs(int(k[3]), M, n, N))
+    k = np.array([0.0, 1.5, np.nan, np.inf, -np.inf, 2.0])
+    for M, n, N in ((10, 4, 3), (10, 11, 3), (0, 0, 0), (10.5, 4, 3), (10, -1, 3)):
+        for ours, theirs in ((d.hypergeom_logpmf, stats.hypergeom.logpmf), (d.hypergeom_cdf, stats.hypergeom.cdf),
+                             (d.hypergeom_sf, stats.hypergeom.sf)):
+            assert _same(ours(k, M, n, N), theirs(k, M, n, N))
+
+
 def test_rankdata():
     for size in (0, 1, 7, 500):
         values = RNG.integers(0, max(size // 3, 1), size).astype(float)
@@ -118,3 +145,23 @@ def test_rankdata():
         assert _same(d.rankdata(values), stats.rankdata(values))
     assert _same(d.rankdata([1, 2, 2, 5]), stats.rankdata([1, 2, 2, 5]))
     assert _same(d.rankdata([1.0, np.nan, 2.0]), stats.rankdata([1.0, np.nan, 2.0]))
+
+
+def test_siegel_analyses_import_no_scipy_stats():
+    """The Siegel plan's analyses run without importing scipy.stats (≈ 0.5 s) or statsmodels / pingouin /
+    lifelines: a fresh interpreter (this test process has them loaded already)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    code = (
+        "import sys\n"
+        "from ketastats.api import run_plan\n"
+        f"run_plan({str(root / 'analysis_plans' / 'siegel2021.yaml')!r}, write=False)\n"
+        "heavy = ('scipy.stats', 'statsmodels', 'pingouin', 'lifelines')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith('scipy.stats')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -22,9 +22,9 @@ from ketastats.errors import AnalysisError, Issue, Location
 
 def t_interval(estimate: float, se: float, df: float, level: float) -> tuple[float, float]:
     """estimate ± t_{df} × se (the interval emmeans, lmerTest's and mmrm's ``confint`` give on the same df)."""
-    from scipy import stats
+    from ketastats.stats import distributions
 
-    half = stats.t.ppf(0.5 + level / 2, df) * se
+    half = distributions.t_ppf(0.5 + level / 2, df) * se
     return estimate - half, estimate + half
 
 

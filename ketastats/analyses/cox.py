@@ -174,8 +174,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     log-likelihoods, the iterations and C. Raises ``no-events`` / ``no-covariate``; aliased
     columns, infinite coefficients, non-convergence and a singular cox.zph matrix are warnings.
     """
-    from scipy.stats import chi2, norm
-
+    from ketastats.stats import distributions
     from ketastats.stats.survival import concordance, cox_fit, cox_zph
 
     base, exclusions, time, event = survival_rows(ctx, spec, [*spec.covariates, *spec.strata])
@@ -207,7 +206,7 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                            + ", ".join(names[keep[j]] for j in np.flatnonzero(infinite))
                            + "; the coefficient may be infinite (e.g. a group without events) and is not reported"))
     # Wald intervals on the log hazard-ratio scale (R's summary(fit, conf.int)); exp() for the HR columns
-    z = norm.ppf(1 - (1 - spec.conf_level) / 2)
+    z = distributions.norm_ppf(1 - (1 - spec.conf_level) / 2)
     n, n_events = int(len(time)), int(event.sum())
     common = {"outcome": spec.time, "n": n, "n_events": n_events}
     rows = []
@@ -224,11 +223,11 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
                      "conf_low": b - z * s, "conf_high": b + z * s, "conf_level": spec.conf_level,
                      "hazard_ratio": math.exp(b), "hazard_ratio_conf_low": math.exp(b - z * s),
                      "hazard_ratio_conf_high": math.exp(b + z * s), "statistic": b / s, "statistic_type": "z",
-                     "p_value": float(2 * norm.sf(abs(b / s)))})
+                     "p_value": float(2 * distributions.norm_sf(abs(b / s)))})
     df = len(keep)   # the global tests' df: estimable coefficients (infinite ones included, as R)
     for key, value in (("lr", fit.lr_test), ("wald", fit.wald_test), ("score", fit.score_test)):
         rows.append({**common, "effect": "joint", "statistic": float(value), "statistic_type": "chi2", "df": df,
-                     "p_value": float(chi2.sf(value, df)), "method": METHOD_NAMES[key]})
+                     "p_value": float(distributions.chi2_sf(value, df)), "method": METHOD_NAMES[key]})
     # concordance of the linear predictor x'β with the survival order (higher risk, earlier event);
     # ties of the linear predictor are judged relative to the size of its terms, not by exact == (BLAS rounding)
     scale = float(np.max(np.abs(xk - xk.mean(axis=0)) @ np.abs(fit.coef), initial=0.0))

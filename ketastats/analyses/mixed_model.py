@@ -323,9 +323,7 @@ def _test(fit, L: np.ndarray, method: str):
     adjusted covariance ``pbkrtest::vcovAdj(m)``, df ``pbkrtest::Lb_ddf``. Residual: vcov(β)
     and n_obs − p. Two-sided p from the t distribution in each case.
     """
-    from scipy import stats
-
-    from ketastats.stats import kenward_roger, satterthwaite
+    from ketastats.stats import distributions, kenward_roger, satterthwaite
 
     if method == "satterthwaite":
         return satterthwaite.contrast(fit, L)
@@ -335,7 +333,7 @@ def _test(fit, L: np.ndarray, method: str):
     se = float(np.sqrt(L @ fit.vcov_beta @ L))
     df = float(fit.n_obs - len(fit.beta))
     t = estimate / se
-    return estimate, se, df, t, float(2 * stats.t.sf(abs(t), df))
+    return estimate, se, df, t, float(2 * distributions.t_sf(abs(t), df))
 
 
 def _joint(fit, L: np.ndarray, method: str):
@@ -343,9 +341,7 @@ def _joint(fit, L: np.ndarray, method: str):
 
     Residual df: the Wald F = (Lβ)'(L V L')⁻¹(Lβ) / q on (q, n_obs − p) df, V = vcov(β).
     """
-    from scipy import stats
-
-    from ketastats.stats import kenward_roger, satterthwaite
+    from ketastats.stats import distributions, kenward_roger, satterthwaite
 
     if method == "satterthwaite":
         return satterthwaite.joint(fit, L)
@@ -355,7 +351,7 @@ def _joint(fit, L: np.ndarray, method: str):
     estimate = L @ fit.beta
     F = float(estimate @ np.linalg.solve(L @ fit.vcov_beta @ L.T, estimate)) / q
     df = float(fit.n_obs - len(fit.beta))
-    return F, float(q), df, float(stats.f.sf(F, q, df))
+    return F, float(q), df, float(distributions.f_sf(F, q, df))
 
 
 def _fixed_rows(fit, names: list[str], spec: Spec) -> list[dict]:

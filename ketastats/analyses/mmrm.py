@@ -433,7 +433,8 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, tester) -> t
     of β̂ and its df the chosen df method (mmrm's ``emmeans`` support calls ``df_1d``).
     """
     import patsy
-    from scipy import stats
+
+    from ketastats.stats import distributions
 
     if not spec.contrasts:
         return [], []
@@ -504,11 +505,11 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, tester) -> t
                 # two-sided; the interval is the two-sided one at conf_level whatever the alternative
                 t = (estimate - contrast.margin) / se
                 if contrast.alternative == "two.sided":
-                    p = float(2 * stats.t.sf(abs(t), df))
+                    p = float(2 * distributions.t_sf(abs(t), df))
                 elif contrast.alternative == "less":
-                    p = float(stats.t.cdf(t, df))
+                    p = float(distributions.t_cdf(t, df))
                 else:
-                    p = float(stats.t.sf(t, df))
+                    p = float(distributions.t_sf(t, df))
                 low, high = t_interval(estimate, se, df, spec.conf_level)
                 block.append({"effect": "contrast", "term": target, "contrast": f"{plain(a)} - {plain(b)}",
                               "group": group or None, "df_method": spec.df_method, "vcov_method": spec.vcov_method,

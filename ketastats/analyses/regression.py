@@ -261,10 +261,10 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
 def _wald(estimate: float, se: float, fit, conf_level: float) -> tuple[float, float]:
     """estimate ± q × se with q from t on the residual df (OLS, ``confint.lm``) or the normal
     (GLM, ``confint.default``)."""
-    from scipy import stats
+    from ketastats.stats import distributions
 
-    q = float(stats.t.ppf((1 + conf_level) / 2, fit.df_residual)) if fit.family == "gaussian" \
-        else float(stats.norm.ppf((1 + conf_level) / 2))
+    q = float(distributions.t_ppf((1 + conf_level) / 2, fit.df_residual)) if fit.family == "gaussian" \
+        else float(distributions.norm_ppf((1 + conf_level) / 2))
     return estimate - q * se, estimate + q * se
 
 

@@ -47,9 +47,9 @@ def residuals(ctx: FigureContext):
 
 def draw(spec: Spec, ctx: FigureContext):
     import numpy as np
-    from scipy.stats import norm
 
     from ketastats.figures.style import PALETTE, add_title, mark_synthetic, new_figure
+    from ketastats.stats import distributions
 
     fitted, resid = residuals(ctx)
     sigma = float(ctx.analysis.glance.get("sigma") or np.std(resid, ddof=1))
@@ -68,7 +68,7 @@ def draw(spec: Spec, ctx: FigureContext):
     ax.set_ylabel("Residual")
     ax.set_title("Residuals vs fitted", loc="left")
     ordered = np.sort(resid / sigma)
-    theoretical = norm.ppf(ppoints(len(ordered)))
+    theoretical = distributions.norm_ppf(ppoints(len(ordered)))
     qq = ax_q.scatter(theoretical, ordered, s=7, color=PALETTE[0], linewidths=0)
     qq.set_gid("qq")
     bound = float(max(abs(theoretical).max(), abs(ordered).max())) * 1.05

@@ -69,12 +69,12 @@ def fisher_exact(a: int, b: int, c: int, d: int, conf_level: float = 0.95,
     >>> round(r.estimate, 4), round(r.conf_low, 4), round(r.conf_high, 3)
     (5.6307, 0.6975, 62.134)
     """
-    from scipy import stats
+    from ketastats.stats import distributions
 
     m, n, k, x = a + c, b + d, a + b, a  # column 1 total, column 2 total, row 1 total, cell [1, 1]
     lo, hi = max(0, k - n), min(k, m)
     support = np.arange(lo, hi + 1)
-    logdc = stats.hypergeom.logpmf(support, m + n, m, k)
+    logdc = distributions.hypergeom_logpmf(support, m + n, m, k)
 
     # The helpers below mirror fisher.test's own closures (dnhyper, mnhyper, pnhyper, mle, ncp.U, ncp.L).
     def dnhyper(ncp: float) -> np.ndarray:
@@ -94,8 +94,8 @@ def fisher_exact(a: int, b: int, c: int, d: int, conf_level: float = 0.95,
     def pnhyper(q: int, ncp: float, upper_tail: bool = False) -> float:
         """P[X ≤ q] (or P[X ≥ q] with ``upper_tail``) at ``ncp``."""
         if ncp == 1:
-            return float(stats.hypergeom.sf(x - 1, m + n, m, k)) if upper_tail else \
-                float(stats.hypergeom.cdf(x, m + n, m, k))
+            return float(distributions.hypergeom_sf(x - 1, m + n, m, k)) if upper_tail else \
+                float(distributions.hypergeom_cdf(x, m + n, m, k))
         if ncp == 0:
             return float(q <= lo) if upper_tail else float(q >= lo)
         if ncp == math.inf:
@@ -180,7 +180,7 @@ def chi_square(a: int, b: int, c: int, d: int, correct: bool = True) -> ChiSquar
     >>> round(r.statistic, 6), r.df, round(r.p_value, 6), r.small_expected
     (2.312169, 1, 0.128365, True)
     """
-    from scipy import stats
+    from ketastats.stats import distributions
 
     observed = np.array([[a, b], [c, d]], dtype=float)
     total = observed.sum()
@@ -190,7 +190,7 @@ def chi_square(a: int, b: int, c: int, d: int, correct: bool = True) -> ChiSquar
     deviation = np.abs(observed - expected)
     yates = min(0.5, float(deviation.min())) if correct else 0.0
     statistic = float(np.sum((deviation - yates) ** 2 / expected))
-    return ChiSquareResult(statistic, 1, float(stats.chi2.sf(statistic, 1)), bool(np.any(expected < 5)))
+    return ChiSquareResult(statistic, 1, float(distributions.chi2_sf(statistic, 1)), bool(np.any(expected < 5)))
 
 
 def risk_difference(count1: int, n1: int, count2: int, n2: int, method: str = "newcombe",
@@ -207,8 +207,7 @@ def risk_difference(count1: int, n1: int, count2: int, n2: int, method: str = "n
     >>> [round(v, 6) for v in risk_difference(8, 11, 3, 10)]   # R: Wilson limits via prop.test
     [0.427273, 0.005675, 0.687393]
     """
-    from scipy import stats
-
+    from ketastats.stats import distributions
     from ketastats.stats.intervals import wilson_interval
 
     if n1 == 0 or n2 == 0:
@@ -216,7 +215,7 @@ def risk_difference(count1: int, n1: int, count2: int, n2: int, method: str = "n
     p1, p2 = count1 / n1, count2 / n2
     estimate = p1 - p2
     if method == "wald":
-        z = float(stats.norm.ppf((1 + conf_level) / 2))
+        z = float(distributions.norm_ppf((1 + conf_level) / 2))
         half = z * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
         return estimate, estimate - half, estimate + half
     if method != "newcombe":
@@ -239,11 +238,11 @@ def odds_ratio_wald(a: int, b: int, c: int, d: int, conf_level: float = 0.95) ->
     >>> [round(v, 4) for v in odds_ratio_wald(8, 3, 3, 7)]
     [6.2222, 0.9356, 41.3817]
     """
-    from scipy import stats
+    from ketastats.stats import distributions
 
     if min(a, b, c, d) == 0:
         return math.nan, math.nan, math.nan
     log_or = math.log(a * d / (b * c))
     se = math.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
-    z = float(stats.norm.ppf((1 + conf_level) / 2))
+    z = float(distributions.norm_ppf((1 + conf_level) / 2))
     return math.exp(log_or), math.exp(log_or - z * se), math.exp(log_or + z * se)

@@ -79,7 +79,7 @@ def correlation_test(x, y, method: str = "pearson", covariates=None, conf_level:
     >>> round(r.estimate, 6), r.statistic_type, round(r.statistic, 6), round(r.p_value, 6), r.exact
     (0.8, 'S', 4.0, 0.133333, True)
     """
-    from scipy import stats
+    from ketastats.stats import distributions
 
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -91,8 +91,8 @@ def correlation_test(x, y, method: str = "pearson", covariates=None, conf_level:
     if n < 3 + k:
         raise ValueError(f"a correlation needs at least {3 + k} complete pairs; there are {n}")
     if method == "spearman":
-        rx, ry = stats.rankdata(x), stats.rankdata(y)
-        rz = None if z is None else np.column_stack([stats.rankdata(col) for col in z.T])
+        rx, ry = distributions.rankdata(x), distributions.rankdata(y)
+        rz = None if z is None else np.column_stack([distributions.rankdata(col) for col in z.T])
     else:
         rx, ry, rz = x, y, z
     if k:
@@ -141,25 +141,25 @@ def _pearson_r(x: np.ndarray, y: np.ndarray) -> float:
 
 def _t_p_value(t: float, df: float, alternative: str) -> float:
     """p-value of ``t`` on ``df`` degrees of freedom for R's ``alternative`` spelling."""
-    from scipy import stats
+    from ketastats.stats import distributions
 
     if alternative == "less":
-        return float(stats.t.cdf(t, df))
+        return float(distributions.t_cdf(t, df))
     if alternative == "greater":
-        return float(stats.t.sf(t, df))
-    return float(2 * stats.t.sf(abs(t), df))
+        return float(distributions.t_sf(t, df))
+    return float(2 * distributions.t_sf(abs(t), df))
 
 
 def _fisher_interval(r: float, se: float, conf_level: float, alternative: str) -> tuple[float, float]:
     """R's cor.test interval: tanh(atanh(r) ± q × se); one-sided intervals as R's."""
-    from scipy import stats
+    from ketastats.stats import distributions
 
     z = math.atanh(r) if abs(r) < 1 else math.copysign(math.inf, r)
     if alternative == "less":
-        return -1.0, math.tanh(z + stats.norm.ppf(conf_level) * se)
+        return -1.0, math.tanh(z + distributions.norm_ppf(conf_level) * se)
     if alternative == "greater":
-        return math.tanh(z - stats.norm.ppf(conf_level) * se), 1.0
-    q = stats.norm.ppf((1 + conf_level) / 2)
+        return math.tanh(z - distributions.norm_ppf(conf_level) * se), 1.0
+    q = distributions.norm_ppf((1 + conf_level) / 2)
     return math.tanh(z - q * se), math.tanh(z + q * se)
 
 
@@ -188,7 +188,7 @@ def _rho_counts(n: int) -> tuple[np.ndarray, int]:
 
 def _prho(s: float, n: int, lower_tail: bool) -> float:
     """R's ``prho`` (AS 89): P[S ≥ s] (upper) or P[S < s] (lower)."""
-    from scipy import stats
+    from ketastats.stats import distributions
 
     if s <= 0:
         return 0.0 if lower_tail else 1.0
@@ -206,5 +206,5 @@ def _prho(s: float, n: int, lower_tail: bool) -> float:
     u = x * b * (c1 + b * (c2 + c3 * b) + y * (-c4 + b * (c5 + c6 * b)
                                                - y * b * (c7 + c8 * b - y * (c9 - c10 * b + y * b * (c11 - c12 * y)))))
     correction = u / math.exp(y / 2.0)
-    tail = float(stats.norm.cdf(x)) if lower_tail else float(stats.norm.sf(x))
+    tail = float(distributions.norm_cdf(x)) if lower_tail else float(distributions.norm_sf(x))
     return min(1.0, max(0.0, (-correction if lower_tail else correction) + tail))

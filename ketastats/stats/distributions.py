@@ -30,15 +30,16 @@ import numpy as np
 from scipy import special
 from scipy.special import _ufuncs
 
-__all__ = ["beta_isf", "beta_ppf", "chi2_ppf", "chi2_sf", "f_sf", "norm_cdf", "norm_ppf", "norm_sf",
-           "rankdata", "t_cdf", "t_ppf", "t_sf"]
+__all__ = ["beta_isf", "beta_ppf", "chi2_ppf", "chi2_sf", "f_sf", "nct_cdf", "norm_cdf", "norm_ppf", "norm_sf",
+           "hypergeom_cdf", "hypergeom_logpmf", "hypergeom_sf", "rankdata", "t_cdf", "t_ppf", "t_sf"]
 
 
-def _valid(*params: np.ndarray) -> np.ndarray:
-    """``rv_continuous._argcheck``'s default: every shape parameter > 0 (NaN is invalid)."""
+def _valid(*params: np.ndarray, positive: int | None = None) -> np.ndarray:
+    """``rv_continuous._argcheck``'s default: every shape parameter > 0 (NaN is invalid); with
+    ``positive=k`` only the first k must be > 0 and the others not NaN (``nct``'s check)."""
     ok = np.asarray(True)
-    for p in params:
-        ok = ok & (p > 0)
+    for i, p in enumerate(params):
+        ok = ok & ((p > 0) if positive is None or i < positive else (p == p))
     return ok
 
 
@@ -48,7 +49,7 @@ def _finish(out: np.ndarray):
 
 
 def _probability(kernel: Callable[..., np.ndarray], x, params: tuple, lower: float, upper: float,
-                 upper_tail: bool):
+                 upper_tail: bool, positive: int | None = None):
     """``rv_continuous.cdf`` (``upper_tail=False``) or ``.sf`` on support (lower, upper).
 
     NaN for invalid parameters or NaN ``x``; below / above the support 0 and 1 (cdf) or 1 and 0 (sf);
@@ -56,7 +57,7 @@ def _probability(kernel: Callable[..., np.ndarray], x, params: tuple, lower: flo
     """
     x = np.asarray(x, dtype=np.promote_types(np.asarray(x).dtype, np.float64))
     params = tuple(np.asarray(p) for p in params)
-    ok = _valid(*params)
+    ok = _valid(*params, positive=positive)
     with np.errstate(invalid="ignore"):
         inside = (lower < x) & (x < upper)
         edge = (x >= upper) if not upper_tail else (x <= lower)
@@ -178,6 +179,17 @@ def f_sf(x, dfn, dfd):
     return _probability(lambda x, dfn, dfd: special.fdtrc(dfn, dfd, x), x, (dfn, dfd), 0.0, np.inf, True)
 
 
+def nct_cdf(x, df, nc):
+    """P(T <= x) for the noncentral t with ``df`` degrees of freedom and noncentrality ``nc`` (R ``pt(x,
+    df, ncp)``; ``scipy.stats.nct.cdf``, ``special.nctdtr``). NaN for df <= 0 or NaN ``nc``.
+
+    >>> round(float(nct_cdf(2.0, 7, 1.0)), 6)
+    0.794505
+    """
+    return _probability(lambda x, df, nc: special.nctdtr(df, nc, x), x, (df, nc), -np.inf, np.inf, False,
+                        positive=1)
+
+
 def beta_ppf(q, a, b):
     """Beta(a, b) quantile (R ``qbeta``; ``scipy.stats.beta.ppf``, Boost's ``ibeta_inv``).
 
@@ -198,6 +210,71 @@ def beta_isf(q, a, b):
     0.652453
     """
     return _quantile(lambda q, a, b: special.betainccinv(a, b, q), q, (a, b), 0.0, 1.0, True)
+
+
+def _hypergeom_setup(k, M, n, N):
+    """Arrays broadcast to one shape, ``hypergeom._argcheck`` (M > 0, 0 <= n, N <= M, all integral) and
+    the support [max(N - (M - n), 0), min(n, N)]."""
+    k, M, n, N = np.broadcast_arrays(*(np.asarray(v) for v in (k, M, n, N)))
+    ok = (M > 0) & (n >= 0) & (N >= 0) & (n <= M) & (N <= M)
+    ok = ok & (M == np.round(M)) & (n == np.round(n)) & (N == np.round(N))
+    return k, M, n, N, ok, np.maximum(N - (M - n), 0), np.minimum(n, N)
+
+
+def hypergeom_logpmf(k, M, n, N):
+    """log P(X = k), X hypergeometric: ``N`` draws from ``M`` items of which ``n`` are marked (R
+    ``dhyper(k, n, M - n, N, log = TRUE)``; ``scipy.stats.hypergeom.logpmf``, a sum of ``betaln``).
+
+    -inf off the support or for non-integral k, NaN for invalid parameters.
+
+    >>> round(float(np.exp(hypergeom_logpmf(2, 10, 4, 3))), 6)   # choose(4,2) choose(6,1) / choose(10,3)
+    0.3
+    """
+    k, M, n, N, ok, low, high = _hypergeom_setup(k, M, n, N)
+    out = np.full(k.shape, -np.inf)
+    out[~ok | np.isnan(k)] = np.nan
+    good = ok & (k >= low) & (k <= high) & (np.floor(k) == k)
+    if np.any(good):
+        k, tot, marked, draws = k[good], M[good], n[good], N[good]
+        bad = tot - marked
+        out[good] = (special.betaln(marked + 1, 1) + special.betaln(bad + 1, 1)
+                     + special.betaln(tot - draws + 1, draws + 1) - special.betaln(k + 1, marked - k + 1)
+                     - special.betaln(draws - k + 1, bad - draws + k + 1) - special.betaln(tot + 1, 1))
+    return _finish(out)
+
+
+def hypergeom_cdf(k, M, n, N):
+    """P(X <= k), X hypergeometric (R ``phyper(k, n, M - n, N)``; ``scipy.stats.hypergeom.cdf``, Boost).
+
+    >>> round(float(hypergeom_cdf(1, 10, 4, 3)), 6)
+    0.666667
+    """
+    k, M, n, N, ok, low, high = _hypergeom_setup(k, M, n, N)
+    out = np.zeros(k.shape)
+    out[k >= high] = 1.0
+    out[np.isneginf(k)] = 0.0
+    out[~ok | np.isnan(k)] = np.nan
+    good = ok & (k >= low) & (k < high) & np.isfinite(k)
+    if np.any(good):
+        out[good] = np.clip(_ufuncs._hypergeom_cdf(k[good], n[good], N[good], M[good]), 0, 1)
+    return _finish(out)
+
+
+def hypergeom_sf(k, M, n, N):
+    """P(X > k), X hypergeometric (R ``phyper(k, n, M - n, N, lower.tail = FALSE)``;
+    ``scipy.stats.hypergeom.sf``, Boost).
+
+    >>> round(float(hypergeom_sf(1, 10, 4, 3)), 6)
+    0.333333
+    """
+    k, M, n, N, ok, low, high = _hypergeom_setup(k, M, n, N)
+    out = np.zeros(k.shape)
+    out[~ok | np.isnan(k)] = np.nan
+    out[((k < low) | np.isneginf(k)) & ok] = 1.0
+    good = ok & (k >= low) & (k < high) & np.isfinite(k)
+    if np.any(good):
+        out[good] = np.clip(_ufuncs._hypergeom_sf(k[good], n[good], N[good], M[good]), 0, 1)
+    return _finish(out)
 
 
 def rankdata(values) -> np.ndarray:

@@ -96,7 +96,7 @@ def ols(X: np.ndarray, y: np.ndarray) -> Fit:
     >>> fit.coef.round(6).tolist(), fit.std_error.round(6).tolist(), round(fit.sigma, 6)
     ([0.082143, 0.992857], [0.161532, 0.031988], 0.207307)
     """
-    from scipy import stats
+    from ketastats.stats import distributions
 
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     _check_rank(X)
@@ -110,7 +110,7 @@ def ols(X: np.ndarray, y: np.ndarray) -> Fit:
     r_inv = np.linalg.inv(r)
     se = np.sqrt(sigma2 * np.sum(r_inv ** 2, axis=1))
     t = coef / se
-    pvalues = 2 * stats.t.sf(np.abs(t), df)
+    pvalues = 2 * distributions.t_sf(np.abs(t), df)
     log_lik = -n / 2 * (math.log(2 * math.pi) + math.log(rss / n) + 1)
     return Fit("gaussian", coef, se, t, pvalues, df, rss, log_lik, n, sigma=math.sqrt(sigma2))
 
@@ -214,8 +214,9 @@ def logistic(X: np.ndarray, y: np.ndarray) -> Fit:
     >>> fit.std_error.round(6).tolist(), round(fit.deviance, 6), fit.iterations
     ([2.120728, 0.432242], 8.449581, 4)
     """
-    from scipy import stats
     from scipy.special import expit
+
+    from ketastats.stats import distributions
 
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     _check_rank(X)
@@ -233,7 +234,7 @@ def logistic(X: np.ndarray, y: np.ndarray) -> Fit:
     se = np.sqrt(np.diag(np.linalg.inv(information)))
     z = beta / se
     deviance = _deviance(X, y, beta, offset)
-    return Fit("binomial", beta, se, z, 2 * stats.norm.sf(np.abs(z)), X.shape[0] - X.shape[1], deviance,
+    return Fit("binomial", beta, se, z, 2 * distributions.norm_sf(np.abs(z)), X.shape[0] - X.shape[1], deviance,
                -deviance / 2, X.shape[0], iterations=iterations)
 
 
@@ -256,12 +257,14 @@ def profile_interval(X: np.ndarray, y: np.ndarray, fit: Fit, index: int, conf_le
     >>> [round(b, 5) for b in profile_interval(X, y, logistic(X, y), 1)]   # MASS: -0.10788 1.76222
     [-0.1079, 1.76209]
     """
-    from scipy import optimize, stats
+    from scipy import optimize
+
+    from ketastats.stats import distributions
 
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     others = np.delete(X, index, axis=1)
     start_others = np.delete(fit.coef, index)
-    cutoff = float(stats.norm.ppf((1 + conf_level) / 2))
+    cutoff = float(distributions.norm_ppf((1 + conf_level) / 2))
     beta_hat, se = float(fit.coef[index]), float(fit.std_error[index])
 
     def signed_root(b: float) -> float:
@@ -308,7 +311,7 @@ def likelihood_ratio(X: np.ndarray, y: np.ndarray, fit: Fit, columns: list[int])
     >>> [round(v, 6) for v in likelihood_ratio(X, y, logistic(X, y), [1])]   # R: drop1(m, test = "LRT")
     [2.640774, 1, 0.104153]
     """
-    from scipy import stats
+    from ketastats.stats import distributions
 
     reduced = np.delete(np.asarray(X, dtype=float), columns, axis=1)
     offset = np.zeros(len(y))
@@ -318,7 +321,7 @@ def likelihood_ratio(X: np.ndarray, y: np.ndarray, fit: Fit, columns: list[int])
     else:
         deviance = _deviance(reduced, np.asarray(y, dtype=float), np.zeros(0), offset)
     statistic = max(deviance - fit.deviance, 0.0)
-    return statistic, len(columns), float(stats.chi2.sf(statistic, len(columns)))
+    return statistic, len(columns), float(distributions.chi2_sf(statistic, len(columns)))
 
 
 # --- MASS::confint.glm (profile.glm + confint.profile.glm), reproduced step by step ---------------
@@ -342,11 +345,11 @@ def profile_interval_mass(X: np.ndarray, y: np.ndarray, fit: Fit, index: int, co
     >>> [round(b, 5) for b in profile_interval_mass(X, y, logistic(X, y), 1)]   # R 4.2: confint(m)
     [-0.10788, 1.76222]
     """
-    from scipy import stats
+    from ketastats.stats import distributions
 
     X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
     alpha = (1 - conf_level) / 4
-    zmax = math.sqrt(float(stats.chi2.ppf(1 - alpha, 1)))
+    zmax = math.sqrt(float(distributions.chi2_ppf(1 - alpha, 1)))
     delta = zmax / 5
     others = np.delete(X, index, axis=1)
     beta_hat, se = float(fit.coef[index]), float(fit.std_error[index])
@@ -369,7 +372,7 @@ def profile_interval_mass(X: np.ndarray, y: np.ndarray, fit: Fit, index: int, co
     order = np.argsort(np.asarray(zs), kind="stable")
     par, zval = np.asarray(values)[order], np.asarray(zs)[order]
     grid_x, grid_y = _r_spline(par, zval, 3 * len(par))
-    cut = float(stats.norm.ppf((1 - conf_level) / 2))
+    cut = float(distributions.norm_ppf((1 - conf_level) / 2))
     return _r_approx(grid_y, grid_x, cut), _r_approx(grid_y, grid_x, -cut)
 
 

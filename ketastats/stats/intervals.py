@@ -134,11 +134,11 @@ def _proportion_bounds(x: np.ndarray, m: np.ndarray, alpha: float, method: str) 
         dist = crit * np.sqrt(q * (1.0 - q) / m + crit2 / (4.0 * m ** 2))
         dist /= denom
         return np.clip(center - dist, 0, 1), np.clip(center + dist, 0, 1)
-    from scipy.stats import beta
+    from ketastats.stats import distributions
 
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (np.asarray(beta.ppf(half, x, m - x + 1), dtype=np.float64),
-                np.asarray(beta.isf(half, x + 1, m - x), dtype=np.float64))
+        return (np.asarray(distributions.beta_ppf(half, x, m - x + 1), dtype=np.float64),
+                np.asarray(distributions.beta_isf(half, x + 1, m - x), dtype=np.float64))
 
 
 def _interval(count, n, conf_level, method: str) -> tuple[np.ndarray, np.ndarray]:

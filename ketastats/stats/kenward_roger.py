@@ -267,7 +267,7 @@ def contrast(fit: LmmFit, L, rhs: float = 0.0) -> ContrastResult:
     >>> round(r.df, 6), round(r.p, 9)
     (4.0, 0.005545965)
     """
-    from scipy import stats
+    from ketastats.stats import distributions
 
     L = as_contrast_vector(L, fit.n_fixed)
     adj = vcov_adjusted(fit)
@@ -276,7 +276,7 @@ def contrast(fit: LmmFit, L, rhs: float = 0.0) -> ContrastResult:
     est = float(L @ fit.beta)
     se = math.sqrt(float(L @ adj.vcov @ L))
     t = (est - rhs) / se
-    return ContrastResult(est, se, float(df), float(t), float(2.0 * stats.t.sf(abs(t), df)))
+    return ContrastResult(est, se, float(df), float(t), float(2.0 * distributions.t_sf(abs(t), df)))
 
 
 def krmodcomp(fit: LmmFit, L, rhs=0.0) -> KRModcomp:
@@ -297,7 +297,7 @@ def krmodcomp(fit: LmmFit, L, rhs=0.0) -> KRModcomp:
     >>> round(r.F, 6), r.df_num, round(r.df_den, 6), round(r.F_scaling, 6), round(r.p, 6)
     (2.241952, 1, 5.140273, 1.0, 0.193011)
     """
-    from scipy import stats
+    from ketastats.stats import distributions
 
     p = fit.n_fixed
     L = as_contrast_matrix(L, p)
@@ -311,8 +311,8 @@ def krmodcomp(fit: LmmFit, L, rhs=0.0) -> KRModcomp:
     wald = float(Ld @ np.linalg.solve(L @ adj.vcov @ L.T, Ld))
     FU = wald / q
     F = scaling * FU
-    return KRModcomp(float(F), q, float(df2), float(stats.f.sf(F, q, df2)), float(scaling),
-                     float(FU), float(stats.f.sf(FU, q, df2)))
+    return KRModcomp(float(F), q, float(df2), float(distributions.f_sf(F, q, df2)), float(scaling),
+                     float(FU), float(distributions.f_sf(FU, q, df2)))
 
 
 def joint(fit: LmmFit, L, rhs=0.0) -> JointResult:

@@ -216,7 +216,7 @@ def rm_anova(y, within_sizes: list[int], between_codes=None, between_sizes: list
         strata[w] = (P, E, sphericity(E, error_df, n_cells=k) if w else None)
     error_total = sum(float(np.trace(E)) for _, E, _ in strata.values())
 
-    from scipy.stats import f as f_dist
+    from ketastats.stats import distributions
 
     out = []
     for w in within_terms:
@@ -232,7 +232,7 @@ def rm_anova(y, within_sizes: list[int], between_codes=None, between_sizes: list
             nan = float("nan")
             out.append(Term(
                 between=b, within=w, sum_sq=ss, df=df, sum_sq_error=sse, df_error=dfe, statistic=stat,
-                p_value=float(f_dist.sf(stat, df, dfe)), eta_sq_partial=ss / (ss + sse),
+                p_value=float(distributions.f_sf(stat, df, dfe)), eta_sq_partial=ss / (ss + sse),
                 eta_sq_generalized=ss / (ss + error_total),
                 epsilon_gg=sph.epsilon_gg if sph else nan, epsilon_hf_raw=sph.epsilon_hf_raw if sph else nan,
                 epsilon_hf=sph.epsilon_hf if sph else nan, mauchly_w=sph.mauchly_w if sph else nan,
@@ -248,6 +248,6 @@ def corrected_p_value(statistic: float, df: float, df_error: float, epsilon: flo
     >>> round(corrected_p_value(10.166667, 2, 6, 0.590164), 6)   # afex: GG-corrected p 0.038119
     0.038119
     """
-    from scipy.stats import f as f_dist
+    from ketastats.stats import distributions
 
-    return float(f_dist.sf(statistic, df * epsilon, df_error * epsilon))
+    return float(distributions.f_sf(statistic, df * epsilon, df_error * epsilon))

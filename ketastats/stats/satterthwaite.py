@@ -204,10 +204,10 @@ def _df_1d(fit: LmmFit, L: np.ndarray) -> tuple[float, float]:
 
 def _t_result(estimate: float, se: float, df: float, rhs: float) -> ContrastResult:
     """Assemble a :class:`ContrastResult` with t = (estimate − rhs) / se and its two-sided p."""
-    from scipy import stats
+    from ketastats.stats import distributions
 
     t = (estimate - rhs) / se
-    p = float(2.0 * stats.t.sf(abs(t), df))
+    p = float(2.0 * distributions.t_sf(abs(t), df))
     return ContrastResult(float(estimate), float(se), float(df), float(t), p)
 
 
@@ -292,7 +292,7 @@ def joint(fit: LmmFit, L, rhs=0.0, eps: float = math.sqrt(np.finfo(float).eps)) 
     >>> res.df_num
     2
     """
-    from scipy import stats
+    from ketastats.stats import distributions
 
     p = fit.n_fixed
     L = as_contrast_matrix(L, p)
@@ -302,7 +302,7 @@ def joint(fit: LmmFit, L, rhs=0.0, eps: float = math.sqrt(np.finfo(float).eps)) 
         beta = beta - np.linalg.pinv(L) @ rhs_v
     if L.shape[0] == 1:
         r = contrast(fit, L[0], rhs=float(rhs_v[0]))
-        return JointResult(r.t ** 2, 1, r.df, float(stats.f.sf(r.t ** 2, 1, r.df)))
+        return JointResult(r.t ** 2, 1, r.df, float(distributions.f_sf(r.t ** 2, 1, r.df)))
     VL = L @ fit.vcov_beta @ L.T
     d, P = np.linalg.eigh(0.5 * (VL + VL.T))
     order = np.argsort(d)[::-1]
@@ -317,7 +317,7 @@ def joint(fit: LmmFit, L, rhs=0.0, eps: float = math.sqrt(np.finfo(float).eps)) 
         # lmerTest: contest1D(model, PtL, rhs = rhs[1]) on the adjusted beta
         var, df = _df_1d(fit, PtL[0])
         t = float(PtL[0] @ fit.beta - rhs_v[0]) / math.sqrt(var)
-        return JointResult(t * t, 1, df, float(stats.f.sf(t * t, 1, df)))
+        return JointResult(t * t, 1, df, float(distributions.f_sf(t * t, 1, df)))
     t2 = (PtL @ beta) ** 2 / d[:q]
     F = float(np.sum(t2) / q)
     A = vcov_varpar(fit)
@@ -327,7 +327,7 @@ def joint(fit: LmmFit, L, rhs=0.0, eps: float = math.sqrt(np.finfo(float).eps)) 
         g = np.array([PtL[m] @ Jk @ PtL[m] for Jk in J])
         nu[m] = 2.0 * d[m] ** 2 / float(g @ A @ g)
     ddf = _fstat_ddf(nu)
-    return JointResult(F, q, ddf, float(stats.f.sf(F, q, ddf)))
+    return JointResult(F, q, ddf, float(distributions.f_sf(F, q, ddf)))
 
 
 def coefficient_table(fit: LmmFit) -> list[ContrastResult]:

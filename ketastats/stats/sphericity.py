@@ -141,7 +141,7 @@ def mauchly(S, error_df: float, n_cells: int | None = None) -> tuple[float, floa
     >>> [round(v, 6) for v in mauchly([[4.0, 1.0], [1.0, 2.0]], error_df=10)]
     [0.777778, 0.322738]
     """
-    from scipy.stats import chi2
+    from ketastats.stats import distributions
 
     S = _check(S)
     pp = S.shape[0]
@@ -157,8 +157,8 @@ def mauchly(S, error_df: float, n_cells: int | None = None) -> tuple[float, floa
     w2 = (pp + 2) * (pp - 1) * (pp - 2) * (2 * pp ** 3 + 6 * pp ** 2 + 3 * k + 2) / (288 * (n * pp * rho) ** 2)
     z = -n * rho * log_w
     f = pp * (pp + 1) / 2 - 1
-    pr1 = chi2.sf(z, f)
-    pr2 = chi2.sf(z, f + 4)
+    pr1 = distributions.chi2_sf(z, f)
+    pr2 = distributions.chi2_sf(z, f + 4)
     return float(np.exp(log_w)), float(pr1 + w2 * (pr2 - pr1))
 
 

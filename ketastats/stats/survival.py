@@ -156,11 +156,11 @@ def confidence_bounds(surv, std_err, conf_level: float, conf_type: str) -> tuple
     >>> lower.round(4).tolist(), upper.round(4).tolist()   # R: survival:::survfit_confint
     ([0.1346, 0.1167], [0.9755, 0.7996])
     """
-    from scipy.stats import norm
+    from ketastats.stats import distributions
 
     surv = np.asarray(surv, dtype=float)
     se = np.asarray(std_err, dtype=float)
-    z = norm.ppf(1 - (1 - conf_level) / 2)
+    z = distributions.norm_ppf(1 - (1 - conf_level) / 2)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if conf_type == "plain":
             half = se * surv * z
@@ -290,7 +290,7 @@ def logrank_test(time, event, group, strata=None) -> LogrankResult:
     >>> r.expected.round(6).tolist(), round(r.statistic, 6), r.df   # R: survdiff chisq 4.8861046
     ([1.733333, 5.266667], 4.886105, 1)
     """
-    from scipy.stats import chi2
+    from ketastats.stats import distributions
 
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float) > 0
@@ -322,7 +322,7 @@ def logrank_test(time, event, group, strata=None) -> LogrankResult:
         vv = variance[np.ix_(used, used)][1:, 1:]
         statistic = float(np.sum(np.linalg.solve(vv, diff) * diff))
     df = int(used.sum()) - 1
-    p_value = float(chi2.sf(statistic, df)) if df > 0 else math.nan
+    p_value = float(distributions.chi2_sf(statistic, df)) if df > 0 else math.nan
     return LogrankResult(np.arange(k), np.bincount(group, minlength=k), observed, expected, variance,
                          statistic, df, p_value)
 
@@ -555,7 +555,7 @@ def cox_zph(time, event, x, strata, fit: CoxResult, ties: str = "efron", transfo
     >>> z["chisq"].round(6).tolist(), round(z["global_p"], 6)
     ([0.257587], 0.611783)
     """
-    from scipy.stats import chi2
+    from ketastats.stats import distributions
 
     time = np.asarray(time, dtype=float)
     event = (np.asarray(event, dtype=float) > 0).astype(float)
@@ -566,8 +566,7 @@ def cox_zph(time, event, x, strata, fit: CoxResult, ties: str = "efron", transfo
     elif transform == "identity":
         ttimes = time.copy()
     elif transform == "rank":
-        from scipy.stats import rankdata
-        ttimes = rankdata(time)
+        ttimes = distributions.rankdata(time)
     elif transform == "log":
         ttimes = np.log(time)
     else:
@@ -588,8 +587,8 @@ def cox_zph(time, event, x, strata, fit: CoxResult, ties: str = "efron", transfo
     vec = np.concatenate([np.zeros(p), u[p:]])
     global_chisq = float(vec @ np.linalg.solve(imat, vec))
     chisq_a, df_a = np.array(chisq), np.array(df)
-    return {"chisq": chisq_a, "df": df_a, "p": chi2.sf(chisq_a, df_a), "global_chisq": global_chisq,
-            "global_df": p, "global_p": float(chi2.sf(global_chisq, p))}
+    return {"chisq": chisq_a, "df": df_a, "p": distributions.chi2_sf(chisq_a, df_a), "global_chisq": global_chisq,
+            "global_df": p, "global_p": float(distributions.chi2_sf(global_chisq, p))}
 
 
 # --- concordance -------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def paired_t_test(x, y, conf_level: float = 0.95, alternative: str = "two.sided"
     >>> round(r.p_value, 6), r.conf_low, round(r.conf_high, 4)   # R: 0.0021929968 -Inf -6.8082957
     (0.002193, -inf, -6.8083)
     """
-    from scipy.stats import t as t_dist
+    from ketastats.stats import distributions
 
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -103,15 +103,15 @@ def paired_t_test(x, y, conf_level: float = 0.95, alternative: str = "two.sided"
     stat = mean / se
     df = float(n - 1)
     if alternative == "two.sided":
-        p = 2 * t_dist.sf(abs(stat), df)
-        q = t_dist.ppf(0.5 + conf_level / 2, df)
+        p = 2 * distributions.t_sf(abs(stat), df)
+        q = distributions.t_ppf(0.5 + conf_level / 2, df)
         low, high = mean - q * se, mean + q * se
     elif alternative == "less":
-        p = t_dist.cdf(stat, df)
-        low, high = -np.inf, mean + t_dist.ppf(conf_level, df) * se
+        p = distributions.t_cdf(stat, df)
+        low, high = -np.inf, mean + distributions.t_ppf(conf_level, df) * se
     else:
-        p = t_dist.sf(stat, df)
-        low, high = mean - t_dist.ppf(conf_level, df) * se, np.inf
+        p = distributions.t_sf(stat, df)
+        low, high = mean - distributions.t_ppf(conf_level, df) * se, np.inf
     return PairedT(n=n, estimate=mean, std_error=float(se), statistic=float(stat), df=df, p_value=float(p),
                    conf_low=float(low), conf_high=float(high), conf_level=float(conf_level),
                    alternative=alternative, effect_size=mean / sd)

@@ -91,7 +91,7 @@ def t_test(x, y, method: str = "welch", conf_level: float = 0.95, alternative: s
     >>> round(r.cohens_d, 4), round(r.cohens_d_conf_low, 4), round(r.cohens_d_conf_high, 4)
     (2.1273, 0.3754, 3.7937)
     """
-    from scipy import stats
+    from ketastats.stats import distributions
 
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -136,14 +136,14 @@ def t_test(x, y, method: str = "welch", conf_level: float = 0.95, alternative: s
         raise ValueError("the data are essentially constant: the standard error is 0")
     t = estimate / se
     if alternative == "less":
-        p = float(stats.t.cdf(t, df))
-        low, high = -math.inf, estimate + float(stats.t.ppf(conf_level, df)) * se
+        p = float(distributions.t_cdf(t, df))
+        low, high = -math.inf, estimate + float(distributions.t_ppf(conf_level, df)) * se
     elif alternative == "greater":
-        p = float(stats.t.sf(t, df))
-        low, high = estimate - float(stats.t.ppf(conf_level, df)) * se, math.inf
+        p = float(distributions.t_sf(t, df))
+        low, high = estimate - float(distributions.t_ppf(conf_level, df)) * se, math.inf
     else:
-        p = float(2 * stats.t.sf(abs(t), df))
-        half = float(stats.t.ppf((1 + conf_level) / 2, df)) * se
+        p = float(2 * distributions.t_sf(abs(t), df))
+        half = float(distributions.t_ppf((1 + conf_level) / 2, df)) * se
         low, high = estimate - half, estimate + half
     d_df = float(n1 - 1) if method == "paired" else float(n1 + n2 - 2)
     d_low, d_high = smd_interval(d, scale, d_df, conf_level)
@@ -178,14 +178,16 @@ def smd_interval(d: float, scale: float, df: float, conf_level: float) -> tuple[
     >>> [round(v, 4) for v in smd_interval(2.127328, (1 / 4 + 1 / 5) ** 0.5, 7, 0.95)]
     [0.3754, 3.7937]
     """
-    from scipy import optimize, stats
+    from scipy import optimize
+
+    from ketastats.stats import distributions
 
     t = d / scale
     alpha = 1 - conf_level
 
     def cdf(ncp: float) -> float:
         """``pt(t, df, ncp)``, with its NaN tails replaced by their limits."""
-        value = float(stats.nct.cdf(t, df, ncp))
+        value = float(distributions.nct_cdf(t, df, ncp))
         if math.isnan(value):  # scipy gives NaN deep in a tail: the limit is 1 (ncp ≪ t) or 0 (ncp ≫ t)
             value = 1.0 if ncp < t else 0.0
         return value
