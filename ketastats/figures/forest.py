@@ -287,7 +287,7 @@ def _family(spec: Spec, ctx: FigureContext):
     p_text_x = width_pt - margin if "p" in columns else None
 
     y_top = points - title_pt - header_pt
-    p_axes = []
+    p_axes: list = []
     threshold_handle = None
     for b, (kind, members) in enumerate(blocks):
         block_h = row_pt * len(members)
@@ -305,8 +305,9 @@ def _family(spec: Spec, ctx: FigureContext):
             significant = bool(member["significant"])
             colour = PALETTE[0] if significant else PALETTE[1]
             order_id = member["order"]
-            if scales[i] is not None:
-                _, _, estimate, low, high = scales[i]
+            scale = scales[i]
+            if scale is not None:
+                _, _, estimate, low, high = scale
                 container = ax.errorbar(estimate, y, xerr=[[estimate - low], [high - estimate]], fmt="o",
                                         color=colour, ms=3.2, capsize=1.5, lw=0.9,
                                         mfc=colour if significant else "white")
@@ -348,7 +349,7 @@ def _family(spec: Spec, ctx: FigureContext):
             ax.xaxis.set_major_locator(FixedLocator(ratio_ticks(low, high)))
             ax.xaxis.set_minor_locator(NullLocator())
             plain_log_axis(ax.xaxis)
-            names = {scales[i][1] for i in members if scales[i] is not None}
+            names = {scale[1] for scale in (scales[i] for i in members) if scale is not None}
             name = {"odds_ratio": "Odds ratio", "hazard_ratio": "Hazard ratio", "risk_ratio": "Risk ratio",
                     "rate_ratio": "Rate ratio"}.get(next(iter(names)), "Ratio") if len(names) == 1 else "Ratio"
             ax.set_xlabel(f"{name} ({ci}, log scale)")

@@ -151,7 +151,7 @@ class Spec(FigureSpec):
             x = self.x or next((c for c in analysis.by if c != self.group), None)
         problems = []
         column = catalog.columns.get(analysis.table, {}).get(x) if x else None
-        if self.x_times is not None and column is not None and getattr(column, "levels", None):
+        if self.x_times is not None and x and column is not None and getattr(column, "levels", None):
             problems += time_problems(self.x_times, [str(v) for v in column.levels], x)
         spec = others.get(self.proportions) if self.proportions else None
         known = catalog.columns.get(spec.table, {}) if spec is not None else {}
@@ -413,7 +413,7 @@ def _emm_table(spec: Spec, ctx: FigureContext, x: str):
             if "group" in rows.columns and isinstance(row["group"], str) else {}
         if set(parts) - set(by):          # rows of a contrast with other by / at variables
             continue
-        levels = {target: str(row["level"])}
+        levels: dict[str, str | None] = {target: str(row["level"])}
         for b in by:
             value = row[b] if b in rows.columns and isinstance(row[b], str) else parts.get(b)
             levels[b] = None if value is None else str(value)

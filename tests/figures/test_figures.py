@@ -203,8 +203,10 @@ def test_forest_of_a_multiplicity_family_marks_the_threshold(siegel):
         (point,) = by_gid(figure, f"p-{member['order']}")
         assert point.get_xdata()[0] == pytest.approx(member["p_value"])
         assert (point.get_markerfacecolor() != "white") == bool(member["significant"])
-    estimates = by_gid(figure, "estimate-")
+    estimates = [a for a in by_gid(figure, "estimate-") if a.get_gid()[len("estimate-"):].isdigit()]
     assert len(estimates) == int(family["estimate"].notna().sum()) == 6     # the F test has no estimate
+    (f_text,) = by_gid(figure, "text-estimate-1")
+    assert f_text.get_text().startswith("F(3, ")                           # printed beside, not over the axis
     dmn = siegel.results["fc_dmn"].tidy
     row = dmn[(dmn["term"] == "time_post") & (dmn["effect"] == "fixed") & (dmn["df_method"] == "residual")].iloc[0]
     (marker,) = by_gid(figure, "estimate-2")
@@ -248,3 +250,73 @@ def test_figures_never_run_an_analysis(siegel, rct, monkeypatch):
     for result in (siegel, rct):
         for spec in result.plan.figures:
             assert draw(result, spec.id).axes, spec.id
+
+
+# --- forest of a family mixing ratios and differences ---------------------------------------------
+
+def _texts_inside(figure):
+    renderer = figure.canvas.get_renderer()
+    box = figure.bbox
+    for text in figure.findobj(lambda a: hasattr(a, "get_text") and a.get_visible() and a.get_text()):
+        extent = text.get_window_extent(renderer)
+        assert box.x0 - 0.5 <= extent.x0 and extent.x1 <= box.x1 + 0.5, repr(text.get_text())
+        assert box.y0 - 0.5 <= extent.y0 and extent.y1 <= box.y1 + 0.5, repr(text.get_text())
+    return renderer
+
+
+def test_a_family_of_ratios_and_differences_is_drawn_in_panels_by_scale(ect):
+    figure = draw(ect, "primary_forest")
+    panels = {ax.get_gid(): ax for ax in figure.axes}
+    difference, ratio = panels["panel-difference"], panels["panel-ratio"]
+    assert difference.get_xscale() == "linear" and ratio.get_xscale() == "log"
+    (null0,) = by_gid(figure, "null-difference")
+    (null1,) = by_gid(figure, "null-ratio")
+    assert null0.axes is difference and list(null0.get_xdata()) == [0.0, 0.0]
+    assert null1.axes is ratio and list(null1.get_xdata()) == [1.0, 1.0]
+    # the values drawn are the members' tidy rows
+    mixed = ect.results["hdrs_mixed_model"].tidy
+    hdrs = mixed[(mixed["effect"] == "contrast") & (mixed["group"] == "visit=eot")
+                 & (mixed["df_method"] == "satterthwaite")].iloc[0]
+    (marker,) = by_gid(figure, "estimate-1")
+    assert marker.axes is difference and marker.get_xdata()[0] == pytest.approx(hdrs["estimate"])
+    fisher = ect.results["response_eot_by_arm"].tidy
+    odds = fisher[(fisher["outcome"] == "responder") & (fisher["term"] == "odds_ratio")].iloc[0]
+    (marker,) = by_gid(figure, "estimate-2")
+    assert marker.axes is ratio and marker.get_xdata()[0] == pytest.approx(odds["estimate"])
+    assert ratio.get_xlim()[0] < odds["conf_low"] and ratio.get_xlim()[1] > odds["conf_high"] > 1
+    (text,) = by_gid(figure, "text-estimate-2")
+    assert text.get_text() == f"OR {odds['estimate']:.2f} ({odds['conf_low']:.2f}, {odds['conf_high']:.2f})"
+    assert not by_gid(figure, "estimate-3")                                 # log-rank: no estimate
+    assert by_gid(figure, "text-estimate-3")[0].get_text().startswith("χ² = 5.67")
+    family = ect.families["primary"].table
+    (p_text_3,) = by_gid(figure, "text-p-3")
+    assert p_text_3.get_text() == "0.017 (0.052)" and family["p_adjusted"].iloc[2] == pytest.approx(0.0517, abs=1e-4)
+    # plain tick labels on the log axes (no mathtext), and no text drawn inside a panel over its null line
+    for ax in figure.axes:
+        for label in ax.get_xticklabels():
+            assert "$" not in label.get_text()
+    assert [t.get_text() for t in ratio.get_xticklabels()] == ["0.1", "0.25", "0.5", "1"]
+    renderer = _texts_inside(figure)
+    for ax in (difference, ratio):
+        inside = ax.get_window_extent(renderer)
+        for text in figure.findobj(lambda a: hasattr(a, "get_text") and a.get_text() and a is not ax.xaxis.label):
+            if text in ax.get_xticklabels() + ax.get_yticklabels():
+                continue
+            assert not text.get_window_extent(renderer).overlaps(inside) or text.axes is not ax, text.get_text()
+
+
+@pytest.mark.parametrize("preset", ["single_column", "one_and_half_column", "double_column"])
+def test_family_forests_keep_labels_and_columns_inside_the_figure(ect, siegel, preset):
+    for result, figure_id in ((ect, "primary_forest"), (siegel, "primary_outcomes_forest")):
+        figure = draw(result, figure_id, preset=preset)
+        _texts_inside(figure)
+        renderer = figure.canvas.get_renderer()
+        labels = [t for ax in figure.axes for t in ax.get_yticklabels() if t.get_text()]
+        panels = [ax.get_window_extent(renderer) for ax in figure.axes if ax.get_gid().startswith("panel-")]
+        for label in labels:                       # member labels end left of every panel
+            assert label.get_window_extent(renderer).x1 <= min(p.x0 for p in panels) + 0.5
+
+
+def test_cox_forest_texts_inside_at_every_preset(rct):
+    for preset in ("single_column", "one_and_half_column", "double_column"):
+        _texts_inside(draw(rct, "relapse_cox_forest", preset=preset))
