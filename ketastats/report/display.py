@@ -47,6 +47,7 @@ import pandas as pd
 
 from ketastats import glossary
 from ketastats.glossary import format_p
+from ketastats.language.term_labels import coding_note, infer_references, term_labels
 
 __all__ = ["DisplayTable", "display_table", "analysis_table", "family_table", "shown_rows", "format_p",
            "format_number", "column_decimals", "row_decimals", "MINUS", "MAX_ROWS"]
@@ -194,28 +195,64 @@ def _confidence_pairs(columns: list[str]) -> list[tuple[str, str, str]]:
 
 def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, id: str = "table",
                   title: str = "", notes: list[str] | None = None,
-                  level_labels: dict[str, dict[str, str]] | None = None) -> DisplayTable:
+                  level_labels: dict[str, dict[str, str]] | None = None,
+                  references: dict[str, str] | None = None) -> DisplayTable:
     """The display form of a tidy results table (see the module docstring).
 
     ``level_labels`` (column → {level code: display name}, from the data dictionary) relabels the
     text cells of that column and of the identity columns (``level``, ``group``, ``contrast``,
     ``visit``, ...): ``ect`` → ``ECT``, ``ketamine - ect`` → ``Ketamine − ECT``, ``visit=tx3`` →
     ``visit=After treatment 3``. The CSV keeps the codes.
+
+    ``term`` cells read as a statistician writes them (:mod:`ketastats.language.term_labels`, with
+    ``labels``, ``level_labels`` and the treatment-coding ``references``, column → reference level):
+    ``randomized_arm[T.ketamine]:visit[T.tx3]`` → ``Ketamine vs ECT × After treatment 3``. In a
+    model table (an ``effect`` column), the rows of LS-means, contrasts and random effects say what
+    they are in the term cell (``Ketamine − ECT at End of course``) and the ``level`` /
+    ``contrast`` / ``group`` columns are dropped when that leaves them empty; a statistic whose
+    type varies reads ``t = 2.08`` / ``F = 6.18`` (no type column); an F test's two df read
+    ``5, 242``; and counts that are the same in every row (``n_obs``, ``n_subjects``) move to a note.
     """
     labels = labels or {}
+    out_notes: list[str] = []
+    if "term" in frame.columns and not _numeric(frame["term"]):
+        note = coding_note(frame["term"], labels, level_labels, references)
+        frame = frame.assign(term=term_labels(frame["term"], labels, level_labels, references))
+        if note:
+            out_notes.append(note)
     if level_labels:
         frame = _relabel_levels(frame, level_labels)
     frame = frame.reset_index(drop=True)
+    if "effect" in frame.columns and "term" in frame.columns:
+        frame, constant = _model_rows(frame)
+        out_notes.extend(constant)
+    if "outcome" in frame.columns and len(frame) > 1 and frame["outcome"].notna().all() \
+            and frame["outcome"].nunique() == 1 and not _numeric(frame["outcome"]):
+        # one outcome in every row: said once, under the table, instead of in a wide column
+        out_notes.insert(0, f"{glossary.label('outcome')}: {_labelled(frame['outcome'].head(1), labels)[0]}.")
+        frame = frame.drop(columns=["outcome"])
+    if {"p_value", "p_adjusted", "adjust_method"} <= set(frame.columns) and _numeric(frame["p_adjusted"]) \
+            and _numeric(frame["p_value"]) and {str(v) for v in frame["adjust_method"].dropna()} <= {"none"}:
+        adjusted = frame["p_adjusted"].notna().to_numpy()
+        if np.allclose(frame["p_adjusted"].astype(float)[adjusted], frame["p_value"].astype(float)[adjusted],
+                       rtol=1e-12, atol=0, equal_nan=True):
+            frame = frame.drop(columns=["p_adjusted"])   # not adjusted (adjust: none): the same p twice
     columns = [c for c in frame.columns if frame[c].notna().any() and not (
         frame[c].dtype == object and all(_missing(v) or v == "" for v in frame[c]))]
-    out_notes: list[str] = []
     statistic_symbol = None
+    typed_statistic = False
     if "statistic_type" in columns and "statistic" in columns:
         types = {str(v) for v in frame["statistic_type"] if not _missing(v) and v != ""}
         symbol = glossary.value_label("statistic_type", next(iter(types))) if len(types) == 1 else None
         if symbol:
             statistic_symbol = symbol
             columns.remove("statistic_type")
+        elif len(types) > 1:   # a table mixing t, F, χ²: "t = 2.08", "F = 6.18"
+            typed_statistic = True
+            columns.remove("statistic_type")
+    joined_df = "effect" in frame.columns and "df" in columns and "df_denominator" in columns
+    if joined_df:
+        columns.remove("df_denominator")
     effect_name = None
     if "effect_size_type" in columns and "effect_size" in columns:
         kinds = {str(v) for v in frame["effect_size_type"] if not _missing(v) and v != ""}
@@ -227,7 +264,8 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
         if name in columns:
             values = [v for v in frame[name] if not _missing(v) and v != ""]
             if len({_setting_text(v) for v in values}) == 1:
-                out_notes.append(f"{glossary.label(name)}: {_setting_text(values[0])}.")
+                text = _setting_text(values[0])
+                out_notes.append(f"{glossary.label(name)}: {glossary.value_label(name, text) or text}.")
                 columns.remove(name)
     level = None
     if "conf_level" in frame.columns:
@@ -261,6 +299,16 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
         series = frame[name]
         if glossary.kind(name) == "variable" and not _numeric(series):
             cells.append(_labelled(series, labels))
+        elif name == "statistic" and typed_statistic:
+            texts = _format_column(name, series, groups=groups)
+            cells.append([f"{_symbol(kind)} = {text}" if text and not _missing(kind) and kind != "" else text
+                          for kind, text in zip(frame["statistic_type"], texts)])
+        elif name == "df" and joined_df:
+            numerator = _format_column(name, series, groups=groups)
+            denominator = _format_column("df_denominator", frame["df_denominator"])
+            cells.append([f"{a}, {b}" if a and b else a or b for a, b in zip(numerator, denominator)])
+        elif glossary.kind(name) == "setting" and not _numeric(series):
+            cells.append(["" if _missing(v) else glossary.value_label(name, str(v)) or str(v) for v in series])
         else:
             cells.append(_format_column(name, series, groups=groups))
         if name == "statistic" and statistic_symbol:
@@ -274,6 +322,69 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
     rows = [list(row) for row in zip(*cells)] if cells else []
     return DisplayTable(id=id, title=title, columns=header, rows=rows, align=align,
                         notes=out_notes + list(notes or []), keys=keys)
+
+
+def _symbol(statistic_type: Any) -> str:
+    return glossary.value_label("statistic_type", str(statistic_type)) or str(statistic_type)
+
+
+_FOLDED = ("level", "contrast", "group")
+
+
+def _model_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """A model table with each row saying what it is in its ``term`` cell, and the notes of its
+    constant counts (see :func:`display_table`).
+
+    LS-mean rows read ``ECT at End of course`` (level, then the ``by`` levels of ``group``),
+    contrast rows ``Ketamine − ECT at End of course``, random-effect rows name their grouping
+    factor (``SD (Intercept), participant_id``); these cells leave ``level``, ``contrast`` and
+    ``group``, which the table then drops when nothing else is in them. Count columns with one
+    value in every row (``n_obs``, ``n_subjects``, a Cox model's ``n``) become a note.
+
+    >>> frame = pd.DataFrame({"effect": ["fixed", "emmean", "contrast", "ran_pars"],
+    ...     "term": ["Ketamine vs ECT", "randomized_arm", "randomized_arm", "SD (Intercept)"],
+    ...     "level": [None, "ECT", None, None], "contrast": [None, None, "Ketamine − ECT", None],
+    ...     "group": [None, "visit=End of course", "visit=End of course", "participant_id"],
+    ...     "n_obs": [305] * 4})
+    >>> out, notes = _model_rows(frame)
+    >>> out["term"].tolist()[1:]
+    ['ECT at End of course', 'Ketamine − ECT at End of course', 'SD (Intercept), participant_id']
+    >>> bool(out["group"].isna().all()), notes
+    (True, ['n observations: 305 in every row.'])
+    """
+    out = frame.copy()
+    notes = []
+    present = [c for c in _FOLDED if c in out.columns]
+    if present:
+        for c in present + ["term"]:
+            out[c] = out[c].astype(object)
+        for i in out.index:
+            effect = out.at[i, "effect"]
+            group = out.at[i, "group"] if "group" in out.columns else None
+            where = ""
+            if not _missing(group) and group != "":
+                where = ", ".join(part.split("=", 1)[1] if "=" in part else part for part in str(group).split(", "))
+            if effect in ("emmean", "contrast"):
+                what = out.at[i, "contrast" if effect == "contrast" else "level"] if \
+                    ("contrast" if effect == "contrast" else "level") in out.columns else None
+                if _missing(what) or what == "":
+                    continue
+                out.at[i, "term"] = f"{what} at {where}" if where else str(what)
+                for c in present:
+                    out.at[i, c] = None
+            elif effect == "ran_pars" and where:
+                out.at[i, "term"] = str(out.at[i, "term"]) if where == "Residual" else f"{out.at[i, 'term']}, {where}"
+                if "group" in out.columns:
+                    out.at[i, "group"] = None
+    if len(out) > 1:
+        for name in list(out.columns):
+            if glossary.kind(name) != "count" or not _numeric(out[name]) or out[name].isna().any():
+                continue
+            values = set(out[name].astype(float))
+            if len(values) == 1:
+                notes.append(f"{glossary.label(name)}: {format_number(values.pop(), 0)} in every row.")
+                out = out.drop(columns=[name])
+    return out, notes
 
 
 def _relabel_levels(frame: pd.DataFrame, level_labels: dict[str, dict[str, str]]) -> pd.DataFrame:
@@ -354,13 +465,43 @@ def analysis_table(analysis) -> DisplayTable:
     """
     extras = analysis.extras if isinstance(analysis.extras, dict) else {}
     labels = extras.get("labels")
-    level_labels = {**_dictionary_level_labels(getattr(analysis, "columns", None)),
-                    **(extras.get("level_labels") or {})}
+    columns = getattr(analysis, "columns", None)
+    level_labels = {**_dictionary_level_labels(columns), **(extras.get("level_labels") or {})}
+    # every column's dictionary label (terms name covariates and factors), then the analysis's own
+    labels = {**_dictionary_labels(columns), **(labels if isinstance(labels, dict) else {})}
+    references = _references(analysis) if "term" in analysis.tidy.columns else None
     # only a mass analysis is cut to its smallest p-values; an ordinary model's table is shown whole
     frame, cut = shown_rows(analysis.tidy, analysis.analysis_id) if extras.get("rows_by_p") else (analysis.tidy, [])
-    return display_table(frame, labels if isinstance(labels, dict) else None, id=analysis.analysis_id,
+    return display_table(frame, labels or None, id=analysis.analysis_id,
                          title=analysis.title or analysis.analysis_id, notes=cut + list(analysis.notes),
-                         level_labels=level_labels)
+                         level_labels=level_labels, references=references)
+
+
+def _dictionary_labels(columns: Any) -> dict[str, str]:
+    """Column → its display name (dictionary label and unit) for the columns that declare a label."""
+    if not isinstance(columns, dict):
+        return {}
+    return {name: spec.display_name(name) for name, spec in columns.items()
+            if getattr(spec, "label", None) and hasattr(spec, "display_name")}
+
+
+def _references(analysis) -> dict[str, str]:
+    """The treatment-coding reference level of each factor in the analysis's terms: the one level
+    the analysis used (in its data, else the dictionary's levels) that no ``col[T.level]`` names."""
+    data = getattr(analysis, "data_used", None)
+    columns = getattr(analysis, "columns", None) or {}
+    levels: dict[str, list[str]] = {}
+    for name, spec in (columns.items() if isinstance(columns, dict) else []):
+        if data is not None and name in data.columns:
+            series = data[name].dropna()
+            if isinstance(series.dtype, pd.CategoricalDtype):
+                observed = set(series.astype(object))
+                levels[name] = [str(c) for c in series.cat.categories if c in observed]
+            else:
+                levels[name] = sorted({str(v) for v in series})
+        elif getattr(spec, "levels", None):
+            levels[name] = [str(v) for v in spec.levels]
+    return infer_references(analysis.tidy["term"], levels)
 
 
 def family_table(family) -> DisplayTable:
@@ -410,6 +551,7 @@ def lsmeans_table(analysis) -> DisplayTable | None:
     if contrast is None or not groups or not levels:
         return None
     by = str(groups[0]).split("=", 1)[0] if "=" in str(groups[0]) else "group"
+    by = _dictionary_labels(getattr(analysis, "columns", None)).get(by, by)   # "visit" → "Visit"
     decimals = column_decimals(pd.concat([means["estimate"], contrasts["estimate"]]))
     se_decimals = column_decimals(pd.concat([means["std_error"], contrasts["std_error"]]))
 

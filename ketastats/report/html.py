@@ -94,7 +94,12 @@ text-align:left;vertical-align:top}
 table.plain th{border-bottom:2px solid #333}
 table.plain td code{white-space:nowrap}
 .ks-gt{overflow-x:auto;max-width:100%}
-.ks-gt .gt_table td,.ks-gt .gt_table th{white-space:nowrap;font-variant-numeric:tabular-nums}
+.ks-gt .gt_table td,.ks-gt .gt_table th{font-variant-numeric:tabular-nums}
+.ks-gt .gt_table td.gt_right{white-space:nowrap}
+.ks-gt .gt_table th{white-space:normal;min-width:2.5em}
+.ks-gt .gt_table td.gt_left{white-space:normal;min-width:4em}
+.ks-gt .gt_table td.gt_row{vertical-align:top}
+.ks-wide .ks-gt .gt_table{font-size:12px}
 .ks-gt .gt_sourcenote{white-space:normal}
 figure{margin:1.4rem 0;padding:0}
 figure .graphic{max-width:100%;overflow-x:auto}
@@ -105,6 +110,11 @@ pre{background:#f6f8fa;border:1px solid var(--rule);border-radius:6px;padding:.6
 footer{margin-top:3rem;border-top:1px solid var(--rule);padding-top:.6rem;color:var(--muted);font-size:.82rem}
 @media print{details{display:block}.ks-gt,.table-wrap{overflow:visible}}
 """
+
+WIDE_COLUMNS = 10
+"""Tables with more columns are set in 12 px instead of 13 px. Headers and text cells wrap, numbers never:
+at 1280 px the widest model tables then fit without a horizontal scrollbar hiding their p-values."""
+
 
 def _e(text: Any) -> str:
     return html.escape(str(text), quote=True)
@@ -151,6 +161,8 @@ def _gt_html(table: DisplayTable, table_id: str, styles: _Styles) -> str:
         return "<p class='meta'>(no rows)</p>"
     styles.css = GT_CSS
     fragment = _table_html(table, table_id)
+    if len(table.columns) > WIDE_COLUMNS:   # a smaller type, so that p and the CI stay in view without scrolling
+        fragment = f"<div class='ks-wide'>{fragment}</div>"
     if table.notes:   # under the table, outside its scrolling box, so that long notes wrap to the page
         fragment += "<ul class='notes'>" + "".join(f"<li>{_e(note)}</li>" for note in table.notes) + "</ul>"
     return fragment
@@ -252,7 +264,7 @@ def _spec_of(plan, analysis_id: str):
     return next((spec for spec in getattr(plan, "analyses", []) if spec.id == analysis_id), None)
 
 
-def _analysis_section(analysis, plan, styles: _Styles) -> str:
+def _analysis_section(analysis, plan, styles: _Styles, table: DisplayTable | None = None) -> str:
     anchor = _anchor("analysis", analysis.analysis_id)
     spec = _spec_of(plan, analysis.analysis_id)
     title = analysis.title or analysis.analysis_id
@@ -277,7 +289,7 @@ def _analysis_section(analysis, plan, styles: _Styles) -> str:
         summary = lsmeans_table(analysis)   # LS-means by visit first, as trial reports print them
         if summary is not None:
             parts.append(_gt_html(summary, _anchor("table", summary.id), styles))
-        parts.append(_gt_html(analysis_table(analysis), _anchor("table", analysis.analysis_id), styles))
+        parts.append(_gt_html(table or analysis_table(analysis), _anchor("table", analysis.analysis_id), styles))
     else:
         errors = [i for i in analysis.issues if i.severity == "error"] or analysis.issues
         reasons = "".join(f"<p><strong>Reason:</strong> {_e(i.message)} (<code>{_e(i.code)}</code>)"
@@ -291,7 +303,7 @@ def _analysis_section(analysis, plan, styles: _Styles) -> str:
     return "".join(parts)
 
 
-def _family_section(name: str, family, plan, styles: _Styles) -> str:
+def _family_section(name: str, family, plan, styles: _Styles, table: DisplayTable | None = None) -> str:
     declared = getattr(plan, "multiplicity", {}).get(name)
     parts = [f"<section id='family-{_e(name)}'><h3>{_e(family.title or name)}"
              + (" <span class='failed'>(failed)</span>" if not family.ok else "") + "</h3>",
@@ -302,7 +314,7 @@ def _family_section(name: str, family, plan, styles: _Styles) -> str:
         parts.append(f"<p>{_e(declared.description)}</p>")
     if family.ok:
         parts.append(f"<p class='words'>{_e(family.summary)}</p>")
-        parts.append(_gt_html(family_table(family), _anchor("family-table", name), styles))
+        parts.append(_gt_html(table or family_table(family), _anchor("family-table", name), styles))
     else:
         parts.append("<div class='failure'><p class='failed'>This family could not be adjusted.</p>"
                      + _issues_html(family.issues) + "</div>")
@@ -461,8 +473,13 @@ def _manifest_section(manifest: dict) -> str:
     return "".join(parts)
 
 
-def render_html(result, figures: Sequence[Any] | None = None) -> str:
-    """The report page for a :class:`~ketastats.results.PlanResult` and its rendered figures."""
+def render_html(result, figures: Sequence[Any] | None = None, tables: dict[str, DisplayTable] | None = None,
+                family_tables: dict[str, DisplayTable] | None = None) -> str:
+    """The report page for a :class:`~ketastats.results.PlanResult` and its rendered figures.
+
+    ``tables`` / ``family_tables``: display tables already built (by id / family name), as the report writer
+    passes them to the LaTeX / Word copies too; missing ones are built here."""
+    tables, family_tables = tables or {}, family_tables or {}
     plan = result.plan
     figures = list(figures or [])
     banner = synthetic_banner(getattr(plan, "synthetic_data", False))
@@ -512,13 +529,13 @@ def render_html(result, figures: Sequence[Any] | None = None) -> str:
                 "<p class='meta'>Numbers are rounded for reading; <code>tables/&lt;id&gt;.csv</code> keeps six "
                 "significant digits and <code>results.json</code> full precision. CI: confidence interval.</p>")
     for analysis in result.results.values():
-        body.append(_analysis_section(analysis, plan, styles))
+        body.append(_analysis_section(analysis, plan, styles, tables.get(analysis.analysis_id)))
     body.append("</section>")
     if result.families:
         body.append("<section id='multiplicity'><h2>Multiplicity families</h2><p>Each family's p-values are adjusted "
                     "together, as the plan prespecifies; the sentence says which tests pass and why.</p>")
         for name, family in result.families.items():
-            body.append(_family_section(name, family, plan, styles))
+            body.append(_family_section(name, family, plan, styles, family_tables.get(name)))
         body.append("</section>")
     if figures:
         body.append("<section id='figures'><h2>Figures</h2>" + "".join(_figure_html(f) for f in figures)

@@ -33,7 +33,7 @@ def test_latex_table_is_booktabs_and_escaped():
     assert lines.index("\\toprule") < lines.index("\\midrule") < lines.index("\\bottomrule")
     assert "\\caption{Dose \\& 50\\% response}" in lines and "\\label{tab:my_table}" in lines
     assert "dose\\_mg & \\textminus{}0.500 & \\textless{} 0.001 & 10 \\\\" in lines
-    assert "arm[T.ketamine] & 1.250 & 0.500 & 12 \\\\" in lines
+    assert "arm: ketamine & 1.250 & 0.500 & 12 \\\\" in lines   # the term in words (no reference known)
     assert "a\\_b note" in text
     body = [line for line in lines if line.endswith("\\\\") and "&" in line]
     assert all(line.count(" & ") == 3 for line in body)
@@ -52,11 +52,12 @@ def test_docx_is_readable_with_the_right_shape():
     document = docx.Document(io.BytesIO(docx_bytes(table)))
     assert len(document.tables) == 1
     grid = document.tables[0]
-    assert len(grid.rows) == 5 and len(grid.columns) == 4
-    assert [c.text for c in grid.rows[0].cells] == ["Outcome", "Visit", "Mean", "p"]
-    assert [c.text for c in grid.rows[1].cells] == ["madrs", "week0", "28.8", "0.010"]
+    assert len(grid.rows) == 5 and len(grid.columns) == 3   # one outcome in every row: said in a note
+    assert [c.text for c in grid.rows[0].cells] == ["Visit", "Mean", "p"]
+    assert [c.text for c in grid.rows[1].cells] == ["week0", "28.8", "0.010"]
     texts = [p.text for p in document.paragraphs]
     assert "Table. Means by visit" in texts and "note one" in texts and "note two" in texts
+    assert "Outcome: madrs." in texts
     core = document.core_properties
     assert {core.created.replace(tzinfo=None), core.modified.replace(tzinfo=None),
             core.last_printed.replace(tzinfo=None)} == {FIXED_DATE}

@@ -24,7 +24,7 @@ def test_every_cell_is_the_tidy_value(rct):
     analysis = rct.results["madrs_mmrm"]
     table = lsmeans_table(analysis)
     assert table is not None and table.columns[:4] == [
-        "visit", "placebo: LS-mean (SE)", "ketamine: LS-mean (SE)", "ketamine − placebo (SE)"]
+        "Visit", "placebo: LS-mean (SE)", "ketamine: LS-mean (SE)", "ketamine − placebo (SE)"]
     tidy = analysis.tidy
     means, contrasts = tidy[tidy["effect"] == "emmean"], tidy[tidy["effect"] == "contrast"]
     visits = list(dict.fromkeys(means["group"]))
