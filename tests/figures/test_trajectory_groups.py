@@ -77,7 +77,10 @@ def _inside_canvas(figure):
     """Every visible text's rendered box lies inside the figure (nothing clipped at an edge)."""
     renderer = figure.canvas.get_renderer()
     box = figure.bbox
+    hidden = {id(t) for ax in figure.axes if not ax.axison for t in ax.get_xticklabels() + ax.get_yticklabels()}
     for text in figure.findobj(lambda a: hasattr(a, "get_text") and a.get_visible() and a.get_text()):
+        if id(text) in hidden:     # tick labels of an axes drawn without axis (the numbers-at-risk table)
+            continue
         extent = text.get_window_extent(renderer)
         assert extent.x0 >= box.x0 - 0.5 and extent.x1 <= box.x1 + 0.5, repr(text.get_text())
         assert extent.y0 >= box.y0 - 0.5 and extent.y1 <= box.y1 + 0.5, repr(text.get_text())
@@ -189,3 +192,13 @@ def test_an_emm_trajectory_needs_emms_of_the_group_by_the_visit():
     emm = messages["figures[1].analysis"]
     assert "no EMMs of randomized_arm by visit" in emm.message and "emmeans: randomized_arm, by: visit" in emm.hint
     assert "not an SD" in messages["figures[1].interval"].message
+
+
+def test_kaplan_meier_numbers_at_risk_under_a_row_of_their_times(ect):
+    figure = draw(ect, "relapse_km_figure")
+    times = {a.get_gid(): a.get_text() for a in by_gid(figure, "risk-time-")}
+    assert times == {f"risk-time-{t:g}": f"{t:g}" for t in (0, 28, 91, 182)}
+    (time_28,) = by_gid(figure, "risk-time-28")
+    (ect_28,) = by_gid(figure, "at-risk-ect-28")
+    assert time_28.get_position()[0] == ect_28.get_position()[0] == 28     # the column's time above its numbers
+    _inside_canvas(figure)
