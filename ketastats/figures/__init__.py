@@ -20,11 +20,20 @@ from pathlib import Path
 import numpy as np
 
 from ketastats.errors import Issue, KetastatsError, Location, Problem, did_you_mean
-from ketastats.figures import diagnostics, forest, group_bars, kaplan_meier, paired_change, scatter, trajectory
+from ketastats.figures import (
+    diagnostics,
+    forest,
+    group_bars,
+    kaplan_meier,
+    paired_change,
+    scatter,
+    subgroup_forest,
+    trajectory,
+)
 from ketastats.figures.base import FigureContext, FigureSpec
 from ketastats.results import RenderedFigure
 
-REGISTRY = [trajectory, paired_change, group_bars, scatter, kaplan_meier, forest, diagnostics]
+REGISTRY = [trajectory, paired_change, group_bars, scatter, kaplan_meier, forest, diagnostics, subgroup_forest]
 BY_TYPE = {module.Spec.model_fields["type"].annotation.__args__[0]: module for module in REGISTRY}
 
 EXPECTED_FAILURES = (KetastatsError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError)
