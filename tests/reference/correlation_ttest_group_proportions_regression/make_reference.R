@@ -202,10 +202,10 @@ ch2 <- change_at("week2"); ch1 <- change_at("day1"); ch8 <- change_at("week8")
 siegel_cor <- list()
 for (col in c("hippocampus_l", "hippocampus_r", "amygdala_l", "amygdala_r", "nacc_l", "nacc_r")) {
   ratio <- setNames(volumes[[col]] / volumes$icv, volumes$participant_id)
-  r <- cor.test(ratio[names(ch2)], ch2)
+  r <- cor.test(ratio[names(ch2)], ch2)  # complete pairs: volumes are missing without a usable scan
   siegel_cor[[paste0(col, "_icv")]] <- list(estimate = unname(r$estimate), statistic = unname(r$statistic),
                                             df = unname(r$parameter), p_value = r$p.value, conf_int = arr(r$conf.int),
-                                            n = length(ch2))
+                                            n = sum(!is.na(ratio[names(ch2)])))
 }
 bprs <- setNames(participants$bprs_positive_mean, participants$participant_id)
 siegel_bprs <- list()

@@ -25,7 +25,7 @@ orth$sex <- factor(orth$sex, levels = c("Male", "Female"))
 sleep <- data.frame(subject = as.character(lme4::sleepstudy$Subject), days = lme4::sleepstudy$Days,
                     reaction = lme4::sleepstudy$Reaction)
 sleep$days_f <- factor(sleep$days)
-siegel <- read.csv(file.path(dirname(out), "mixed_model", "siegel_fc.csv"))
+siegel <- read.csv(file.path(dirname(out), "lmm", "siegel_fc.csv"))
 
 rows <- list()
 add <- function(case, kind, term, level, contrast, group, ddf, est, se, df, df_den, stat, p) {
