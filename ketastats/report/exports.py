@@ -41,7 +41,7 @@ _LATEX_SPECIAL = {
     "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
     "|": r"\textbar{}", "\u2212": r"\textminus{}", "×": r"\texttimes{}", "±": r"\textpm{}", "—": "---", "–": "--",
     "α": r"\ensuremath{\alpha}", "β": r"\ensuremath{\beta}", "η": r"\ensuremath{\eta}",
-    "ε": r"\ensuremath{\varepsilon}",
+    "ε": r"\ensuremath{\varepsilon}", "\u2003": r"\quad{}",
     "χ": r"\ensuremath{\chi}", "σ": r"\ensuremath{\sigma}", "Σ": r"\ensuremath{\Sigma}", "μ": r"\ensuremath{\mu}",
     "√": r"\ensuremath{\surd}", "≤": r"\ensuremath{\leq}", "≥": r"\ensuremath{\geq}", "∞": r"\ensuremath{\infty}",
     "≈": r"\ensuremath{\approx}", "→": r"\ensuremath{\rightarrow}", "·": r"\ensuremath{\cdot}",
@@ -309,12 +309,19 @@ def _write(folder: Path, stem: str, table: DisplayTable, source: str) -> None:
     (folder / f"{stem}.docx").write_bytes(docx_bytes(table, source))
 
 
-def write_exports(result, folder: Path) -> None:
-    """``tables/<id>.tex|.docx`` per analysis that ran, ``multiplicity/<family>.tex|.docx`` per family."""
+def write_exports(result, folder: Path, tables: dict[str, DisplayTable] | None = None,
+                  family_tables: dict[str, DisplayTable] | None = None) -> None:
+    """``tables/<id>.tex|.docx`` per analysis that ran, ``multiplicity/<family>.tex|.docx`` per family.
+
+    ``tables`` / ``family_tables``: the display tables already built for report.html (by analysis id /
+    family name); those missing are built here."""
     folder = Path(folder)
+    tables, family_tables = tables or {}, family_tables or {}
     for analysis_id, analysis in result.results.items():
         if analysis.ok:
-            _write(folder / "tables", analysis_id, analysis_table(analysis), f"tables/{analysis_id}.csv")
+            table = tables.get(analysis_id) or analysis_table(analysis)
+            _write(folder / "tables", analysis_id, table, f"tables/{analysis_id}.csv")
     for name, family in result.families.items():
         if family.ok:
-            _write(folder / "multiplicity", name, family_table(family), f"multiplicity/{name}.csv")
+            _write(folder / "multiplicity", name, family_tables.get(name) or family_table(family),
+                   f"multiplicity/{name}.csv")

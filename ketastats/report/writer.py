@@ -270,6 +270,7 @@ def _write_text(path: Path, text: str) -> None:
 
 def _write_all(result: PlanResult, folder: Path) -> None:
     from ketastats.figures import write_figures
+    from ketastats.report.display import analysis_table, family_table
     from ketastats.report.exports import write_exports
     from ketastats.report.html import render_html
 
@@ -287,8 +288,12 @@ def _write_all(result: PlanResult, folder: Path) -> None:
     write_figures(result.figures, folder / "figures")   # drawn by run_plan's figures stage; listed by results.json
     _write_text(folder / "results.json", json.dumps(results_document(result), indent=1, ensure_ascii=False) + "\n")
     _write_text(folder / "manifest.json", json.dumps(result.manifest, indent=1, ensure_ascii=False) + "\n")
-    write_exports(result, folder)   # tables/<id>.tex|.docx and multiplicity/<family>.tex|.docx (manuscripts)
-    _write_text(folder / "report.html", render_html(result, figures=result.figures))
+    # each display table is built once, for the LaTeX / Word copies and for report.html
+    tables = {analysis_id: analysis_table(analysis) for analysis_id, analysis in result.results.items() if analysis.ok}
+    family_tables = {name: family_table(family) for name, family in result.families.items() if family.ok}
+    write_exports(result, folder, tables, family_tables)   # tables/<id>.tex|.docx, multiplicity/<family>.tex|.docx
+    _write_text(folder / "report.html", render_html(result, figures=result.figures, tables=tables,
+                                                    family_tables=family_tables))
 
 
 def _time_to_event_tables(result: PlanResult) -> list[str]:
