@@ -88,7 +88,7 @@ def _cox(spec: Spec, ctx: FigureContext):
     ax.set_xscale("log")
     from ketastats.figures.style import wrap
 
-    ax.set_yticks(ys, [wrap(_term_label(ctx, str(t)), 22) for t in rows["term"]])
+    ax.set_yticks(ys, [wrap(text, 22) for text in term_texts(ctx, [str(t) for t in rows["term"]])])
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel(f"Hazard ratio ({int(round(100 * float(rows['conf_level'].iloc[0])))} % CI, log scale)")
     ax.annotate("HR (95 % CI)", xy=(1.0, 1.0), xycoords="axes fraction", xytext=(6, 4),
@@ -114,14 +114,21 @@ def _cox(spec: Spec, ctx: FigureContext):
     return figure
 
 
-def _term_label(ctx: FigureContext, term: str) -> str:
-    """``arm[T.ketamine]`` → ``Arm: ketamine``; a column → its dictionary label; the figure's labels win."""
-    if term in ctx.spec.labels:
-        return ctx.spec.labels[term]
-    if "[T." in term:
-        name, level = term.split("[T.", 1)
-        return f"{ctx.short_label(name)}: {level.rstrip(']')}"
-    return ctx.short_label(term)
+def term_texts(ctx: FigureContext, terms: list[str]) -> list[str]:
+    """The Cox terms in words, as the report's tables write them (:mod:`ketastats.language.term_labels`):
+    ``arm[T.ketamine]`` → ``Ketamine vs ECT`` (the reference: the one level of the analysed rows without
+    a term), ``age`` → ``Age (years)``; the figure's ``labels`` (by term or column) win."""
+    from ketastats.language.term_labels import infer_references, term_labels, term_names
+
+    names = term_names(terms)
+    labels = {name: ctx.label(name) for name in names}
+    columns = ctx.analysis.columns or {}
+    level_labels = {name: dict(getattr(columns.get(name), "level_labels", None) or {}) for name in names}
+    data = ctx.analysis.data_used
+    levels = {name: [str(v) for v in data[name].dropna().unique()] for name in names
+              if data is not None and name in data.columns}
+    shown = term_labels(terms, labels, level_labels, infer_references(terms, levels))
+    return [ctx.spec.labels.get(term, str(text)) for term, text in zip(terms, shown)]
 
 
 def member_rows(ctx: FigureContext, family_name: str) -> list[dict]:

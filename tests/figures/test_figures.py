@@ -317,6 +317,8 @@ def test_family_forests_keep_labels_and_columns_inside_the_figure(ect, siegel, p
             assert label.get_window_extent(renderer).x1 <= min(p.x0 for p in panels) + 0.5
 
 
-def test_cox_forest_texts_inside_at_every_preset(rct):
+def test_cox_forest_texts_inside_at_every_preset_and_terms_in_words(rct, ect):
     for preset in ("single_column", "one_and_half_column", "double_column"):
         _texts_inside(draw(rct, "relapse_cox_forest", preset=preset))
+    figure = draw(ect, "relapse_cox_forest")
+    assert [t.get_text() for t in figure.axes[0].get_yticklabels()] == ["Ketamine vs ECT", "Age (years)"]
