@@ -282,7 +282,9 @@ def draw(spec: Spec, ctx: FigureContext):
     ax.set_yticks([])
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
-    label = f"{TERMS[term]}, {arms[0]} vs {arms[1]} ({ci}"
+    adjusted = "Adjusted m" if str(first.get("method")) == "ancova" else "M"   # ANCOVA: say so on the axis
+    name = f"{adjusted}ean difference" if term == "mean_difference" else TERMS[term]
+    label = f"{name}, {arms[0]} vs {arms[1]} ({ci}"
     if ratio:
         ax.set_xscale("log")
         low, high = min([1.0, *values]) / 1.25, max([1.0, *values]) * 1.25
