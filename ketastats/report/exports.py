@@ -116,7 +116,8 @@ def docx_bytes(table: DisplayTable, source: str = "") -> bytes:
     """The .docx file of a display table, byte-deterministic.
 
     The document XML is written directly from the display strings into the parts of one template
-    (python-docx's default document, parsed once per process: :func:`_docx_template`), in
+    (python-docx's default document, stored in ``report/docx_template.zip`` and read once per process:
+    :func:`_docx_template`), in
     python-docx's own markup, and zipped once (``tests/report/test_exports.py`` compares the
     bytes with the python-docx path, :func:`_docx_bytes_python_docx`, which is kept for text the
     direct writer does not handle: tabs, line breaks, characters XML cannot hold)."""
@@ -140,12 +141,63 @@ def _run_xml(text: str, properties: str = "") -> str:
     return f"<w:r>{pr}<w:t{space}>{_xml_text(text)}</w:t></w:r>"
 
 
+TEMPLATE_FILE = Path(__file__).with_name("docx_template.zip")
+"""python-docx's default document with the settings below, stored (:func:`store_docx_template` writes
+it; ``tests/report/test_docx_direct.py`` checks it against python-docx), so that a run neither imports
+python-docx nor parses its template."""
+
+
 @functools.lru_cache(maxsize=1)
 def _docx_template() -> dict:
-    """python-docx's default document with the fixed settings, parsed and written once per process.
+    """The Word template, read once per process: :data:`TEMPLATE_FILE`, else built by python-docx.
 
-    Returns the zip parts (name -> bytes) and, for portrait and landscape pages, the document XML
-    before and after the body content, and the table width in EMU."""
+    Returns, for portrait (False) and landscape (True) pages, the zip parts (name -> bytes), the
+    document XML before and after the body content, the table width in EMU and the constant parts
+    already deflated (name -> (bytes, CRC-32, deflated bytes)), which every .docx reuses."""
+    try:
+        with zipfile.ZipFile(TEMPLATE_FILE) as archive:
+            stored = {name: archive.read(name) for name in archive.namelist()}
+    except (OSError, zipfile.BadZipFile):
+        return _with_deflated(_docx_template_python_docx())
+    parts = {name[len("parts/"):]: data for name, data in stored.items() if name.startswith("parts/")}
+    out = {}
+    for landscape, page in ((False, "portrait"), (True, "landscape")):
+        xml = stored[f"{page}/document.xml"].decode("utf-8")
+        start = xml.index("<w:body>") + len("<w:body>")
+        end = xml.index("<w:sectPr")
+        out[landscape] = {"head": xml[:start], "tail": xml[end:], "width": int(stored[f"{page}/width"]),
+                          "parts": parts}
+    return _with_deflated(out)
+
+
+def _with_deflated(template: dict) -> dict:
+    """``template`` with each page's constant parts deflated once (as zipfile would, for :func:`_zip_parts`)."""
+    import zlib
+
+    cache: dict[str, tuple[bytes, int, bytes]] = {}
+    for page in template.values():
+        for name, data in page["parts"].items():
+            if name not in cache or cache[name][0] is not data:
+                deflate = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+                cache[name] = (data, zlib.crc32(data), deflate.compress(data) + deflate.flush())
+        page["deflated"] = cache
+    return template
+
+
+def store_docx_template(path: Path = TEMPLATE_FILE) -> None:
+    """Write :data:`TEMPLATE_FILE` from python-docx (after a python-docx upgrade changes its default document:
+    ``python -c "from ketastats.report.exports import store_docx_template; store_docx_template()"``)."""
+    template = _docx_template_python_docx()
+    entries = {f"parts/{name}": data for name, data in template[False]["parts"].items()}
+    for landscape, page in ((False, "portrait"), (True, "landscape")):
+        entries[f"{page}/document.xml"] = (template[landscape]["head"] + template[landscape]["tail"]).encode("utf-8")
+        entries[f"{page}/width"] = str(template[landscape]["width"]).encode("ascii")
+    Path(path).write_bytes(_zip_parts(entries))
+
+
+def _docx_template_python_docx() -> dict:
+    """python-docx's default document with the fixed settings (Normal 9 pt; a landscape page for wide
+    tables): for each page, the zip parts, the document XML before / after the body, the table width (EMU)."""
     from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.shared import Pt
@@ -194,9 +246,7 @@ def _docx_bytes_direct(table: DisplayTable, source: str) -> bytes | None:
             or not all(_PLAIN_TEXT.fullmatch(str(text)) for text in texts):
         return None
     template = _docx_template()[len(table.columns) > 8]
-    from docx.shared import Emu
-
-    column = Emu(template["width"] // len(table.columns)).twips
+    column = int(round(template["width"] // len(table.columns) / 635.0))   # python-docx Emu(...).twips
     cell_width = f'<w:tcW w:type="dxa" w:w="{column}"/>'
     last = len(table.rows)
     body = ["<w:p>" + _run_xml(f"Table. {table.title}", "<w:b/>") + "</w:p>",
@@ -224,7 +274,7 @@ def _docx_bytes_direct(table: DisplayTable, source: str) -> bytes | None:
     parts["docProps/core.xml"] = _core_xml(_core_text(table.title),
                                            f"Written by ketastats from {source}" if source else "Written by ketastats"
                                            ).encode("utf-8")
-    return _zip_parts(parts)
+    return _zip_parts(parts, template["deflated"])
 
 
 def _docx_bytes_python_docx(table: DisplayTable, source: str = "") -> bytes:
@@ -287,8 +337,14 @@ def deterministic_zip(data: bytes) -> bytes:
     return _zip_parts({name: source.read(name) for name in source.namelist()})
 
 
-def _zip_parts(parts: dict[str, bytes]) -> bytes:
-    """A zip archive of ``parts`` with entries in name order, fixed dates and attributes."""
+def _zip_parts(parts: dict[str, bytes], deflated: dict[str, tuple[bytes, int, bytes]] | None = None) -> bytes:
+    """A zip archive of ``parts`` with entries in name order, fixed dates and attributes.
+
+    ``deflated``: parts already compressed (name -> (the same bytes object, CRC-32, raw deflate at zlib's
+    default level, as zipfile compresses)); those entries are written as ``ZipFile.writestr`` writes them
+    (local header with the final CRC and sizes, then the data), without compressing them again. The
+    archive is byte-identical either way (``tests/report/test_docx_direct.py``)."""
+    deflated = deflated or {}
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
         for name in sorted(parts):
@@ -296,7 +352,21 @@ def _zip_parts(parts: dict[str, bytes]) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3
             info.external_attr = 0o644 << 16
-            target.writestr(info, parts[name])
+            data = parts[name]
+            known = deflated.get(name)
+            if known is None or known[0] is not data or len(data) * 1.05 > zipfile.ZIP64_LIMIT:
+                target.writestr(info, data)
+                continue
+            _, crc, compressed = known
+            info.file_size, info.compress_size, info.CRC, info.flag_bits = len(data), len(compressed), crc, 0
+            info.header_offset = target.fp.tell()   # type: ignore[union-attr]
+            target._writecheck(info)   # type: ignore[attr-defined]
+            target._didModify = True   # type: ignore[attr-defined]
+            target.fp.write(info.FileHeader(False))   # type: ignore[union-attr]
+            target.fp.write(compressed)   # type: ignore[union-attr]
+            target.start_dir = target.fp.tell()   # type: ignore[union-attr, attr-defined]
+            target.filelist.append(info)
+            target.NameToInfo[name] = info
     return out.getvalue()
 
 

@@ -33,3 +33,31 @@ def test_text_python_docx_handles_falls_back():
     table = DisplayTable(id="tab", title="a\tb", columns=["x"], rows=[["line\nbreak"]], align=["left"])
     assert exports._docx_bytes_direct(table, "") is None
     assert exports.docx_bytes(table, "") == exports._docx_bytes_python_docx(table, "")
+
+
+def test_stored_template_is_python_docx():
+    """report/docx_template.zip is python-docx's default document with our settings (regenerate with
+    exports.store_docx_template() when python-docx changes it)."""
+    stored = exports._docx_template()
+    built = exports._docx_template_python_docx()
+    for landscape in (False, True):
+        for key in ("head", "tail", "width", "parts"):
+            assert stored[landscape][key] == built[landscape][key], (landscape, key)
+
+
+def test_zip_with_deflated_parts_is_zipfile():
+    """Entries written from their already-deflated bytes give the archive zipfile writes."""
+    import os
+    import random
+
+    rng = random.Random(15)
+    parts = {f"p{i}/{'é' if i % 3 == 0 else 'x'}.xml": (os.urandom(rng.randrange(0, 2000)) if i % 2
+                                                       else b"<a>" * rng.randrange(0, 5000))
+             for i in range(12)}
+    template = exports._with_deflated({False: {"parts": parts}})
+    deflated = template[False]["deflated"]
+    assert exports._zip_parts(parts, deflated) == exports._zip_parts(parts)
+    partial = {name: deflated[name] for name in list(deflated)[::2]}
+    assert exports._zip_parts(parts, partial) == exports._zip_parts(parts)
+    changed = dict(parts, **{"p0/é.xml": b"other"})   # a part that is not the deflated bytes object
+    assert exports._zip_parts(changed, deflated) == exports._zip_parts(changed)
