@@ -43,7 +43,7 @@ in a fixed order, so a given seed always gives the same tables.
    then follows from the change and is checked.
 4. **Exact correlations.**  Right hippocampus / ICV (r = 0.5176 with the
    week-2 MADRS change over the 19 participants with usable volumes, which
-   rounds to the paper's r = 0.52, p = 0.023) and BPRS positive (r = -0.54
+   rounds to the paper's r = 0.52, p = 0.023) and BPRS positive (r = -0.5425
    with the day-1 MADRS change) are built from the centred predictor plus a
    noise vector that is orthogonalised against it, giving the target
    Pearson r by construction.  The six limbic volumes are missing for the
@@ -537,11 +537,15 @@ def _draw_final_dose(rng, n_completers: int) -> np.ndarray:
 
 
 BPRS_MEAN, BPRS_SD, BPRS_FLOOR = 5.8, 1.0, 4.2
+# r with the day-1 MADRS change (22 completers): the middle of the range in which r rounds to -0.54
+# and its p (t test, df 20) to 0.009, the paper's numbers (|r| in (0.5399, 0.545)); with -0.54 the
+# BPRS values rounded to 2 decimals gave r = -0.5396, p = 0.0096, printed 0.010.
+BPRS_DAY1_CORRELATION = -0.5425
 BPRS_LATER_MIN_P = 0.15
 
 
 def _draw_bprs(rng, design: ClinicalDesign) -> np.ndarray:
-    """BPRS positive (mean over infusion days) with r = -0.54 vs day-1 change.
+    """BPRS positive (mean over infusion days) with r = -0.5425 vs day-1 change.
 
     Redrawn if a value falls below 4.2, or unless the correlation with the
     week-2 and week-8 changes is clearly non-significant (p > 0.15; the
@@ -551,7 +555,7 @@ def _draw_bprs(rng, design: ClinicalDesign) -> np.ndarray:
 
     completers = design.completers
     day1 = design.change("day1", completers)
-    z = _with_correlation(day1, -0.54, rng.standard_normal(len(completers)))
+    z = _with_correlation(day1, BPRS_DAY1_CORRELATION, rng.standard_normal(len(completers)))
     bprs = np.round(BPRS_MEAN + BPRS_SD * z, 2)
     if bprs.min() < BPRS_FLOOR:  # 4 items scored 1-7: the subscale cannot go below 4
         raise DesignRejected
