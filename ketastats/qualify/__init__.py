@@ -117,6 +117,8 @@ NOT_YET_COVERED: dict[str, str] = {
     "risk_ratio": "issue 16: checked by tests/stats/test_risk_ratio.py; a Requirement is to come",
     "contrast_adjust": "issue 16: checked by tests/analyses/test_contrast_adjust.py; a Requirement is to come",
     "subgroups": "issue 16: checked by tests/analyses/test_subgroups.py; a Requirement is to come",
+    "siegel2021_paper": "issue 16: not R values but the numbers Siegel et al. 2021 print, checked against the "
+                        "committed reports/siegel2021 by tests/test_siegel2021_paper.py",
 }
 
 
