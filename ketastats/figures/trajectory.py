@@ -487,7 +487,7 @@ def _draw_lines(spec: Spec, ctx: FigureContext, table, outcome: str, x: str, lev
     under the axis."""
     import numpy as np
 
-    from ketastats.figures.style import PALETTE, add_title, mark_synthetic, new_figure, wrap
+    from ketastats.figures.style import PALETTE, PRESETS, add_title, mark_synthetic, new_figure, text_width, wrap
 
     group = spec.group
     groups = ctx.levels(group, table["group"].tolist()) if group else [""]
@@ -499,7 +499,11 @@ def _draw_lines(spec: Spec, ctx: FigureContext, table, outcome: str, x: str, lev
     dodge = {g: (k - (len(groups) - 1) / 2) * step for k, g in enumerate(groups)}
     subject = ctx.result.plan.subject
     ticks = [wrap(ctx.level_text(x, level), 12) for level in levels]
-    rotation, extra_pt = _tick_layout(spec, at_levels, ticks, 0.15, 0.97)
+    # room at the left for the n rows' labels ("n Ketamine", 6 pt, 6 pt from the axis) as well as the y axis
+    width_pt = PRESETS[spec.preset]["width_mm"] / 25.4 * 72
+    n_labels = [f"n {ctx.level_text(group, level)}" if group else "n" for level in groups]
+    left = max(0.15, (max(text_width(t, 6) for t in n_labels) + 6 + 3) / width_pt)
+    rotation, extra_pt = _tick_layout(spec, at_levels, ticks, left, 0.97)
     height = spec.height_mm or 70 + extra_pt * 25.4 / 72   # slanted labels do not shrink the axes
     figure = new_figure(spec.preset, height)
     points = height / 25.4 * 72
@@ -508,8 +512,15 @@ def _draw_lines(spec: Spec, ctx: FigureContext, table, outcome: str, x: str, lev
     tick_lines = max(t.count("\n") + 1 for t in ticks)
     first_n = -12 - 8 * tick_lines - extra_pt   # points below the axis: the tick labels, then one n row per group
     n_rows = "n" in table.columns
-    bottom = (-first_n + (9 * len(groups) if n_rows else 0) + 24) / points
-    grid = figure.add_gridspec(1, 1, left=0.15, right=0.97, top=top - legend_pt / points, bottom=bottom)
+    # n side by side where they fit between the visits, else upright (visits days apart on a narrow figure)
+    low, high = _xlim(spec, at_levels)
+    per_unit = width_pt * (0.97 - left) / (high - low)
+    n_width = max(text_width(str(int(n)), 6) for n in table["n"]) if n_rows and len(table) else 0.0
+    gaps = np.diff(sorted(at_levels)) * per_unit
+    n_upright = bool(len(gaps)) and float(gaps.min()) < n_width + 1.5
+    n_step = n_width + 4 if n_upright else 9
+    bottom = (-first_n + (n_step * len(groups) if n_rows else 0) + 24) / points
+    grid = figure.add_gridspec(1, 1, left=left, right=0.97, top=top - legend_pt / points, bottom=bottom)
     ax = figure.add_subplot(grid[0])
     if spec.individual and individual_data is not None:
         data = individual_data
@@ -551,17 +562,18 @@ def _draw_lines(spec: Spec, ctx: FigureContext, table, outcome: str, x: str, lev
         ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(groups), handlelength=1.5,
                   title=f"{ctx.short_label(group)} ({what})", title_fontsize=6, frameon=False, borderaxespad=0.2)
     for k, level in enumerate(groups if n_rows else []):   # one row of n per group beneath the axis
-        offset = first_n - 9 * k
+        offset = first_n - n_step * k
         for i, visit in enumerate(levels):
             text = ax.annotate(str(counts[level].get(str(visit), 0)), xy=(at_levels[i], 0),
                                xycoords=("data", "axes fraction"), xytext=(0, offset), textcoords="offset points",
-                               ha="center", va="top", fontsize=6, color=PALETTE[k % len(PALETTE)])
+                               ha="center", va="top", fontsize=6, color=PALETTE[k % len(PALETTE)],
+                               rotation=90 if n_upright else 0)
             text.set_gid(f"n-{level}-{visit}" if group else f"n-{visit}")
         ax.annotate(f"n {ctx.level_text(group, level)}" if group else "n", xy=(0, 0), xycoords="axes fraction",
                     xytext=(-6, offset), textcoords="offset points", ha="right", va="top", fontsize=6,
                     fontstyle="italic", color=PALETTE[k % len(PALETTE)])
     # the axis label under the n rows (placed in points below the axis: tick labels vary in height)
-    below = -first_n + (9 * len(groups) if n_rows else 0) + 3
+    below = -first_n + (n_step * len(groups) if n_rows else 0) + 3
     ax.xaxis.set_label_coords(0.5, -below / (ax.get_position().height * points))
     if ctx.synthetic:
         mark_synthetic(figure)

@@ -202,3 +202,42 @@ def test_kaplan_meier_numbers_at_risk_under_a_row_of_their_times(ect):
     (ect_28,) = by_gid(figure, "at-risk-ect-28")
     assert time_28.get_position()[0] == ect_28.get_position()[0] == 28     # the column's time above its numbers
     _inside_canvas(figure)
+
+
+def test_an_mmrms_ls_means_by_arm_and_visit(rct):
+    """An mmrm (one df method, covariate at its mean): its emmean rows per arm and visit, CI bars."""
+    from ketastats.figures import draw_figure
+    from ketastats.figures.style import figure_style
+    from ketastats.figures.trajectory import Spec
+
+    analysis_id = next(s.id for s in rct.plan.analyses if s.type == "mmrm")
+    spec = Spec(id="mmrm_trajectory", type="trajectory", analysis=analysis_id, x="visit", group="randomized_arm",
+                individual=False)
+    with figure_style(spec.preset):
+        figure = draw_figure(rct, spec)
+        figure.canvas.draw()
+    tidy = rct.results[analysis_id].tidy
+    rows = tidy[(tidy["effect"] == "emmean") & (tidy["level"] == "ketamine")]
+    (container,) = [c for c in figure.axes[0].containers if c[0].get_gid() == "mean-ketamine"]
+    np.testing.assert_allclose(container[0].get_ydata(), rows["estimate"].to_numpy(float), rtol=1e-12)
+    np.testing.assert_allclose([s[1][1] for s in container.lines[2][0].get_segments()],
+                               rows["conf_high"].to_numpy(float), rtol=1e-12)
+    _inside_canvas(figure)
+
+
+@pytest.mark.parametrize("preset", ["single_column", "double_column"])
+def test_trajectories_keep_every_text_inside_at_other_presets(ect, preset):
+    for figure_id in ("hdrs_trajectory", "hdrs_emm_trajectory"):
+        figure = draw(ect, figure_id, preset=preset)
+        _inside_canvas(figure)
+        ax = figure.axes[0]
+        rotation = ax.get_xticklabels()[0].get_rotation()
+        if rotation == 45:
+            _slanted_apart(ax)
+        elif rotation == 90:                      # upright labels: a font height apart
+            ticks = ax.transData.transform([(t, 0) for t in ax.get_xticks()])[:, 0]
+            assert min(np.diff(ticks)) >= ax.get_xticklabels()[0].get_fontsize() * figure.dpi / 72
+        renderer = figure.canvas.get_renderer()
+        for arm in ("ect", "ketamine"):           # the numbers of one n row never touch
+            boxes = sorted((t.get_window_extent(renderer) for t in by_gid(figure, f"n-{arm}-")), key=lambda b: b.x0)
+            assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:])), (figure_id, preset, arm)
