@@ -55,6 +55,25 @@ def test_trajectory_without_panels_puts_n_under_the_main_axis(siegel):
     assert len(figure.axes) == 1 and len(by_gid(figure, "n-")) == 6
 
 
+def test_trajectory_at_real_times_moves_means_participants_stars_and_n(siegel):
+    tidy = siegel.results["madrs_by_visit_per_protocol"].tidy
+    levels = list(dict.fromkeys(tidy["visit"]))
+    times = {str(level): float(day) for level, day in zip(levels, [0, 1, 2, 7, 14, 28])}
+    figure = draw(siegel, "fig1_madrs_course", x_times=times, x_label="Day")
+    (mean_line,) = by_gid(figure, "mean")
+    np.testing.assert_allclose(np.asarray(mean_line.get_xdata(), float),
+                               [times[str(v)] for v in tidy[tidy["outcome"] == "madrs"]["visit"]])
+    assert by_gid(figure, f"n-{levels[3]}")[0].xy[0] == 7
+    for mark in by_gid(figure, "significance-"):
+        assert mark.get_position()[0] == times[mark.get_gid().split("-", 1)[1]]
+    lines = by_gid(figure, "individual-")
+    assert set(np.concatenate([line.get_xdata() for line in lines])) <= set(times.values())
+    percent_axes = by_gid(figure, "percent-")[0].axes
+    assert percent_axes.get_xlabel() == "Day"
+    assert [t.get_text() for t in percent_axes.get_xticklabels()] == [str(v) for v in levels]
+    np.testing.assert_allclose(percent_axes.get_xticks(), list(times.values()))
+
+
 # --- paired_change (Fig. 2b-c, 3b-c) ---------------------------------------------------------------
 
 @pytest.mark.parametrize("figure_id, analysis_id", [("fig2b_sgacc_dmn", "fc_sgacc_dmn"), ("fig3b_limbic", "fc_limbic")])

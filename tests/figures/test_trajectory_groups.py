@@ -241,3 +241,11 @@ def test_trajectories_keep_every_text_inside_at_other_presets(ect, preset):
         for arm in ("ect", "ketamine"):           # the numbers of one n row never touch
             boxes = sorted((t.get_window_extent(renderer) for t in by_gid(figure, f"n-{arm}-")), key=lambda b: b.x0)
             assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:])), (figure_id, preset, arm)
+
+
+def test_descriptives_have_no_ci_and_no_df_method():
+    issues = _validate_with({"    interval: se\n    x_times":
+                             "    interval: ci\n    df_method: satterthwaite\n    x_times"})
+    messages = {i.location.path: i.message for i in issues}
+    assert "no confidence intervals" in messages["figures[0].interval"]
+    assert "descriptives" in messages["figures[0].df_method"]
