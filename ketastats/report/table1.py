@@ -64,7 +64,8 @@ def table1_display(analysis) -> DisplayTable | None:
     if tidy is None or tidy.empty or not _NEEDED <= set(tidy.columns):
         return None
     extras = analysis.extras if isinstance(analysis.extras, dict) else {}
-    labels: dict = extras.get("labels") if isinstance(extras.get("labels"), dict) else {}
+    found = extras.get("labels")
+    labels: dict = found if isinstance(found, dict) else {}
     level_labels = {**_dictionary_level_labels(getattr(analysis, "columns", None)),
                     **(extras.get("level_labels") or {})}
     shown = _relabel_levels(tidy[["level", "group"]], level_labels) if level_labels else tidy[["level", "group"]]
