@@ -67,7 +67,8 @@ _BOOLEAN = {"True": "False", "true": "false", "TRUE": "FALSE", "1": "0"}
 _SPECIAL = {"Intercept": "Intercept", "(Intercept)": "Intercept", "GLOBAL": "Global test",
             "sd__Observation": "Residual SD", "sd__Residual": "Residual SD",
             # the statistics two-group comparisons name in their term column (group_proportions)
-            "odds_ratio": "Odds ratio", "risk_difference": "Risk difference", "risk_ratio": "Risk ratio"}
+            "odds_ratio": "Odds ratio", "risk_difference": "Risk difference", "risk_ratio": "Risk ratio",
+            "mean_difference": "Mean difference"}
 
 
 def split_interaction(term: str) -> list[str]:

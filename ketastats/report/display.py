@@ -210,8 +210,10 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
     model table (an ``effect`` column), the rows of LS-means, contrasts and random effects say what
     they are in the term cell (``Ketamine − ECT at End of course``) and the ``level`` /
     ``contrast`` / ``group`` columns are dropped when that leaves them empty; a statistic whose
-    type varies reads ``t = 2.08`` / ``F = 6.18`` (no type column); an F test's two df read
-    ``5, 242``; and counts that are the same in every row (``n_obs``, ``n_subjects``) move to a note.
+    type varies reads ``t = 2.08`` / ``F = 6.18`` (no type column); in any table an F test's two df
+    read ``5, 242`` (:data:`DF_PAIRS`); counts that are the same in every row (``n_obs``,
+    ``n_subjects``) move to a note, and so does a ``term`` or ``contrast`` shared by every row of a
+    table without ``effect`` (a two-group comparison).
     """
     labels = labels or {}
     out_notes: list[str] = []
@@ -226,11 +228,21 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
     if "effect" in frame.columns and "term" in frame.columns:
         frame, constant = _model_rows(frame)
         out_notes.extend(constant)
+    else:
+        frame, constant = _constant_counts(frame, list(SAMPLE_SIZES))
+        out_notes.extend(constant)
     if "outcome" in frame.columns and len(frame) > 1 and frame["outcome"].notna().all() \
             and frame["outcome"].nunique() == 1 and not _numeric(frame["outcome"]):
         # one outcome in every row: said once, under the table, instead of in a wide column
         out_notes.insert(0, f"{glossary.label('outcome')}: {_labelled(frame['outcome'].head(1), labels)[0]}.")
         frame = frame.drop(columns=["outcome"])
+    if "effect" not in frame.columns and len(frame) > 1:
+        for name in ("term", "contrast"):   # one comparison in every row (two-group tables): said once
+            if name in frame.columns and not _numeric(frame[name]) and frame[name].notna().all() \
+                    and frame[name].nunique() == 1:
+                text = _labelled(frame[name].head(1), labels)[0] if name == "term" else str(frame[name].iloc[0])
+                out_notes.insert(0, f"{glossary.label(name)}: {text}.")
+                frame = frame.drop(columns=[name])
     if {"p_value", "p_adjusted", "adjust_method"} <= set(frame.columns) and _numeric(frame["p_adjusted"]) \
             and _numeric(frame["p_value"]) and {str(v) for v in frame["adjust_method"].dropna()} <= {"none"}:
         adjusted = frame["p_adjusted"].notna().to_numpy()
@@ -250,9 +262,11 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
         elif len(types) > 1:   # a table mixing t, F, χ²: "t = 2.08", "F = 6.18"
             typed_statistic = True
             columns.remove("statistic_type")
-    joined_df = "effect" in frame.columns and "df" in columns and "df_denominator" in columns
-    if joined_df:
-        columns.remove("df_denominator")
+    # an F test's two df in one cell, "5, 242" (numerator, denominator), as R prints F(5, 242)
+    joined_df = {numerator: denominator for numerator, denominator in DF_PAIRS
+                 if numerator in columns and denominator in columns}
+    for denominator in joined_df.values():
+        columns.remove(denominator)
     effect_name = None
     if "effect_size_type" in columns and "effect_size" in columns:
         kinds = {str(v) for v in frame["effect_size_type"] if not _missing(v) and v != ""}
@@ -303,10 +317,10 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
             texts = _format_column(name, series, groups=groups)
             cells.append([f"{_symbol(kind)} = {text}" if text and not _missing(kind) and kind != "" else text
                           for kind, text in zip(frame["statistic_type"], texts)])
-        elif name == "df" and joined_df:
-            numerator = _format_column(name, series, groups=groups)
-            denominator = _format_column("df_denominator", frame["df_denominator"])
-            cells.append([f"{a}, {b}" if a and b else a or b for a, b in zip(numerator, denominator)])
+        elif name in joined_df:
+            numerators = _format_column(name, series, groups=groups)
+            denominators = _format_column(joined_df[name], frame[joined_df[name]])
+            cells.append([f"{a}, {b}" if a and b else a or b for a, b in zip(numerators, denominators)])
         elif glossary.kind(name) == "setting" and not _numeric(series):
             cells.append(["" if _missing(v) else glossary.value_label(name, str(v)) or str(v) for v in series])
         else:
@@ -329,6 +343,10 @@ def _symbol(statistic_type: Any) -> str:
 
 
 _FOLDED = ("level", "contrast", "group")
+
+DF_PAIRS = (("df", "df_denominator"), ("df_corrected", "df_denominator_corrected"),
+            ("interaction_df", "interaction_df_denominator"))
+"""Numerator and denominator df shown in one cell (the numerator's column), "1.81, 36.3"."""
 
 
 def _model_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -353,7 +371,7 @@ def _model_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     (True, ['n observations: 305 in every row.'])
     """
     out = frame.copy()
-    notes = []
+    notes: list[str] = []
     present = [c for c in _FOLDED if c in out.columns]
     if present:
         for c in present + ["term"]:
@@ -376,15 +394,28 @@ def _model_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
                 out.at[i, "term"] = str(out.at[i, "term"]) if where == "Residual" else f"{out.at[i, 'term']}, {where}"
                 if "group" in out.columns:
                     out.at[i, "group"] = None
-    if len(out) > 1:
-        for name in list(out.columns):
-            if glossary.kind(name) != "count" or not _numeric(out[name]) or out[name].isna().any():
+    out, constant = _constant_counts(out, [name for name in out.columns if glossary.kind(name) == "count"])
+    return out, notes + constant
+
+
+SAMPLE_SIZES = ("n_obs", "n_subjects", "n_events")
+"""Sample sizes said once, in a note, when the same in every row of any table (other counts only in
+model tables: a two-group table's n per group stays beside its counts)."""
+
+
+def _constant_counts(frame: pd.DataFrame, names: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """``frame`` without the count columns of ``names`` that hold one value in every row (of two or
+    more), and the notes that say it ("n subjects: 60 in every row.")."""
+    notes = []
+    if len(frame) > 1:
+        for name in names:
+            if name not in frame.columns or not _numeric(frame[name]) or frame[name].isna().any():
                 continue
-            values = set(out[name].astype(float))
+            values = set(frame[name].astype(float))
             if len(values) == 1:
                 notes.append(f"{glossary.label(name)}: {format_number(values.pop(), 0)} in every row.")
-                out = out.drop(columns=[name])
-    return out, notes
+                frame = frame.drop(columns=[name])
+    return frame, notes
 
 
 def _relabel_levels(frame: pd.DataFrame, level_labels: dict[str, dict[str, str]]) -> pd.DataFrame:

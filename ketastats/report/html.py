@@ -92,7 +92,7 @@ table.plain{border-collapse:collapse;font-size:.85rem;margin:.4rem 0}
 table.plain th,table.plain td{border-bottom:1px solid var(--rule);border-style:none none solid;padding:.2rem .6rem;
 text-align:left;vertical-align:top}
 table.plain th{border-bottom:2px solid #333}
-table.plain td code{white-space:nowrap}
+table.plain td{overflow-wrap:anywhere}
 .ks-gt{overflow-x:auto;max-width:100%}
 .ks-gt .gt_table td,.ks-gt .gt_table th{font-variant-numeric:tabular-nums}
 .ks-gt .gt_table td.gt_right{white-space:nowrap}
@@ -100,6 +100,7 @@ table.plain td code{white-space:nowrap}
 .ks-gt .gt_table td.gt_left{white-space:normal;min-width:4em}
 .ks-gt .gt_table td.gt_row{vertical-align:top}
 .ks-wide .ks-gt .gt_table{font-size:12px}
+.ks-wider .ks-gt .gt_table{font-size:11px}
 .ks-gt .gt_sourcenote{white-space:normal}
 figure{margin:1.4rem 0;padding:0}
 figure .graphic{max-width:100%;overflow-x:auto}
@@ -112,8 +113,10 @@ footer{margin-top:3rem;border-top:1px solid var(--rule);padding-top:.6rem;color:
 """
 
 WIDE_COLUMNS = 10
-"""Tables with more columns are set in 12 px instead of 13 px. Headers and text cells wrap, numbers never:
-at 1280 px the widest model tables then fit without a horizontal scrollbar hiding their p-values."""
+WIDER_COLUMNS = 16
+"""Tables with more than WIDE_COLUMNS columns are set in 12 px instead of 13 px, more than WIDER_COLUMNS in
+11 px (a repeated-measures ANOVA with its post-hoc rows). Headers and text cells wrap, numbers never: at
+1280 px the widest tables of the shipped plans then fit without a horizontal scrollbar hiding their p-values."""
 
 
 def _e(text: Any) -> str:
@@ -162,7 +165,7 @@ def _gt_html(table: DisplayTable, table_id: str, styles: _Styles) -> str:
     styles.css = GT_CSS
     fragment = _table_html(table, table_id)
     if len(table.columns) > WIDE_COLUMNS:   # a smaller type, so that p and the CI stay in view without scrolling
-        fragment = f"<div class='ks-wide'>{fragment}</div>"
+        fragment = f"<div class='{'ks-wider' if len(table.columns) > WIDER_COLUMNS else 'ks-wide'}'>{fragment}</div>"
     if table.notes:   # under the table, outside its scrolling box, so that long notes wrap to the page
         fragment += "<ul class='notes'>" + "".join(f"<li>{_e(note)}</li>" for note in table.notes) + "</ul>"
     return fragment

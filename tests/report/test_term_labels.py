@@ -165,3 +165,22 @@ def test_terms_without_a_dictionary_are_left_alone():
 def test_statistics_named_as_words():
     table = display_table(pd.DataFrame({"term": ["odds_ratio", "risk_difference"], "estimate": [0.3, -0.2]}))
     assert [row[0] for row in table.rows] == ["Odds ratio", "Risk difference"]
+
+
+def test_two_group_table_says_its_one_comparison_once_and_joins_f_df():
+    frame = pd.DataFrame({"outcome": ["a", "b"], "term": ["odds_ratio", "risk_difference"],
+                          "contrast": ["k - p", "k - p"], "n_subjects": [50, 50], "n1": [25, 25],
+                          "statistic": [3.0, 4.0], "statistic_type": ["F", "F"], "df": [1.0, 2.0],
+                          "df_denominator": [45.0, 40.0], "p_value": [0.05, 0.01]})
+    table = display_table(frame)
+    assert table.columns == ["Outcome", "Term", "n (1)", "F", "df", "p"]
+    assert [row[4] for row in table.rows] == ["1, 45", "2, 40"]
+    assert "Contrast: k - p." in table.notes and "n subjects: 50 in every row." in table.notes
+
+
+def test_adjusted_p_stays_when_something_was_adjusted():
+    frame = pd.DataFrame({"term": ["a", "b"], "p_value": [0.01, 0.02], "p_adjusted": [0.02, 0.02],
+                          "adjust_method": ["holm", "holm"]})
+    assert "Adjusted p" in display_table(frame).columns
+    same = frame.assign(p_adjusted=[0.01, 0.02], adjust_method=["bonferroni", "bonferroni"])   # m = 1: same p
+    assert len(display_table(same).columns) == len(display_table(frame).columns)
