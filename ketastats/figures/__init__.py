@@ -64,7 +64,8 @@ def draw_figures(result) -> tuple[list[RenderedFigure], list[Issue]]:
     Returns the figures (each with its png / svg / pdf bytes, or failed with the reason) and a
     ``figure-failed`` warning per failed figure; the run then exits 1. Nothing is written.
     """
-    from ketastats.figures.style import encode, figure_style
+    from ketastats.figures.encoding import encode
+    from ketastats.figures.style import figure_style
 
     plan = result.plan
     rendered: list[RenderedFigure] = []
