@@ -343,6 +343,7 @@ def _symbol(statistic_type: Any) -> str:
 
 
 _FOLDED = ("level", "contrast", "group")
+_NEVER_FOLDED = ("effect", "term", "estimate", "std_error", "statistic", "df", "p_value", "df_method")
 
 DF_PAIRS = (("df", "df_denominator"), ("df_corrected", "df_denominator_corrected"),
             ("interaction_df", "interaction_df_denominator"))
@@ -363,11 +364,11 @@ def _model_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     ...     "term": ["Ketamine vs ECT", "randomized_arm", "randomized_arm", "SD (Intercept)"],
     ...     "level": [None, "ECT", None, None], "contrast": [None, None, "Ketamine − ECT", None],
     ...     "group": [None, "visit=End of course", "visit=End of course", "participant_id"],
-    ...     "n_obs": [305] * 4})
+    ...     "visit": [None, "End of course", "End of course", None], "n_obs": [305] * 4})
     >>> out, notes = _model_rows(frame)
     >>> out["term"].tolist()[1:]
     ['ECT at End of course', 'Ketamine − ECT at End of course', 'SD (Intercept), participant_id']
-    >>> bool(out["group"].isna().all()), notes
+    >>> bool(out["group"].isna().all() and out["visit"].isna().all()), notes
     (True, ['n observations: 305 in every row.'])
     """
     out = frame.copy()
@@ -388,7 +389,12 @@ def _model_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
                 if _missing(what) or what == "":
                     continue
                 out.at[i, "term"] = f"{what} at {where}" if where else str(what)
-                for c in present:
+                # the by columns the group names (a "visit" column beside "visit=eot") said it too
+                named = [part.split("=", 1)[0].strip() for part in str(group).split(", ") if "=" in part] \
+                    if where else []
+                for c in present + [c for c in named if c in out.columns and c not in _NEVER_FOLDED]:
+                    if c not in present:
+                        out[c] = out[c].astype(object)
                     out.at[i, c] = None
             elif effect == "ran_pars" and where:
                 out.at[i, "term"] = str(out.at[i, "term"]) if where == "Residual" else f"{out.at[i, 'term']}, {where}"
