@@ -21,9 +21,13 @@ level), ``contrasts`` (marginal means and contrasts, see :class:`ContrastSpec`),
 Tidy columns
 ------------
 effect (``fixed`` coefficient, ``joint`` F test of a term, ``ran_pars`` variance component,
-``emmean`` marginal mean, ``contrast``), term, level, contrast, group, df_method, estimate,
-std_error, statistic, statistic_type (t or F), df, df_denominator, p_value, p_adjusted,
-adjust_method, conf_low, conf_high, conf_level, n_obs, n_subjects.
+``emmean`` marginal mean, ``contrast``), term, level, contrast, group (``visit=eot``: the ``by``
+levels as text; the grouping factor on ``ran_pars`` rows), one column per contrast ``by`` variable
+(``visit`` = ``eot`` on emmean and contrast rows, so that a multiplicity member can select
+``where: {visit: eot}``), df_method, estimate, std_error, statistic, statistic_type (t or F), df,
+df_denominator, p_value, p_adjusted, adjust_method, conf_low, conf_high, conf_low_adjusted /
+conf_high_adjusted (simultaneous intervals under ``adjust: tukey | dunnett``), conf_level, n_obs,
+n_subjects.
 
 Joint tests are the type-III F tests of ``lmerTest::anova(m, type = 3)`` (SAS PROC MIXED's type-III
 hypotheses), with lmerTest's own contrast matrices (:mod:`ketastats.analyses._type3`): the
@@ -46,11 +50,18 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses._emmeans import comparisons, grid_levels, t_interval
+from ketastats.analyses._emmeans import (
+    ContrastAdjust,
+    adjust_block,
+    adjust_problem,
+    comparisons,
+    grid_levels,
+    t_interval,
+)
 from ketastats.analyses._factors import prepare_factors
 from ketastats.analyses.base import AnalysisInput, AnalysisSpec, plain, reference_level_problems, select_rows
 from ketastats.errors import AnalysisError, Issue, Location, Problem
-from ketastats.language.fields import AdjustMethod, ConfLevel, Strict, as_list
+from ketastats.language.fields import ConfLevel, Strict, as_list
 from ketastats.language.formulas import FormulaError, design_matrices, parse_formula, parse_random
 from ketastats.results import AnalysisResult, Extras
 
@@ -80,6 +91,8 @@ class ContrastSpec(Strict):
     compares all pairs (earlier − later level, as emmeans' ``pairwise``); neither gives the means
     only. A numeric variable needs ``at`` values (e.g. ``{post: [0, 1]}``). Other factors are
     averaged with equal weights and numeric covariates are held at their mean, as emmeans does.
+    ``adjust``: a p.adjust method, or emmeans' ``tukey`` (with ``pairwise``) / ``dunnett`` (with
+    ``versus``; emmeans ``adjust = "mvt"``), which also give simultaneous intervals.
     """
 
     emmeans: str = Field(description="the factor whose marginal means are estimated")
@@ -87,13 +100,17 @@ class ContrastSpec(Strict):
     versus: str | int | float | bool | None = None
     pairwise: bool = False
     at: dict[str, list[Any]] = Field(default_factory=dict)
-    adjust: AdjustMethod = Field("none", description="multiplicity adjustment within each `by` group")
+    adjust: ContrastAdjust = Field("none", description="multiplicity adjustment within each `by` group: a "
+                                   "p.adjust method, tukey (pairwise) or dunnett (versus)")
 
     @model_validator(mode="after")
     def _one_comparison(self) -> "ContrastSpec":
-        """``versus`` and ``pairwise`` exclude each other."""
+        """``versus`` and ``pairwise`` exclude each other; tukey goes with pairwise, dunnett with versus."""
         if self.versus is not None and self.pairwise:
             raise ValueError("give either 'versus' or 'pairwise', not both")
+        problem = adjust_problem(self)
+        if problem:
+            raise ValueError(problem)
         return self
 
 
@@ -196,7 +213,11 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     # every row states the sample it rests on (rows and groups of the fit), as a reader of one row needs it
     for column in ("n_obs", "n_subjects"):
         tidy[column] = len(y) if column == "n_obs" else int(fit.n_groups)
-    tidy = tidy.reindex(columns=[c for c in TIDY_COLUMNS if c in tidy.columns])
+    # the contrasts' by columns (e.g. visit) follow group
+    by_columns = [c for c in dict.fromkeys(b for entry in spec.contrasts for b in entry.by) if c not in TIDY_COLUMNS]
+    order = [c for c in TIDY_COLUMNS if c in tidy.columns]
+    at = order.index("group") + 1 if "group" in order else len(order)
+    tidy = tidy.reindex(columns=order[:at] + [c for c in by_columns if c in tidy.columns] + order[at:])
     glance = {"n_obs": len(y), "n_subjects": int(fit.n_groups), "n_fixed": X.shape[1],
               "estimation": spec.estimation, "log_likelihood": fit.loglik, "aic": fit.aic, "bic": fit.bic,
               "sigma": fit.sigma, "converged": bool(fit.converged), "singular": bool(fit.singular),
@@ -237,7 +258,8 @@ def _conditional_fitted(fit, X: np.ndarray, Z: np.ndarray, y: np.ndarray, groups
 #: Column order of the tidy table; a column that no row fills (e.g. ``level`` without contrasts) is dropped.
 TIDY_COLUMNS = ["effect", "term", "level", "contrast", "group", "df_method", "estimate", "std_error",
                 "statistic", "statistic_type", "df", "df_denominator", "p_value", "p_adjusted", "adjust_method",
-                "conf_low", "conf_high", "conf_level", "n_obs", "n_subjects"]
+                "conf_low", "conf_high", "conf_low_adjusted", "conf_high_adjusted", "conf_level", "n_obs",
+                "n_subjects"]
 DF_NOTES = {"residual": "residual = n_obs − number of fixed effects",
             "satterthwaite": "Satterthwaite (lmerTest)", "kenward_roger": "Kenward-Roger (pbkrtest), with the "
                                                                           "adjusted covariance of the fixed effects"}
@@ -445,6 +467,8 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tupl
         by_levels = list(pd.MultiIndex.from_product([grid_factors[b] for b in by]).to_list()) if by else [()]
         for by_value in by_levels:
             group_label = ", ".join(f"{b}={plain(v)}" for b, v in zip(by, by_value)) or None
+            # each by variable is also a column of its own (visit = eot), for selecting rows by it
+            by_cells = {b: plain(v) for b, v in zip(by, by_value) if b not in TIDY_COLUMNS}
             means = {}
             for level in target_levels:
                 # the grid rows at this level (and by group); their mean X row is the emmean's L
@@ -459,25 +483,38 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, fit) -> tupl
                     estimate, se, df, t, p = _test(fit, L, method)
                     low, high = t_interval(estimate, se, df, spec.conf_level)
                     rows.append({"effect": "emmean", "term": target, "level": plain(level), "group": group_label,
-                                 "df_method": method, "estimate": estimate, "std_error": se, "df": df,
+                                 **by_cells, "df_method": method, "estimate": estimate, "std_error": se, "df": df,
                                  "conf_low": low, "conf_high": high, "conf_level": spec.conf_level})
                 block = []
                 for a, b in pairs:
                     estimate, se, df, t, p = _test(fit, means[a] - means[b], method)
                     low, high = t_interval(estimate, se, df, spec.conf_level)
                     block.append({"effect": "contrast", "term": target, "contrast": f"{plain(a)} - {plain(b)}",
-                                  "group": group_label, "df_method": method, "estimate": estimate, "std_error": se,
+                                  "group": group_label, **by_cells, "df_method": method, "estimate": estimate,
+                                  "std_error": se,
                                   "statistic": t, "statistic_type": "t", "df": df, "p_value": p,
                                   "conf_low": low, "conf_high": high, "conf_level": spec.conf_level})
                 if block:
-                    from ketastats.stats.p_adjust import adjust_p as adjust
-
-                    adjusted = adjust([r["p_value"] for r in block], contrast.adjust) \
-                        if contrast.adjust != "none" else [r["p_value"] for r in block]
-                    for row, value in zip(block, adjusted):
-                        row["p_adjusted"], row["adjust_method"] = float(value), contrast.adjust
+                    # one family: p.adjust on the p-values, or Tukey / Dunnett (multivariate t with the
+                    # estimates' covariance L V L', V the covariance of β̂ behind the SEs of this df method)
+                    L = np.array([means[a] - means[b] for a, b in pairs])
+                    adjust_block(block, L, _vcov(fit, method), contrast.adjust, len(target_levels),
+                                 spec.conf_level)
+                    if contrast.adjust == "none":
+                        for row in block:
+                            row["p_adjusted"], row["adjust_method"] = row["p_value"], "none"
                 rows += block
         extras.append({"emmeans": target, "by": by})
     return rows, extras
+
+
+def _vcov(fit, method: str) -> np.ndarray:
+    """The covariance of β̂ behind a df method's SEs: Kenward-Roger's adjusted one (``pbkrtest::vcovAdj``,
+    what emmeans uses with ``lmer.df = "kenward-roger"``), else σ²(X'V⁻¹X)⁻¹ (``vcov(m)``)."""
+    if method == "kenward_roger":
+        from ketastats.stats.kenward_roger import vcov_adjusted
+
+        return np.asarray(vcov_adjusted(fit).vcov)
+    return np.asarray(fit.vcov_beta)
 
 

@@ -22,9 +22,13 @@ prints for ``DDFM=KR`` with ``TYPE=UN`` — else asymptotic), ``estimation`` (re
 Tidy columns
 ------------
 effect (``fixed``, ``joint`` type-III F test, ``cov_pars`` covariance parameter, ``emmean``
-LS-mean, ``contrast``), term, level, contrast, group, covariance (the structure used), df_method, vcov_method, estimate,
-std_error, statistic, statistic_type, df, df_denominator, null_value, alternative, p_value,
-p_adjusted, adjust_method, conf_low, conf_high, conf_level, n_obs, n_subjects.
+LS-mean, ``contrast``), term, level, contrast, group (``visit=week12``: the ``by`` / ``at`` levels as
+text), one column per contrast ``by`` variable and single-valued ``at`` variable (``visit`` =
+``week12`` on emmean and contrast rows, for ``where: {visit: week12}``), covariance (the structure
+used), df_method, vcov_method, estimate, std_error, statistic, statistic_type, df, df_denominator,
+null_value, alternative, p_value, p_adjusted, adjust_method, conf_low, conf_high, conf_low_adjusted /
+conf_high_adjusted (simultaneous intervals under ``adjust: tukey | dunnett``), conf_level, n_obs,
+n_subjects.
 
 Missing data: rows with a missing outcome, covariate, visit or subject are excluded with the
 reason (all other visits of that subject are used: missing at random under the model); a subject
@@ -44,7 +48,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BeforeValidator, Field, model_validator
 
-from ketastats.analyses._emmeans import comparisons, grid_levels, t_interval
+from ketastats.analyses._emmeans import (
+    ContrastAdjust,
+    adjust_block,
+    adjust_problem,
+    comparisons,
+    grid_levels,
+    t_interval,
+)
 from ketastats.analyses._factors import prepare_factors
 from ketastats.analyses.base import (
     AnalysisInput,
@@ -63,7 +74,6 @@ from ketastats.results import EXCLUSION_COLUMNS, AnalysisResult, Extras
 Structure = Literal["us", "cs", "csh", "ar1", "ar1h", "toep", "toeph", "ad", "adh"]
 DfMethod = Literal["kenward_roger", "satterthwaite", "residual", "between_within"]
 VcovMethod = Literal["asymptotic", "kenward_roger", "kenward_roger_linear", "empirical"]
-AdjustMethod = Literal["none", "bonferroni", "holm", "hochberg", "hommel", "fdr_bh", "fdr_by"]
 
 
 def _scalar_list(value: Any) -> Any:
@@ -81,7 +91,9 @@ class ContrastSpec(Strict):
     or ``proportional`` (emmeans ``weights = "proportional"``: the factors averaged over are
     weighted by their frequencies in the analysed rows, as SAS ``LSMEANS / OM``). ``margin`` and
     ``alternative`` test ``contrast = margin`` one- or two-sided (emmeans ``test(null = margin,
-    side = ...)``); the confidence interval stays two-sided.
+    side = ...)``); the confidence interval stays two-sided. ``adjust``: a p.adjust method, or
+    emmeans' ``tukey`` (with ``pairwise``) / ``dunnett`` (with ``versus``; emmeans ``adjust =
+    "mvt"``), two-sided only, which also give simultaneous intervals.
     """
 
     emmeans: str = Field(description="the factor whose LS-means are estimated")
@@ -92,13 +104,21 @@ class ContrastSpec(Strict):
     weights: Literal["equal", "proportional"] = "equal"
     margin: float = 0.0
     alternative: Literal["two.sided", "less", "greater"] = "two.sided"
-    adjust: AdjustMethod = Field("none", description="multiplicity adjustment within each `by` group")
+    adjust: ContrastAdjust = Field("none", description="multiplicity adjustment within each `by` group: a "
+                                   "p.adjust method, tukey (pairwise) or dunnett (versus)")
 
     @model_validator(mode="after")
     def _one_comparison(self) -> "ContrastSpec":
-        """``versus`` and ``pairwise`` exclude each other."""
+        """``versus`` and ``pairwise`` exclude each other; tukey goes with pairwise, dunnett with versus,
+        both with two-sided tests."""
         if self.versus is not None and self.pairwise:
             raise ValueError("give either 'versus' or 'pairwise', not both")
+        problem = adjust_problem(self)
+        if problem:
+            raise ValueError(problem)
+        if self.adjust in ("tukey", "dunnett") and self.alternative != "two.sided":
+            raise ValueError(f"adjust: {self.adjust} adjusts two-sided tests; with alternative: {self.alternative} "
+                             "use a p.adjust method (holm, bonferroni, ...)")
         return self
 
 
@@ -182,7 +202,8 @@ class Spec(AnalysisSpec):
 #: Column order of the tidy table; a column that no row fills is dropped.
 TIDY_COLUMNS = ["effect", "term", "level", "contrast", "group", "covariance", "df_method", "vcov_method", "estimate",
                 "std_error", "statistic", "statistic_type", "df", "df_denominator", "null_value", "alternative",
-                "p_value", "p_adjusted", "adjust_method", "conf_low", "conf_high", "conf_level", "n_obs",
+                "p_value", "p_adjusted", "adjust_method", "conf_low", "conf_high", "conf_low_adjusted",
+                "conf_high_adjusted", "conf_level", "n_obs",
                 "n_subjects"]
 DF_NOTES = {"kenward_roger": "Kenward-Roger", "satterthwaite": "Satterthwaite",
             "residual": "residual (n_obs − number of fixed effects)", "between_within": "between-within"}
@@ -279,7 +300,11 @@ def run(spec: Spec, ctx: AnalysisInput) -> AnalysisResult:
     # the structure used is on every row, so that `ketastats check` (which compares the tables) fails
     # when a rerun of a fallback chain settles on another structure
     tidy["covariance"] = fit.structure
-    tidy = tidy.reindex(columns=[c for c in TIDY_COLUMNS if c in tidy.columns])
+    # the contrasts' by (and single at) columns, e.g. visit, follow group
+    extra = [c for c in tidy.columns if c not in TIDY_COLUMNS]
+    order = [c for c in TIDY_COLUMNS if c in tidy.columns]
+    at = order.index("group") + 1 if "group" in order else len(order)
+    tidy = tidy.reindex(columns=order[:at] + extra + order[at:])
     glance = {"n_obs": len(y), "n_subjects": fit.n_subjects, "n_visits": len(visit_levels),
               "n_fixed": X.shape[1], "estimation": spec.estimation, "covariance": fit.structure,
               "covariance_rejected": "; ".join(rejected) or None, "df_method": spec.df_method,
@@ -480,6 +505,10 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, tester) -> t
         pairs = comparisons(contrast, target_levels, f"analyses[{spec.id}].contrasts")
         for by_value in by_levels:
             group = ", ".join(f"{b}={plain(v)}" for b, v in zip(by, by_value))
+            # each by variable (and at variable) is also a column of its own (visit = week12)
+            by_cells = {b: plain(v) for b, v in zip(by, by_value) if b not in TIDY_COLUMNS}
+            by_cells.update({k: plain(vs[0]) for k, vs in contrast.at.items() if len(vs) == 1 and k not in by
+                             and k not in TIDY_COLUMNS})
             if contrast.at:
                 group = ", ".join(filter(None, [group] + [f"{k}={plain(v)}" for k, vs in contrast.at.items()
                                                           for v in vs]))
@@ -494,7 +523,8 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, tester) -> t
                 estimate, se, df, t, p = tester.t_test(L)
                 low, high = t_interval(estimate, se, df, spec.conf_level)
                 rows.append({"effect": "emmean", "term": target, "level": plain(level), "group": group or None,
-                             "df_method": spec.df_method, "vcov_method": spec.vcov_method, "estimate": estimate,
+                             **by_cells, "df_method": spec.df_method, "vcov_method": spec.vcov_method,
+                             "estimate": estimate,
                              "std_error": se, "df": df, "conf_low": low, "conf_high": high,
                              "conf_level": spec.conf_level})
             # the contrasts of this by group form one family for the multiplicity adjustment
@@ -512,16 +542,18 @@ def _contrast_rows(spec: Spec, formula, data: pd.DataFrame, design, tester) -> t
                     p = float(distributions.t_sf(t, df))
                 low, high = t_interval(estimate, se, df, spec.conf_level)
                 block.append({"effect": "contrast", "term": target, "contrast": f"{plain(a)} - {plain(b)}",
-                              "group": group or None, "df_method": spec.df_method, "vcov_method": spec.vcov_method,
+                              "group": group or None, **by_cells, "df_method": spec.df_method,
+                              "vcov_method": spec.vcov_method,
                               "estimate": estimate, "std_error": se, "statistic": t, "statistic_type": "t",
                               "df": df, "null_value": contrast.margin, "alternative": contrast.alternative,
                               "p_value": p, "conf_low": low, "conf_high": high, "conf_level": spec.conf_level})
-            if block and contrast.adjust != "none":
-                from ketastats.stats.p_adjust import adjust_p
+            if block:
+                # one family: p.adjust, or Tukey / Dunnett with the estimates' covariance L V L'
+                from ketastats.stats.mmrm import vcov
 
-                adjusted = adjust_p([r["p_value"] for r in block], contrast.adjust)
-                for row, value in zip(block, adjusted):
-                    row["p_adjusted"], row["adjust_method"] = float(value), contrast.adjust
+                L = np.array([means[a] - means[b] for a, b in pairs])
+                adjust_block(block, L, vcov(tester.fit, tester.vcov_method), contrast.adjust, len(target_levels),
+                             spec.conf_level)
             rows += block
         extras.append({"emmeans": target, "by": by, "at": contrast.at})
     return rows, extras
