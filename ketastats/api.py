@@ -25,16 +25,51 @@ from ketastats.data.dictionary import Dictionary, load_dictionary
 from ketastats.data.io import RawTable, read_table
 from ketastats.data.validate import finalize_types, validate_table
 from ketastats.errors import DataError, Issue, KetastatsError, PlanError
-from ketastats.plan import LoadedPlan, load_plan
+from ketastats.plan import LoadedPlan
 from ketastats.plan.resolve import Catalog, resolve
 from ketastats.results import AnalysisResult, PlanResult
 
 Progress = Callable[[str], None]
 
 
+STAGES = {
+    "plan": "the plan file: YAML and the plan's schema (keys, types, choices)",
+    "paths": "data sources, dictionaries and output: inside the plan's project",
+    "dictionaries": "each table's data dictionary",
+    "names": "tables, columns, levels and rules named by derivations, populations, analyses (their column "
+             "checks), multiplicity families and figures",
+    "data": "each table against its dictionary",
+    "subjects": "subject ids shared by the tables that are joined by subject",
+    "derivations": "the derived columns and tables computed from the data",
+}
+"""Validation's stages, in order. A stage that fails does not stop the others: every stage whose
+inputs are valid runs, so one ``validate`` reports every independent problem; a stage that needs
+a failed one is skipped and says so (:class:`Stage`)."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What one stage of validation did: ``passed``, ``failed`` (with the number of problems),
+    ``partial`` (some tables could not be checked: ``detail`` names them and why) or ``skipped``
+    (``detail`` says which failed stage it needs)."""
+
+    name: str
+    status: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.status}" + (f" ({self.detail})" if self.detail else "")
+
+    def to_dict(self) -> dict:
+        out = {"stage": self.name, "status": self.status, "checks": STAGES[self.name]}
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
 @dataclass
 class PreparedPlan:
-    """A plan whose names, dictionaries and data are all valid: ready to run."""
+    """A plan whose names, dictionaries and data are all valid, with its derivations computed: ready to run."""
 
     loaded: LoadedPlan
     dictionaries: dict[str, Dictionary]
@@ -42,67 +77,204 @@ class PreparedPlan:
     tables: dict[str, pd.DataFrame]
     catalog: Catalog
     warnings: list[Issue] = field(default_factory=list)
+    derived: dict[str, pd.DataFrame] | None = None   # the tables after plan.derive (None: not computed)
+    derive_warnings: list[Issue] = field(default_factory=list)
+    stages: list[Stage] = field(default_factory=list)
 
     @property
     def plan(self) -> Any:
         return self.loaded.plan
 
 
-def validate_plan(path: str | Path, progress: Progress | None = None, allow_outside: bool = False) -> PreparedPlan:
-    """Load the plan, its dictionaries and its data and check everything; raises on any problem.
+def _invalid(issues: list[Issue], stages: list[Stage], plan_level: bool) -> KetastatsError:
+    """The error ``validate_plan`` raises: ``PlanError`` when the plan, a path, a dictionary or a
+    name is wrong (data problems found in the same pass are listed with them), else ``DataError``;
+    ``stages`` records what each stage did (read by the CLI)."""
+    error = PlanError(issues) if plan_level else DataError(issues)
+    setattr(error, "stages", stages)   # noqa: B010 - KetastatsError has no field for it
+    return error
 
-    Raises ``PlanError`` (plan or dictionary problems) or ``DataError`` (data problems), each
-    listing every issue found, with its location. Sources, dictionaries and the ``output:``
-    folder must lie inside the plan's project (:mod:`ketastats.paths`) unless ``allow_outside``.
+
+def validation_stages(error: BaseException) -> list[Stage]:
+    """The stages recorded on an error raised by :func:`validate_plan` (empty for other errors)."""
+    return list(getattr(error, "stages", []))
+
+
+def _data_section(document) -> dict[str, Any]:
+    """The valid entries of the ``data:`` section of a plan that does not match the schema elsewhere,
+    so that its dictionaries and data are still checked."""
+    from ketastats.plan.schema import TableSource
+
+    section = document.data.get("data") if isinstance(document.data, dict) else None
+    sources: dict[str, Any] = {}
+    for name, entry in (section.items() if isinstance(section, dict) else []):
+        if not isinstance(name, str):
+            continue
+        try:
+            sources[name] = TableSource.model_validate(entry)
+        except ValueError:   # pydantic's ValidationError: reported by the schema stage
+            continue
+    return sources
+
+
+def validate_plan(path: str | Path, progress: Progress | None = None, allow_outside: bool = False) -> PreparedPlan:
+    """Load the plan, its dictionaries and its data, check everything and compute the derivations;
+    raises on any problem.
+
+    Every stage of :data:`STAGES` whose inputs are valid runs, so one call reports every
+    independent problem: a plan that does not match the schema still has its dictionaries and
+    data checked; a table whose dictionary has errors is left out of the name and data checks
+    (and nothing on it is called wrong); the data of every other table is validated whatever the
+    names; the derivations are computed only from a valid plan and valid data. Raises
+    ``PlanError`` (plan, path, dictionary or name problems, with any data problems) or
+    ``DataError`` (data problems only), listing every issue with its location, in stage order;
+    :func:`validation_stages` of the error says what each stage did. Sources, dictionaries and
+    the ``output:`` folder must lie inside the plan's project (:mod:`ketastats.paths`) unless
+    ``allow_outside``.
     """
+    from ketastats.language.validation_errors import validate_model
+    from ketastats.language.yaml_source import load_yaml_file
+    from ketastats.plan.schema import plan_model
+
     say = progress or (lambda message: None)
     say("loading plan")
-    loaded = load_plan(path)
-    plan = loaded.plan
-    path_issues = _outside_paths(loaded) if not allow_outside else []
-    if plan.output and not path_issues:  # the report folder may not hold the plan's inputs (it is replaced)
+    path = Path(path)
+    stages: list[Stage] = []
+
+    def skip(names: list[str], why: str) -> None:
+        stages.extend(Stage(name, "skipped", why) for name in names)
+
+    try:
+        document = load_yaml_file(path, display_name=path.name)
+    except PlanError as exc:   # nothing else can be read
+        skip(["plan"], "")
+        stages[-1] = Stage("plan", "failed", "the file cannot be read as YAML")
+        skip([s for s in STAGES if s != "plan"], "the plan file cannot be read")
+        raise _invalid(exc.issues, stages, True) from None
+    plan_issues: list[Issue] = []     # plan, paths, dictionaries, names
+    data_issues: list[Issue] = []     # data, subjects (and derivations)
+    plan: Any = None
+    try:
+        plan = validate_model(plan_model(), document)
+        stages.append(Stage("plan", "passed"))
+    except PlanError as exc:
+        plan_issues += exc.issues
+        stages.append(Stage("plan", "failed", f"{len(exc.issues)} problem(s)"))
+    loaded = LoadedPlan(plan=plan, document=document, path=path)
+    sources = dict(plan.data) if plan is not None else _data_section(document)
+
+    # paths: a table with a source or dictionary outside the project is not read at all
+    blocked: dict[str, str] = {}
+    path_issues = [] if allow_outside else _outside_paths(loaded, sources)
+    for issue in path_issues:
+        parts = (issue.location.path or "").split(".")
+        if len(parts) >= 2 and parts[0] == "data":
+            blocked[parts[1]] = "its path is outside the project"
+    if plan is not None and plan.output and not path_issues:  # the report folder may not hold the plan's inputs
         from ketastats.report.writer import location_issues, output_folder
 
         path_issues = [dataclasses.replace(i, location=loaded.document.location(("output",)))
                        for i in location_issues(output_folder(loaded, None), protected_paths(loaded))]
-    if path_issues:
-        raise PlanError(path_issues)
+    plan_issues += path_issues
+    stages.append(Stage("paths", "failed" if path_issues else "passed",
+                        f"{len(path_issues)} problem(s)" if path_issues else ""))
+
+    # dictionaries
     dictionaries: dict[str, Dictionary] = {}
-    issues: list[Issue] = []
-    for name, source in plan.data.items():
+    dictionary_issues: list[Issue] = []
+    for name, source in sources.items():
+        if name in blocked:
+            continue
         try:
             dictionaries[name] = load_dictionary(loaded.base / source.dictionary, display_name=source.dictionary)
         except KetastatsError as exc:
-            issues += [dataclasses.replace(i, location=loaded.document.location(("data", name, "dictionary")))
-                       if i.code in ("file-not-found", "file-unreadable") else i for i in exc.issues]
-    if issues:
-        raise PlanError(issues)
-    name_issues, catalog = resolve(plan, dictionaries, loaded.document)
-    name_issues += _subject_type_issues(plan, dictionaries, loaded.document)
+            dictionary_issues += [dataclasses.replace(i, location=document.location(("data", name, "dictionary")))
+                                  if i.code in ("file-not-found", "file-unreadable") else i for i in exc.issues]
+            blocked[name] = "its dictionary has errors"
+    plan_issues += dictionary_issues
+    not_read = "; ".join(f"table '{name}' not checked: {why}" for name, why in blocked.items())
+    outside = "; ".join(f"table '{name}' not read: {why}" for name, why in blocked.items() if "outside" in why)
+    stages.append(Stage("dictionaries", "failed" if dictionary_issues else "partial" if blocked else "passed",
+                        "; ".join(filter(None, [f"{len(dictionary_issues)} problem(s)" if dictionary_issues else "",
+                                                outside]))))
+
+    # names: every name the plan uses, against the dictionaries that could be read
+    catalog = Catalog()
+    if plan is None:
+        skip(["names"], "the plan does not match the schema")
+    else:
+        name_issues, catalog = resolve(plan, dictionaries, document, unavailable=set(blocked))
+        name_issues += _subject_type_issues(plan, dictionaries, document)
+        plan_issues += name_issues
+        unchecked = f"names in table(s) {', '.join(sorted(blocked))} not checked" if blocked else ""
+        stages.append(Stage("names", "failed" if name_issues else "partial" if blocked else "passed",
+                            "; ".join(filter(None, [f"{len(name_issues)} problem(s)" if name_issues else "",
+                                                    unchecked]))))
+
+    # data: each table whose dictionary was read, whatever the names
     raw: dict[str, RawTable] = {}
     tables: dict[str, pd.DataFrame] = {}
-    for name, source in plan.data.items():
+    clean: dict[str, pd.DataFrame] = {}
+    for name, source in sources.items():
+        if name not in dictionaries:
+            continue
         say(f"reading and validating table '{name}'")
         try:
             raw[name] = read_table(source.source, loaded.base, name, source.format,
                                    dictionaries[name].missing_values)
         except KetastatsError as exc:  # a wrong path is the plan's mistake: point at its line
-            issues += [dataclasses.replace(i, location=loaded.document.location(("data", name, "source")))
-                       if i.code in ("file-not-found", "bad-package-source", "unknown-format") else i
-                       for i in exc.issues]
+            read_issues = [dataclasses.replace(i, location=document.location(("data", name, "source")))
+                           if i.code in ("file-not-found", "bad-package-source", "unknown-format") else i
+                           for i in exc.issues]
+            data_issues += read_issues
             continue
         typed, table_issues = validate_table(raw[name].frame, dictionaries[name], raw[name].display_name, say)
-        issues += table_issues
+        data_issues += table_issues
         tables[name] = typed
-    if name_issues:  # plan and data problems are reported together
-        raise PlanError(name_issues + issues)
-    if issues:
-        raise DataError(issues)
-    link_errors, link_warnings = _subject_link_issues(plan, tables, loaded.document)
-    if link_errors:
-        raise DataError(link_errors + link_warnings)
-    tables = {name: finalize_types(frame, dictionaries[name]) for name, frame in tables.items()}
-    return PreparedPlan(loaded, dictionaries, raw, tables, catalog, warnings=link_warnings)
+        if not any(i.severity == "error" for i in table_issues):
+            clean[name] = typed
+    stages.append(Stage("data", "failed" if data_issues else "partial" if blocked else "passed",
+                        "; ".join(filter(None, [f"{len(data_issues)} problem(s)" if data_issues else "",
+                                                not_read]))))
+
+    # subjects: joins by subject between tables whose data are valid
+    warnings: list[Issue] = []
+    if plan is None:
+        skip(["subjects"], "the plan does not match the schema")
+    else:
+        link_errors, warnings = _subject_link_issues(plan, clean, document)
+        data_issues += link_errors
+        unchecked_tables = [name for name in sources if name not in clean]
+        stages.append(Stage("subjects", "failed" if link_errors else "partial" if unchecked_tables else "passed",
+                            "; ".join(filter(None, [
+                                f"{len(link_errors)} problem(s)" if link_errors else "",
+                                f"table(s) {', '.join(unchecked_tables)} not joined: their dictionary or data "
+                                "have errors" if unchecked_tables else ""]))))
+
+    # derivations: computed from a valid plan and valid data only
+    derived: dict[str, pd.DataFrame] | None = None
+    derive_warnings: list[Issue] = []
+    failed = [stage.name for stage in stages if stage.status == "failed"] + \
+        [f"{stage.name} (partly)" for stage in stages if stage.status == "partial"]
+    if plan is not None and not plan_issues and not data_issues and not blocked:
+        tables = {name: finalize_types(frame, dictionaries[name]) for name, frame in tables.items()}
+        if plan.derive:
+            say("deriving endpoints")
+        try:
+            from ketastats.derive import apply_derivations
+
+            derived, derive_warnings = apply_derivations(plan, tables, catalog)
+            stages.append(Stage("derivations", "passed"))
+        except KetastatsError as exc:  # point derivation problems at the plan's line
+            data_issues += [_locate(issue, document) for issue in exc.issues]
+            stages.append(Stage("derivations", "failed", "a derivation that fails stops the ones after it"))
+    else:
+        skip(["derivations"], f"they need a valid plan and valid data; failed: {', '.join(failed)}")
+
+    if plan_issues or data_issues:
+        raise _invalid(plan_issues + data_issues, stages, bool(plan_issues))
+    return PreparedPlan(loaded, dictionaries, raw, tables, catalog, warnings=warnings, derived=derived,
+                        derive_warnings=derive_warnings, stages=stages)
 
 
 def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True,
@@ -122,7 +294,6 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
     """
     from ketastats.analyses import BY_TYPE
     from ketastats.analyses.execute import execute
-    from ketastats.derive import apply_derivations
     from ketastats.engines import ENGINES
     from ketastats.report.manifest import build_manifest
     from ketastats.report.writer import output_folder, write_report
@@ -152,11 +323,8 @@ def run_plan(path: str | Path, out: str | Path | None = None, write: bool = True
     engine_issues = _engine_issues(prepared.loaded, engine, address)
     if engine_issues:
         raise PlanError(engine_issues)
-    say("deriving endpoints")
-    try:
-        tables, warnings = apply_derivations(plan, prepared.tables, prepared.catalog)
-    except KetastatsError as exc:  # point derivation problems at the plan's line
-        raise type(exc)([_locate(issue, prepared.loaded.document) for issue in exc.issues]) from None
+    assert prepared.derived is not None   # validate_plan computes the derivations of a valid plan
+    tables, warnings = prepared.derived, prepared.derive_warnings
     results: dict[str, AnalysisResult] = {}
     for index, spec in enumerate(plan.analyses):
         say(f"analysis {index + 1}/{len(plan.analyses)}: {spec.id} ({spec.type})")
@@ -296,18 +464,21 @@ def protected_paths(loaded: LoadedPlan) -> list[tuple[Path, str]]:
     return protected
 
 
-def _outside_paths(loaded: LoadedPlan) -> list[Issue]:
-    """``path-outside-project`` issues for sources, dictionaries and ``output:`` outside the project."""
+def _outside_paths(loaded: LoadedPlan, sources: dict[str, Any] | None = None) -> list[Issue]:
+    """``path-outside-project`` issues for sources, dictionaries and ``output:`` outside the project.
+
+    ``sources``: the tables' entries (default: the plan's ``data:``; the valid entries of a plan
+    that does not match the schema)."""
     from ketastats.data.io import PACKAGE_PREFIX, SIMULATE_PREFIX
     from ketastats.paths import outside, project_root
 
     root = project_root(loaded.path)
     named: list[tuple[tuple, str, str]] = []
-    for name, source in loaded.plan.data.items():
+    for name, source in (sources if sources is not None else loaded.plan.data).items():
         if not source.source.startswith((PACKAGE_PREFIX, SIMULATE_PREFIX)):
             named.append((("data", name, "source"), source.source, f"data source of table '{name}'"))
         named.append((("data", name, "dictionary"), source.dictionary, f"dictionary of table '{name}'"))
-    if loaded.plan.output:
+    if loaded.plan is not None and loaded.plan.output:
         named.append((("output",), loaded.plan.output, "output folder"))
     issues = []
     for key, value, what in named:

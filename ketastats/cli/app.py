@@ -32,11 +32,26 @@ def _console():
 
 
 def _print_issues(exc, title: str) -> None:
+    from ketastats.api import validation_stages
+
     console = _console()
     errors = [i for i in exc.issues if i.severity == "error"]
     console.print(f"[bold red]{title}[/]: {len(errors)} problem(s)")
     for issue in exc.issues:
         console.print(f"  {issue}", markup=False, soft_wrap=True)
+    _print_stages(validation_stages(exc))
+
+
+def _print_stages(stages) -> None:
+    """Which stages of validation ran and which were skipped (and why), after a failed validation."""
+    if not stages or all(stage.status == "passed" for stage in stages):
+        return
+    console = _console()
+    console.print("stages: " + ", ".join(f"{stage.name} {stage.status}" for stage in stages), markup=False,
+                  soft_wrap=True)
+    for stage in stages:
+        if stage.status in ("skipped", "partial") and stage.detail:
+            console.print(f"  {stage.name} {stage.status}: {stage.detail}", markup=False, soft_wrap=True)
 
 
 @contextmanager
@@ -135,21 +150,22 @@ def validate(plan: Path = PlanArgument,
              debug: bool = typer.Option(False, "--debug"),
              allow_outside_paths: bool = AllowOutside) -> None:
     """Check the plan, its dictionaries and its data; run nothing, write nothing."""
-    from ketastats.api import validate_plan
+    from ketastats.api import validate_plan, validation_stages
     from ketastats.errors import KetastatsError
 
     if format == "json":
         try:
             with _progress(False) as progress:
                 prepared = validate_plan(plan, progress=progress, allow_outside=allow_outside_paths)
-            issues, code = prepared.warnings, 0
+            issues, code, stages = prepared.warnings + prepared.derive_warnings, 0, prepared.stages
         except KetastatsError as exc:
-            issues, code = exc.issues, exc.exit_code
-        typer.echo(json.dumps({"valid": code == 0, "issues": [i.to_dict() for i in issues]}, indent=1))
+            issues, code, stages = exc.issues, exc.exit_code, validation_stages(exc)
+        typer.echo(json.dumps({"valid": code == 0, "issues": [i.to_dict() for i in issues],
+                               "stages": [stage.to_dict() for stage in stages]}, indent=1))
         raise typer.Exit(code)
     with _handled(debug, "invalid input"), _progress(False) as progress:
         prepared = validate_plan(plan, progress=progress, allow_outside=allow_outside_paths)
-    for issue in prepared.warnings:
+    for issue in prepared.warnings + prepared.derive_warnings:
         _console().print(f"  warning: {issue}", markup=False, soft_wrap=True)
     rows = sum(len(frame) for frame in prepared.tables.values())
     _console().print(f"valid: plan '{prepared.plan.id}', {len(prepared.tables)} tables, {rows} rows, "

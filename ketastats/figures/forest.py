@@ -26,7 +26,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ketastats.errors import FigureError
+from ketastats.errors import FigureError, Problem
 from ketastats.figures.base import FigureContext, FigureSpec
 from ketastats.language.fields import Identifier
 
@@ -49,6 +49,15 @@ class Spec(FigureSpec):
 
     def analysis_references(self):
         return [("analysis", self.analysis)] if self.analysis else []
+
+    def check_analysis(self, analysis):
+        """Each of ``terms`` must be a term of the Cox model: a covariate, or ``<covariate>[T.<level>]``."""
+        covariates = list(getattr(analysis, "covariates", []))
+        return [Problem(f"terms[{i}]", f"'{term}' is not a term of analysis '{analysis.id}' (its covariates: "
+                                       f"{', '.join(covariates)})",
+                        hint="A category covariate's terms are written <column>[T.<level>], e.g. arm[T.ketamine]")
+                for i, term in enumerate(self.terms)
+                if not any(term == c or term.startswith(f"{c}[T.") for c in covariates)]
 
 
 def draw(spec: Spec, ctx: FigureContext):

@@ -50,8 +50,34 @@ class Spec(FigureSpec):
         return [("analysis", self.analysis)] + [(f"also[{i}]", a) for i, a in enumerate(self.also)]
 
     def check_analysis(self, analysis):
-        return [Problem(f"outcomes[{i}]", f"'{o}' is not an outcome of analysis '{analysis.id}'")
-                for i, o in enumerate(self.outcomes) if o not in analysis.outcome]
+        problems = [Problem(f"outcomes[{i}]", f"'{o}' is not an outcome of analysis '{analysis.id}'")
+                    for i, o in enumerate(self.outcomes) if o not in analysis.outcome]
+        if self.bar_labels is not None and len(self.bar_labels) != len(self.also) + 2:
+            problems.append(Problem("bar_labels", f"bar_labels has {len(self.bar_labels)} entries; it needs "
+                                                  f"{len(self.also) + 2}: the reference, analysis '{analysis.id}'"
+                                                  + "".join(f", '{a}'" for a in self.also)))
+        if self.method is not None and self.method not in analysis.method:
+            problems.append(Problem("method", f"analysis '{analysis.id}' runs {', '.join(analysis.method)}, "
+                                              f"not {self.method}"))
+        return problems
+
+    def check_others(self, analysis, others: dict, catalog) -> list[Problem]:
+        """Each analysis of ``also`` must have every drawn outcome (and the ``method``)."""
+        outcomes = self.outcomes or list(analysis.outcome)
+        problems = []
+        for i, other_id in enumerate(self.also):
+            other = others.get(other_id)
+            if other is None or other.type != "ttest":
+                continue   # reported as an unknown analysis / a type mismatch
+            missing = [o for o in outcomes if o not in other.outcome]
+            if missing:
+                problems.append(Problem(f"also[{i}]", f"analysis '{other_id}' has no outcome {', '.join(missing)} "
+                                                      f"(drawn from analysis '{analysis.id}')",
+                                        hint="Give outcomes: the ones every analysis has"))
+            if self.method is not None and self.method not in other.method:
+                problems.append(Problem(f"also[{i}]", f"analysis '{other_id}' runs {', '.join(other.method)}, "
+                                                      f"not {self.method}"))
+        return problems
 
 
 def _rows(tidy, outcomes, method):

@@ -58,6 +58,42 @@ class Spec(FigureSpec):
         return problems
 
 
+    def check_others(self, analysis, others: dict, catalog) -> list[Problem]:
+        """The [pre, post] levels must be levels of the time column, and a time column with more than
+        two declared levels needs ``levels:`` (checked against the dictionary when it declares levels;
+        not when the analysis's where / population may leave two of them)."""
+        time = self.time or _default_time(analysis)
+        column = catalog.columns.get(analysis.table, {}).get(time) if time else None
+        declared = [str(level) for level in column.levels] if column is not None and column.levels else None
+        if declared is None:
+            return []
+        key = "time" if self.time else "analysis"
+        if self.levels is not None:
+            return [Problem(f"levels[{i}]", f"'{level}' is not a level of '{time}' ({', '.join(declared)})")
+                    for i, level in enumerate(self.levels) if not any(_same(level, d) for d in declared)]
+        if analysis.type == "mixed_model" and len(declared) != 2 and analysis.where is None \
+                and analysis.population is None:
+            return [Problem(key, f"'{time}' has {len(declared)} levels ({', '.join(declared)}); a paired change "
+                                 "figure draws two", hint=f"Give levels: [pre, post], e.g. levels: "
+                                                          f"[{declared[0]}, {declared[-1]}]")]
+        return []
+
+
+def _default_time(analysis) -> str | None:
+    """The time column the figure draws by default: a paired_ttest's ``pair_by``, else the first
+    predictor of a mixed model's formula (as ``draw`` reads it from the results)."""
+    if analysis.type == "paired_ttest":
+        return analysis.pair_by
+    from ketastats.language.formulas import FormulaError, parse_formula
+
+    try:
+        formula = parse_formula(analysis.formula)
+    except (FormulaError, AttributeError):
+        return None
+    predictors = [name for name in formula.names if name != formula.response]
+    return predictors[0] if predictors else None
+
+
 def _analysis_columns(analysis) -> list[str]:
     """The columns an analysis spec names (checked before anything runs), through its generic hook."""
     return list(dict.fromkeys(column for _, column in analysis.column_references()))
@@ -100,8 +136,12 @@ def draw(spec: Spec, ctx: FigureContext):
         if len(observed) != 2:
             raise FigureError(f"'{time}' has {len(observed)} values; give levels: [pre, post]")
         levels = observed
-    pre_value = next(v for v in observed if _same(v, levels[0]))
-    post_value = next(v for v in observed if _same(v, levels[1]))
+    found = [next((v for v in observed if _same(v, level)), None) for level in levels]
+    if None in found:
+        absent = [str(level) for level, value in zip(levels, found) if value is None]
+        raise FigureError(f"'{time}' has no value {', '.join(absent)} among the analysed rows "
+                          f"({', '.join(map(str, observed))})")
+    pre_value, post_value = found
     wide = {}
     for participant, rows in data.groupby(subject, observed=True, sort=False):
         pre, post = rows[rows[time] == pre_value], rows[rows[time] == post_value]

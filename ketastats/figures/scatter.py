@@ -43,6 +43,9 @@ class Spec(FigureSpec):
             problems.append(Problem("y", f"'{self.y}' is not an outcome of analysis '{analysis.id}'"))
         if self.y is None and len(analysis.outcome) != 1:
             problems.append(Problem("y", f"analysis '{analysis.id}' has several outcomes; name one with y:"))
+        if self.method is not None and self.method not in analysis.method:
+            problems.append(Problem("method", f"analysis '{analysis.id}' computes {', '.join(analysis.method)}, "
+                                              f"not {self.method}"))
         return problems
 
 

@@ -42,16 +42,24 @@ class Catalog:
         return self.columns.get(table, {}).get(name)
 
 
-def resolve(plan, dictionaries: dict[str, Dictionary], document: YamlDocument) -> tuple[list[Issue], Catalog]:
-    """Check names; return (issues, catalog)."""
-    checker = _Resolver(plan, dictionaries, document)
+def resolve(plan, dictionaries: dict[str, Dictionary], document: YamlDocument,
+            unavailable: set[str] | frozenset[str] = frozenset()) -> tuple[list[Issue], Catalog]:
+    """Check names; return (issues, catalog).
+
+    ``unavailable``: declared tables whose dictionary could not be read (their own error is
+    reported by the caller). Names in them are not checked, and nothing that reads them is said
+    to be wrong: a derivation, analysis, family member or figure on such a table is skipped."""
+    checker = _Resolver(plan, dictionaries, document, unavailable)
     checker.run()
     return checker.issues, checker.catalog
 
 
 class _Resolver:
-    def __init__(self, plan, dictionaries: dict[str, Dictionary], document: YamlDocument):
+    def __init__(self, plan, dictionaries: dict[str, Dictionary], document: YamlDocument,
+                 unavailable: set[str] | frozenset[str] = frozenset()):
         self.plan = plan
+        self.unavailable = set(unavailable) - set(dictionaries)
+        self.failed_derivations: set[str] = set()   # names made by derivations with errors of their own
         self.subject = plan.subject
         self.document = document
         self.issues: list[Issue] = []
@@ -73,7 +81,12 @@ class _Resolver:
 
     def run(self) -> None:
         for index, derivation in enumerate(self.plan.derive):
+            before = len(self.issues)
             self.derivation(index, derivation)
+            made = derivation.name in self.catalog.columns or any(
+                derivation.name in columns for columns in self.catalog.columns.values())
+            if len(self.issues) > before or not made:   # its errors (or its table's) are reported already
+                self.failed_derivations.add(derivation.name)
         for name, population in self.plan.populations.items():
             self.population(name, population)
         seen: dict[str, int] = {}
@@ -88,20 +101,39 @@ class _Resolver:
             self.analysis(index, analysis)
             if len(self.issues) > before:
                 broken.add(analysis.id)
-        for problem in member_issues(self.plan, self.catalog):  # families name analyses and rows of their tables
+        unchecked = {a.id for a in self.plan.analyses if self.reads_unavailable(a)}
+        # families name analyses and rows of their tables
+        for problem in member_issues(self.plan, self.catalog, skip=unchecked):
             self.problem(problem)
         figures = self.plan.figures
         for problem in figure_issues(self.plan, self.catalog):  # figures name analyses, families and columns
             path = problem.path
+            if isinstance(path[1], int) and path[1] < len(figures) and any(
+                    ref in unchecked for _key, ref in figures[path[1]].analysis_references()):
+                continue  # its analysis's table could not be read: nothing about it can be checked
             if problem.code == "figure-key-mismatch" and isinstance(path[1], int) and path[1] < len(figures) and any(
                     ref in broken for _key, ref in figures[path[1]].analysis_references()):
                 continue  # it only echoes the analysis's own issue (e.g. by: vist), reported above
             self.problem(problem)
 
     # --- helpers -------------------------------------------------------------------------------
+    def reads_unavailable(self, analysis) -> bool:
+        """Whether the analysis reads a table whose dictionary could not be read."""
+        tables = [analysis.table, getattr(analysis, "versus_table", None), getattr(analysis, "visits_table", None)]
+        population = self.plan.populations.get(analysis.population) if analysis.population else None
+        if population is not None:
+            tables.append(population.table)
+        return any(self.gone(table) for table in tables if table is not None)
+
+    def gone(self, table: str) -> bool:
+        """A declared table whose dictionary could not be read, or a derived table whose derivation failed."""
+        return table not in self.catalog.columns and (table in self.unavailable or table in self.failed_derivations)
+
     def table(self, name: str, path: PathKey) -> bool:
         if name in self.catalog.columns:
             return True
+        if self.gone(name):
+            return False   # declared, but its dictionary (or derivation) has errors, reported there
         self.add("unknown-table", f"table '{name}' is not declared under data:", path,
                  did_you_mean(name, self.catalog.columns))
         return False
@@ -110,6 +142,8 @@ class _Resolver:
         found = self.catalog.column(table, name)
         if found is not None:
             return found
+        if name in self.failed_derivations and (position is None or self.all_derived[name] < position):
+            return None    # made by a derivation with errors of its own, reported there
         if name in self.all_derived and (position is None or self.all_derived[name] >= position):
             self.add("forward-reference", f"column '{name}' is derived later (derive[{self.all_derived[name]}]) "
                      "and cannot be used here", path, "Move the derivation above its first use")
@@ -172,7 +206,7 @@ class _Resolver:
 
     def analysis(self, index: int, analysis) -> None:
         path: PathKey = ("analyses", index)
-        if not self.table(analysis.table, path + ("table",)):
+        if self.reads_unavailable(analysis) or not self.table(analysis.table, path + ("table",)):
             return
         if analysis.population is not None:
             population = self.plan.populations.get(analysis.population)

@@ -104,7 +104,7 @@ def test_formula_payloads_are_refused_unevaluated(project, key, template):
         run_plan(plan)
     issue = caught.value.issues[0]
     assert issue.code.startswith("formula-"), caught.value
-    assert (issue.location.file, issue.location.path) == ("plan.yaml", "analyses[1]")
+    assert (issue.location.file, issue.location.path) == ("plan.yaml", f"analyses[1].{key}")   # the key's own line
     assert not marker.exists()
     assert not (project / "out").exists()
 

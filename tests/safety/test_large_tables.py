@@ -63,6 +63,8 @@ def test_cli_prints_progress_lines_on_stderr_only(tmp_path):
     done = subprocess.run([sys.executable, "-m", "ketastats", "validate", "plan.yaml", "--format", "json"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"valid": True, "issues": []}
+    document = json.loads(done.stdout)
+    assert (document["valid"], document["issues"]) == (True, [])
+    assert {stage["status"] for stage in document["stages"]} == {"passed"}
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines and all(line.startswith(f"validating clinical: {n:,} rows") for line in lines), done.stderr
