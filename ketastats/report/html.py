@@ -92,7 +92,10 @@ table.plain{border-collapse:collapse;font-size:.85rem;margin:.4rem 0}
 table.plain th,table.plain td{border-bottom:1px solid var(--rule);border-style:none none solid;padding:.2rem .6rem;
 text-align:left;vertical-align:top}
 table.plain th{border-bottom:2px solid #333}
-table.plain td{overflow-wrap:anywhere}
+table.plain td code{white-space:nowrap}
+table.plain .path{overflow-wrap:anywhere}
+table.plain .hash{display:inline-block;min-width:16ch;word-break:break-all;font-family:ui-monospace,monospace;
+font-size:.8rem}
 .ks-gt{overflow-x:auto;max-width:100%}
 .ks-gt .gt_table td,.ks-gt .gt_table th{font-variant-numeric:tabular-nums}
 .ks-gt .gt_table td.gt_right{white-space:nowrap}
@@ -464,9 +467,11 @@ def _manifest_section(manifest: dict) -> str:
     if inputs:
         parts.append("<h3>Inputs</h3>" + _simple_table(
             ["table", "source", "format", "rows", "SHA-256", "dictionary", "dictionary SHA-256"],
-            [[name, str(i.get("source", "")), str(i.get("format", "")), str(i.get("rows", "")),
-              str(i.get("sha256", "")), str(i.get("dictionary", "")), str(i.get("dictionary_sha256", ""))]
-             for name, i in inputs.items()]))
+            [[_e(name), f"<span class='path'>{_e(i.get('source', ''))}</span>", _e(i.get("format", "")),
+              _e(i.get("rows", "")), f"<span class='hash'>{_e(i.get('sha256', ''))}</span>",
+              f"<span class='path'>{_e(i.get('dictionary', ''))}</span>",
+              f"<span class='hash'>{_e(i.get('dictionary_sha256', ''))}</span>"]
+             for name, i in inputs.items()], raw=set(range(7))))   # hashes wrap anywhere, names do not
     software = manifest.get("software", {})
     if software:
         parts.append("<h3>Software</h3>" + _simple_table(["package", "version"],
