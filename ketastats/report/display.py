@@ -190,7 +190,13 @@ def _confidence_pairs(columns: list[str]) -> list[tuple[str, str, str]]:
             prefix = column[: -len("conf_low")]
             if prefix + "conf_high" in columns:
                 pairs.append((prefix, column, prefix + "conf_high"))
+        elif column == "conf_low_adjusted" and "conf_high_adjusted" in columns:   # Tukey / Dunnett
+            pairs.append((SIMULTANEOUS, column, "conf_high_adjusted"))
     return pairs
+
+
+SIMULTANEOUS = "simultaneous"
+"""The prefix of the simultaneous interval (``conf_low_adjusted`` / ``conf_high_adjusted``): "Simultaneous 95% CI"."""
 
 
 def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, id: str = "table",
@@ -305,7 +311,8 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
             lows, highs_text = _format_column(low, frame[low], decimals), _format_column(high, frame[high], decimals)
             cells.append([_interval(a, b) for a, b in zip(lows, highs_text)])
             owner = prefix.rstrip("_")
-            owner_label = effect_name if owner == "effect_size" and effect_name else glossary.label(owner)
+            owner_label = effect_name if owner == "effect_size" and effect_name else \
+                "Simultaneous" if owner == SIMULTANEOUS else glossary.label(owner)
             header.append(f"{owner_label} {ci_label}" if owner else ci_label)
             keys.append(f"{low},{high}")
             align.append("right")

@@ -184,3 +184,12 @@ def test_adjusted_p_stays_when_something_was_adjusted():
     assert "Adjusted p" in display_table(frame).columns
     same = frame.assign(p_adjusted=[0.01, 0.02], adjust_method=["bonferroni", "bonferroni"])   # m = 1: same p
     assert len(display_table(same).columns) == len(display_table(frame).columns)
+
+
+def test_simultaneous_interval_is_one_column():
+    frame = pd.DataFrame({"contrast": ["b - a", "c - a"], "estimate": [1.0, 2.0], "conf_low": [0.1, 0.2],
+                          "conf_high": [1.9, 3.8], "conf_low_adjusted": [-0.1, 0.0], "conf_high_adjusted": [2.1, 4.0],
+                          "conf_level": [0.95, 0.95]})
+    table = display_table(frame)
+    assert table.columns == ["Contrast", "Estimate", "95% CI", "Simultaneous 95% CI"]
+    assert table.rows[0][3] == "\u22120.10 to 2.10"
