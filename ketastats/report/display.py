@@ -328,7 +328,7 @@ def display_table(frame: pd.DataFrame, labels: dict[str, str] | None = None, *, 
             numerators = _format_column(name, series, groups=groups)
             denominators = _format_column(joined_df[name], frame[joined_df[name]])
             cells.append([f"{a}, {b}" if a and b else a or b for a, b in zip(numerators, denominators)])
-        elif glossary.kind(name) == "setting" and not _numeric(series):
+        elif glossary.kind(name) in ("setting", "identity") and not _numeric(series):   # values' display names
             cells.append(["" if _missing(v) else glossary.value_label(name, str(v)) or str(v) for v in series])
         else:
             cells.append(_format_column(name, series, groups=groups))
