@@ -18,6 +18,7 @@ tidy ``term``                                 shown
 ``randomized_arm:visit`` (a joint F test)     Arm × Visit
 ``C(arm, Treatment('ect'))[T.ketamine]``      Ketamine vs ECT
 ``sd__(Intercept)`` / ``sd__Observation``     SD (Intercept) / Residual SD
+``var__week2`` / ``cor__week1.week2`` (mmrm)  Variance week2 / Correlation week1, week2
 ``GLOBAL`` (cox.zph)                          Global test
 ``odds_ratio`` (group_proportions)            Odds ratio
 anything else (``np.log(x)``, ``dose_mg``)    as it is (a column without a label: its name)
@@ -119,6 +120,8 @@ def _factor(part: str, labels: Mapping[str, str], level_labels: Mapping[str, Map
     if part.startswith("sd__"):
         inner = part[4:]
         return f"SD {inner}" if inner.startswith("(") else f"SD of {labels.get(inner, inner)}"
+    if part.startswith("var__"):   # mmrm's covariance parameters: the variance at a visit
+        return f"Variance {part[5:]}"
     if part.startswith("cor__"):
         return "Correlation " + ", ".join(labels.get(p, p) for p in part[5:].split(".", 1))
     if _PLAIN.match(part):
@@ -187,7 +190,7 @@ def term_names(terms: Iterable[Any]) -> list[str]:
             match = _TREATMENT.match(part) or _C_TREATMENT.match(part)
             if match:
                 names[match.group("column")] = None
-            elif _PLAIN.match(part) and part not in _SPECIAL and not part.startswith(("sd__", "cor__")):
+            elif _PLAIN.match(part) and part not in _SPECIAL and not part.startswith(("sd__", "cor__", "var__")):
                 names[part] = None
     return list(names)
 

@@ -54,6 +54,7 @@ REFERENCES = {"randomized_arm": "ect", "visit": "baseline", "sex": "female"}
     ("sd__Observation", "Residual SD"),
     ("sd__age", "SD of Age (years)"),
     ("cor__(Intercept).age", "Correlation (Intercept), Age (years)"),
+    ("var__tx3", "Variance tx3"),
     # unknown shapes are left as they are
     ("np.log(age)", "np.log(age)"),
     ("I(age ** 2)", "I(age ** 2)"),
