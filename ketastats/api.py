@@ -117,6 +117,62 @@ def _data_section(document) -> dict[str, Any]:
     return sources
 
 
+ENTRY_SECTIONS = {"derive": "name", "populations": None, "analyses": "id", "multiplicity": None, "figures": "id"}
+"""Plan sections of independent entries (list: the key naming an entry; mapping: its key names it)."""
+
+
+@dataclass
+class _Partial:
+    """The entries of a plan that match the schema when others do not (:func:`_partial_plan`)."""
+
+    plan: Any
+    document: Any                     # a PrunedDocument: locations name the plan's own positions
+    dropped: dict[str, set[str]]      # section → names of the entries left out
+    left_out: list[str]               # their YAML paths, e.g. analyses[3]
+
+
+def _partial_plan(document, issues: list[Issue]) -> _Partial | None:
+    """The plan without the entries that have schema errors, when every error is inside an entry of
+    :data:`ENTRY_SECTIONS` (an analysis with an unknown key, a figure of an unknown type, ...) and
+    the rest matches the schema; else None. Names in the other entries can then still be checked."""
+    import re
+
+    from ketastats.language.yaml_source import PrunedDocument
+    from ketastats.plan.schema import plan_model
+
+    data = document.data
+    if not isinstance(data, dict):
+        return None
+    bad: dict[str, set] = {}
+    for issue in issues:
+        parts = [int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", issue.location.path or "")]
+        if len(parts) < 2 or parts[0] not in ENTRY_SECTIONS:
+            return None
+        bad.setdefault(str(parts[0]), set()).add(parts[1])
+    pruned, kept, dropped, left_out = dict(data), {}, {}, []
+    for section, keys in bad.items():
+        value = data.get(section)
+        name_key = ENTRY_SECTIONS[section]
+        if isinstance(value, list) and name_key is not None:
+            kept[section] = [i for i in range(len(value)) if i not in keys]
+            pruned[section] = [value[i] for i in kept[section]]
+            entries = [value[i] for i in sorted(k for k in keys if isinstance(k, int) and k < len(value))]
+            dropped[section] = {str(e[name_key]) for e in entries if isinstance(e, dict) and name_key in e}
+            left_out += [f"{section}[{k}]" for k in sorted(keys, key=str)]
+        elif isinstance(value, dict) and name_key is None:
+            pruned[section] = {k: v for k, v in value.items() if k not in keys}
+            dropped[section] = {str(k) for k in keys}
+            left_out += [f"{section}.{k}" for k in sorted(keys, key=str)]
+        else:
+            return None
+    try:
+        plan = plan_model().model_validate(pruned)
+    except ValueError:   # pydantic's ValidationError: the rest does not stand on its own
+        return None
+    return _Partial(plan, PrunedDocument(document.data, document.lines, document.file, kept=kept), dropped,
+                    left_out)
+
+
 def validate_plan(path: str | Path, progress: Progress | None = None, allow_outside: bool = False) -> PreparedPlan:
     """Load the plan, its dictionaries and its data, check everything and compute the derivations;
     raises on any problem.
@@ -154,12 +210,18 @@ def validate_plan(path: str | Path, progress: Progress | None = None, allow_outs
     plan_issues: list[Issue] = []     # plan, paths, dictionaries, names
     data_issues: list[Issue] = []     # data, subjects (and derivations)
     plan: Any = None
+    partial = None
+    names_document: Any = document
     try:
         plan = validate_model(plan_model(), document)
         stages.append(Stage("plan", "passed"))
     except PlanError as exc:
         plan_issues += exc.issues
-        stages.append(Stage("plan", "failed", f"{len(exc.issues)} problem(s)"))
+        partial = _partial_plan(document, exc.issues)
+        if partial is not None:   # the entries with errors are left out; the others are checked
+            plan, names_document = partial.plan, partial.document
+        stages.append(Stage("plan", "failed", f"{len(exc.issues)} problem(s)" + (
+            f"; checked without {', '.join(partial.left_out)}" if partial is not None else "")))
     loaded = LoadedPlan(plan=plan, document=document, path=path)
     sources = dict(plan.data) if plan is not None else _data_section(document)
 
@@ -203,11 +265,14 @@ def validate_plan(path: str | Path, progress: Progress | None = None, allow_outs
     if plan is None:
         skip(["names"], "the plan does not match the schema")
     else:
-        name_issues, catalog = resolve(plan, dictionaries, document, unavailable=set(blocked))
+        name_issues, catalog = resolve(plan, dictionaries, names_document, unavailable=set(blocked),
+                                       dropped=partial.dropped if partial is not None else None)
         name_issues += _subject_type_issues(plan, dictionaries, document)
         plan_issues += name_issues
-        unchecked = f"names in table(s) {', '.join(sorted(blocked))} not checked" if blocked else ""
-        stages.append(Stage("names", "failed" if name_issues else "partial" if blocked else "passed",
+        unchecked = "; ".join(filter(None, [
+            f"names in table(s) {', '.join(sorted(blocked))} not checked" if blocked else "",
+            f"not checked: {', '.join(partial.left_out)} (schema errors)" if partial is not None else ""]))
+        stages.append(Stage("names", "failed" if name_issues else "partial" if unchecked else "passed",
                             "; ".join(filter(None, [f"{len(name_issues)} problem(s)" if name_issues else "",
                                                     unchecked]))))
 

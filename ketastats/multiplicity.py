@@ -203,9 +203,21 @@ def no_row_message(rows: list[dict[str, Any]], chosen: dict[str, Any]) -> tuple[
 
 def several_rows_message(found: list[dict[str, Any]], columns) -> tuple[str, str]:
     """(what was found, hint) when several rows match: the columns whose values differ among them."""
+    from ketastats import glossary
+
     differing = [c for c in _identifying(columns) if len({_text(r.get(c)) for r in found}) > 1]
     detail = "; ".join(f"{c}: {_values(found, c)}" for c in differing) or "the rows are identical in every column"
-    example = ", ".join(f"{c}: {_text(found[0].get(c))}" for c in differing)
+    # the fewest columns that tell the rows apart: plain values before composite ones (visit: eot
+    # before group: visit=eot), the analysis's own grouping columns before the glossary's
+    def preference(column: str) -> tuple[bool, bool]:
+        return any("=" in _text(r.get(column)) for r in found), glossary.known(column)
+
+    chosen: list[str] = []
+    for column in sorted(differing, key=preference):
+        if len({tuple(_text(r.get(c)) for c in chosen) for r in found}) == len(found):
+            break
+        chosen.append(column)
+    example = ", ".join(f"{c}: {_text(found[0].get(c))}" for c in chosen)
     return f"they differ in {detail}", f"A member is one test: add where: {{{example}}} (or the values you mean)"
 
 
@@ -220,8 +232,8 @@ def _result_column_names(columns) -> set[str]:
 def member_issues(plan, catalog, skip: set[str] | frozenset[str] = frozenset()) -> list[Problem]:
     """(code, message, YAML path, hint) for every member that cannot be right, before anything runs.
 
-    ``skip``: analyses whose own names could not be checked (e.g. their table's dictionary has
-    errors); their members are not checked either."""
+    ``skip``: analyses whose own names could not be checked (their table's dictionary has
+    errors, or the analysis was left out for schema errors); their members are not checked either."""
 
     analyses = {spec.id: spec for spec in plan.analyses}
     issues: list[Problem] = []
@@ -231,12 +243,12 @@ def member_issues(plan, catalog, skip: set[str] | frozenset[str] = frozenset()) 
             path = ("multiplicity", name, "members", k)
             who = _who(name, k, member)
             spec = analyses.get(member.analysis)
+            if member.analysis in skip:
+                continue
             if spec is None:
                 issues.append(Problem.coded("unknown-analysis",
                                             f"{who}: analysis '{member.analysis}' is not in analyses:",
                                             path + ("analysis",), did_you_mean(member.analysis, analyses)))
-                continue
-            if spec.id in skip:
                 continue
             chosen = selector(member)
             key = (member.analysis, tuple(sorted((c, _text(v)) for c, v in chosen.items())), member.p_column)

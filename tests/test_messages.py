@@ -155,8 +155,8 @@ def test_a_failing_family_prints_each_members_real_reason(tmp_path):
     assert f"plan.yaml:{line_of(plan, 'label: Contrasts')}" in second
     assert "member 2 ('Contrasts') selects where: {effect: contrast}, which matches 3 rows of analysis 'model'" \
         in second
-    assert "they differ in group: visit=v0, visit=v1, visit=v2" in second and "(ambiguous-member)" in second
-    assert "add where: {group: visit=v0}" in second
+    assert "they differ in " in second and "visit: v0, v1, v2" in second and "(ambiguous-member)" in second
+    assert "A member is one test: add where: {visit: v0}" in second     # a plain column, not group: visit=v0
     third = lines[2]
     assert "member 3 selects where: {effect: contrast, outcome: y}, but the table of analysis 'model' " \
         "(mixed_model) has no column 'outcome'" in third and "(unknown-member-column)" in third

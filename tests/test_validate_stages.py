@@ -93,23 +93,67 @@ def test_names_dictionary_data_figure_and_family_errors_in_one_pass(tmp_path):
 
 
 def test_a_schema_error_still_checks_dictionaries_and_data(tmp_path):
-    """The plan does not match the schema (an unknown key): its data: section still names the
-    tables, so their dictionaries and data are checked; names and derivations are skipped."""
-    plan = write_plan(tmp_path, PLAN.replace("by: arm}", "by: arm, colour: red}"))
+    """The plan does not match the schema at its top (an unknown plan key): its data: section still
+    names the tables, so their dictionaries and data are checked; names and derivations are skipped."""
+    plan = write_plan(tmp_path, "outptu: elsewhere\n", PLAN)
     break_dictionary(tmp_path)
     break_data(tmp_path)
     code, document = validate_json(plan)
     assert code == 2
-    assert codes(document) == [("unknown-key", "analyses[1].colour"), ("invalid-choice", "columns.age.type"),
+    assert codes(document) == [("unknown-key", "outptu"), ("invalid-choice", "columns.age.type"),
                                ("level-not-in-dictionary", "visit")]
-    assert document["issues"][0]["location"]["line"] == line_of(plan, "colour: red")
+    assert document["issues"][0]["location"]["line"] == line_of(plan, "outptu")
     found = stages(document)
-    assert found["plan"]["status"] == "failed"
+    assert found["plan"] == {"stage": "plan", "status": "failed", "checks": found["plan"]["checks"],
+                             "detail": "1 problem(s)"}
     assert found["names"] == {"stage": "names", "status": "skipped", "checks": found["names"]["checks"],
                               "detail": "the plan does not match the schema"}
     assert found["derivations"]["status"] == "skipped"
     text = cli("validate", str(plan)).stderr
     assert "names skipped: the plan does not match the schema" in text
+
+
+def test_entries_with_schema_errors_are_left_out_and_the_rest_is_checked(tmp_path):
+    """An unknown key in a derivation, a population and an analysis, a figure of an unknown type:
+    those entries are left out, the others' names are still checked (at their own lines), and
+    nothing that names a left-out entry is called wrong."""
+    plan = write_plan(tmp_path, """\
+        derive:
+          - {name: treat, subject_level: arm, from: people, colour: red}
+          - {name: low, table: scores, rule: "y < 20"}
+        populations:
+          adults: {table: people, where: "age >= 18", size: 3}
+        analyses:
+          - {id: desc, type: descriptives, table: scores, outcome: y, by: [visit, treat]}
+          - {id: ages, type: descriptives, table: people, outcome: age, by: arm, population: adults}
+          - {id: corr, type: correlation, table: people, outcome: marker, x: agee, methd: pearson}
+          - {id: t, type: ttest, table: people, outcome: marker, group: armm}
+        multiplicity:
+          primary:
+            method: holm
+            members:
+              - {analysis: corr}
+              - {analysis: t, where: {outcme: marker}}
+        figures:
+          - {id: traj, type: trajectory, analysis: desc, group: treat}
+          - {id: dots, type: scatter, analysis: corr, x: age}
+          - {id: bad, type: histogram, analysis: desc}
+        """)
+    code, document = validate_json(plan)
+    assert code == 2
+    assert codes(document) == [
+        ("unknown-key", "derive[0].colour"), ("unknown-key", "populations.adults.size"),
+        ("unknown-key", "analyses[2].methd"), ("invalid-choice", "figures[2].type"),
+        ("unknown-column", "analyses[3].group"),                                   # the entry after a left-out one
+        ("unknown-member-column", "multiplicity.primary.members[1].where.outcme"),
+    ]
+    group = next(i for i in document["issues"] if i["location"]["path"] == "analyses[3].group")
+    assert group["location"]["line"] == line_of(plan, "armm")
+    found = stages(document)
+    assert found["plan"]["detail"] == \
+        "4 problem(s); checked without derive[0], populations.adults, analyses[2], figures[2]"
+    assert found["names"]["detail"] == \
+        "2 problem(s); not checked: derive[0], populations.adults, analyses[2], figures[2] (schema errors)"
 
 
 def test_a_derivation_error_is_found_by_validate(tmp_path):

@@ -50,7 +50,7 @@ def _print_stages(stages) -> None:
     console.print("stages: " + ", ".join(f"{stage.name} {stage.status}" for stage in stages), markup=False,
                   soft_wrap=True)
     for stage in stages:
-        if stage.status in ("skipped", "partial") and stage.detail:
+        if stage.status != "passed" and stage.detail:
             console.print(f"  {stage.name} {stage.status}: {stage.detail}", markup=False, soft_wrap=True)
 
 

@@ -16,7 +16,7 @@ Example
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,28 @@ class YamlDocument:
 
     def location(self, path: PathKey) -> Location:
         return Location(file=self.file, line=self.lines.line_of(path), path=format_path(path) or None)
+
+
+@dataclass
+class PrunedDocument(YamlDocument):
+    """A document whose data leaves some list entries out (e.g. the analyses that do not match the
+    schema); ``kept[section]`` lists the original positions of the entries kept, so that a
+    location found in the pruned data names the plan's own position and line.
+
+    >>> document = PrunedDocument({"analyses": []}, LineMap({("analyses", 2): 9}), "plan.yaml",
+    ...                           kept={"analyses": [0, 2]})
+    >>> str(document.location(("analyses", 1, "x")))
+    'plan.yaml:9 analyses[2].x'
+    """
+
+    kept: dict[str, list[int]] = field(default_factory=dict)
+
+    def location(self, path: PathKey) -> Location:
+        path = tuple(path)
+        if len(path) >= 2 and path[0] in self.kept and isinstance(path[1], int) \
+                and 0 <= path[1] < len(self.kept[path[0]]):
+            path = (path[0], self.kept[path[0]][path[1]]) + path[2:]
+        return super().location(path)
 
 
 def load_yaml_file(path: Path, display_name: str | None = None) -> YamlDocument:

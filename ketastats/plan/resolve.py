@@ -43,23 +43,28 @@ class Catalog:
 
 
 def resolve(plan, dictionaries: dict[str, Dictionary], document: YamlDocument,
-            unavailable: set[str] | frozenset[str] = frozenset()) -> tuple[list[Issue], Catalog]:
+            unavailable: set[str] | frozenset[str] = frozenset(),
+            dropped: dict[str, set[str]] | None = None) -> tuple[list[Issue], Catalog]:
     """Check names; return (issues, catalog).
 
     ``unavailable``: declared tables whose dictionary could not be read (their own error is
     reported by the caller). Names in them are not checked, and nothing that reads them is said
-    to be wrong: a derivation, analysis, family member or figure on such a table is skipped."""
-    checker = _Resolver(plan, dictionaries, document, unavailable)
+    to be wrong: a derivation, analysis, family member or figure on such a table is skipped.
+    ``dropped``: section → names of plan entries left out because they do not match the schema
+    (``derive`` names, ``populations``, ``analyses`` ids, ``multiplicity`` families); what names
+    them is not said to be wrong either."""
+    checker = _Resolver(plan, dictionaries, document, unavailable, dropped or {})
     checker.run()
     return checker.issues, checker.catalog
 
 
 class _Resolver:
     def __init__(self, plan, dictionaries: dict[str, Dictionary], document: YamlDocument,
-                 unavailable: set[str] | frozenset[str] = frozenset()):
+                 unavailable: set[str] | frozenset[str] = frozenset(), dropped: dict[str, set[str]] | None = None):
         self.plan = plan
         self.unavailable = set(unavailable) - set(dictionaries)
-        self.failed_derivations: set[str] = set()   # names made by derivations with errors of their own
+        self.dropped = dropped or {}
+        self.failed_derivations: set[str] = set(self.dropped.get("derive", ()))   # made by derivations with errors
         self.subject = plan.subject
         self.document = document
         self.issues: list[Issue] = []
@@ -71,6 +76,8 @@ class _Resolver:
             self.catalog.keys[name] = list(dictionary.key)
         for index, derivation in enumerate(plan.derive):
             self.all_derived.setdefault(derivation.name, index)
+        for name in self.failed_derivations:   # left out (schema errors): as if derived before everything
+            self.all_derived.setdefault(name, -1)
 
     def add(self, code: str, message: str, path: PathKey, hint: str | None = None) -> None:
         self.issues.append(Issue(code, message, self.document.location(path), hint=hint))
@@ -102,15 +109,22 @@ class _Resolver:
             if len(self.issues) > before:
                 broken.add(analysis.id)
         unchecked = {a.id for a in self.plan.analyses if self.reads_unavailable(a)}
+        unchecked |= self.dropped.get("analyses", set())
+        families = self.dropped.get("multiplicity", set())
         # families name analyses and rows of their tables
         for problem in member_issues(self.plan, self.catalog, skip=unchecked):
             self.problem(problem)
         figures = self.plan.figures
         for problem in figure_issues(self.plan, self.catalog):  # figures name analyses, families and columns
             path = problem.path
-            if isinstance(path[1], int) and path[1] < len(figures) and any(
-                    ref in unchecked for _key, ref in figures[path[1]].analysis_references()):
-                continue  # its analysis's table could not be read: nothing about it can be checked
+            if isinstance(path[1], int) and path[1] < len(figures) and (any(
+                    ref in unchecked for _key, ref in figures[path[1]].analysis_references())
+                    or getattr(figures[path[1]], "family", None) in families):
+                continue  # what it draws could not be checked (a table not read, an entry left out)
+            if problem.code == "unknown-column" and isinstance(path[1], int) and path[1] < len(figures) and any(
+                    ("figures", path[1]) + Problem(key, "").path == path and column in self.failed_derivations
+                    for key, column in figures[path[1]].column_references()):
+                continue  # a column whose derivation has errors of its own, reported there
             if problem.code == "figure-key-mismatch" and isinstance(path[1], int) and path[1] < len(figures) and any(
                     ref in broken for _key, ref in figures[path[1]].analysis_references()):
                 continue  # it only echoes the analysis's own issue (e.g. by: vist), reported above
@@ -210,7 +224,9 @@ class _Resolver:
             return
         if analysis.population is not None:
             population = self.plan.populations.get(analysis.population)
-            if population is None:
+            if population is None and analysis.population in self.dropped.get("populations", set()):
+                pass   # declared, but left out: it has schema errors of its own
+            elif population is None:
                 self.add("unknown-population", f"population '{analysis.population}' is not declared under populations:",
                          path + ("population",), did_you_mean(analysis.population, self.plan.populations))
             elif population.table != analysis.table and not self.catalog.subject_keyed.get(population.table):
