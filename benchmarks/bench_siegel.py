@@ -106,7 +106,7 @@ def stages(out: str) -> None:
     imported = time.process_time() - start
     import ketastats.analyses.execute as execute_module
     import ketastats.figures as figures_module
-    import ketastats.figures.style as style_module
+    import ketastats.figures.encoding as encoding_module
     import ketastats.report.writer as writer_module
 
     seconds: dict[str, float] = {}
@@ -125,7 +125,7 @@ def stages(out: str) -> None:
     timed(api, "validate_plan", "load + validate data")
     timed(execute_module, "execute", "analyses (with the imports they make)")
     timed(figures_module, "draw_figure", "figures: drawn")
-    timed(style_module, "encode", "figures: encoded png + svg + pdf")
+    timed(encoding_module, "encode", "figures: encoded png + svg + pdf")
     timed(writer_module, "write_report", "report + tables + exports written")
     begin = time.process_time()
     api.run_plan("analysis_plans/siegel2021.yaml", out=out)
