@@ -52,3 +52,12 @@ def test_latex_copy_indents_with_quad():
 def test_other_tables_are_not_table1():
     assert table1_display(SimpleNamespace(tidy=pd.DataFrame({"term": ["x"]}), extras={}, columns={},
                                           analysis_id="m", title=None, notes=[])) is None
+
+
+def test_report_html_latex_and_word_show_table1_wide():
+    from ketastats.report.display import analysis_table
+    result = _result()
+    result.type = "baseline_table"
+    assert analysis_table(result).columns[0] == "Characteristic"
+    result.type = "descriptives"   # any other type: the ordinary display of its tidy rows
+    assert analysis_table(result).columns[0] != "Characteristic"
