@@ -55,6 +55,8 @@ class DerivationSpec(Strict):
 
     name: Identifier = Field(description="the new column")
     description: str | None = None
+    label: str | None = Field(None, description="the new column's name in report tables and figures (default: "
+                              "from its source, e.g. 'Change in HDRS-17', 'HDRS-17 at Baseline')")
 
     def declare(self, names: NameResolver, index: int) -> None:
         """Check the names this derivation uses and add what it creates to ``names.catalog``."""

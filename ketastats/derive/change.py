@@ -87,7 +87,7 @@ class _Change(TableDerivation):
                       path + ("table",))
         unit = "%" if self.PERCENT else (spec.unit if spec else None)
         source_label = (spec.label or self.source) if spec else self.source
-        label = ("% change in " if self.PERCENT else "Change in ") + source_label
+        label = self.label or ("% change in " if self.PERCENT else "Change in ") + source_label
         names.new_column(self.table, self.name, Column(type="number", required=False, unit=unit, label=label,
                                                        description=self.description), path + ("name",))
 

@@ -63,7 +63,7 @@ class RuleDerivation(TableDerivation):
             kind = "boolean" if is_boolean(parse_expression(self.rule)) else "number"
         except ExpressionError:
             kind = "number"
-        names.new_column(self.table, self.name, Column(type=kind, required=False,
+        names.new_column(self.table, self.name, Column(type=kind, required=False, label=self.label,
                                                        description=self.description or self.rule), path + ("name",))
 
     def apply(self, tables: dict[str, pd.DataFrame], context: DeriveContext) -> list[Issue]:

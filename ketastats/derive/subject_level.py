@@ -52,11 +52,23 @@ class SubjectLevel(DerivationSpec):
             return
         if spec is None:
             return
-        copy = spec.model_copy(update={"required": False, "description": self.description or
+        copy = spec.model_copy(update={"required": False, "label": self.label or self._label(spec, names),
+                                       "description": self.description or
                                        f"{self.subject_level} at {self.at or 'subject level'}"})
         for table, columns in names.catalog.columns.items():
             if names.subject in columns:
                 names.new_column(table, self.name, copy, path + ("name",))
+
+    def _label(self, spec, names: NameResolver) -> str | None:
+        """The source's label with the row it is taken at: ``HDRS-17 total score at Baseline``."""
+        if not self.at:
+            return spec.label
+        levels = []
+        for column, value in self.at.items():
+            selector = names.catalog.column(self.from_, column)
+            shown = (getattr(selector, "level_labels", None) or {}).get(str(value), str(value))
+            levels.append(shown)
+        return f"{spec.label or self.subject_level} at {', '.join(levels)}"
 
     def apply(self, tables: dict[str, pd.DataFrame], context: DeriveContext) -> list[Issue]:
         subject = context.subject
