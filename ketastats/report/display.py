@@ -100,9 +100,14 @@ def column_decimals(values) -> int:
     return int(min(4, max(0, 2 - magnitude)))
 
 
-def format_number(value: Any, decimals: int) -> str:
+def format_number(value: Any, decimals: int, fixed: bool = False) -> str:
     """``value`` with the column's ``decimals``; a value that would keep fewer than two significant
-    digits gets three (plain down to 1e-4, then two in scientific form)."""
+    digits gets three (plain down to 1e-4, then two in scientific form), unless ``fixed`` (a summary
+    table whose columns are read down: every cell keeps the column's decimals).
+
+    >>> format_number(-0.967, 1), format_number(-0.967, 1, fixed=True), format_number(0.00004, 1, fixed=True)
+    ('−0.967', '−1.0', '0.0')
+    """
     if _missing(value):
         return ""
     if isinstance(value, (bool, np.bool_)):
@@ -110,7 +115,7 @@ def format_number(value: Any, decimals: int) -> str:
     value = float(value)
     if math.isinf(value):
         return "∞" if value > 0 else MINUS + "∞"
-    if value != 0 and abs(value) < 10.0 ** (1 - decimals) and abs(value - round(value, decimals)) > 1e-12 * abs(value):
+    if not fixed and value != 0 and abs(value) < 10.0 ** (1 - decimals) and abs(value - round(value, decimals)) > 1e-12 * abs(value):
         if abs(value) < 1e-4:
             mantissa, exponent = f"{value:.1e}".split("e")
             return _minus(mantissa) + " × 10" + _superscript(int(exponent))
@@ -606,7 +611,8 @@ def lsmeans_table(analysis) -> DisplayTable | None:
     se_decimals = column_decimals(pd.concat([means["std_error"], contrasts["std_error"]]))
 
     def mean_se(row) -> str:
-        return f"{format_number(row['estimate'], decimals)} ({format_number(row['std_error'], se_decimals)})"
+        return (f"{format_number(row['estimate'], decimals, fixed=True)} "
+                f"({format_number(row['std_error'], se_decimals, fixed=True)})")
 
     rows = []
     for group in groups:
@@ -618,7 +624,8 @@ def lsmeans_table(analysis) -> DisplayTable | None:
         if len(found):
             row = found.iloc[0]
             low, high = row.get("conf_low"), row.get("conf_high")
-            cells += [mean_se(row), _interval(format_number(low, decimals), format_number(high, decimals)),
+            cells += [mean_se(row), _interval(format_number(low, decimals, fixed=True),
+                                              format_number(high, decimals, fixed=True)),
                       glossary.format_p(row.get("p_value"), "table")]
         else:
             cells += ["", "", ""]
