@@ -179,9 +179,11 @@ def validate_plan(path: str | Path, progress: Progress | None = None, allow_outs
 
     Every stage of :data:`STAGES` whose inputs are valid runs, so one call reports every
     independent problem: a plan that does not match the schema still has its dictionaries and
-    data checked; a table whose dictionary has errors is left out of the name and data checks
-    (and nothing on it is called wrong); the data of every other table is validated whatever the
-    names; the derivations are computed only from a valid plan and valid data. Raises
+    data checked, and, when its errors are inside entries (an analysis, a figure, ...), the names
+    of its other entries (:func:`_partial_plan`); a table whose dictionary has errors is left out
+    of the name and data checks (and nothing on it is called wrong); the data of every other table
+    is validated whatever the names; the derivations are computed only from a valid plan and
+    valid data. Raises
     ``PlanError`` (plan, path, dictionary or name problems, with any data problems) or
     ``DataError`` (data problems only), listing every issue with its location, in stage order;
     :func:`validation_stages` of the error says what each stage did. Sources, dictionaries and
@@ -203,8 +205,7 @@ def validate_plan(path: str | Path, progress: Progress | None = None, allow_outs
     try:
         document = load_yaml_file(path, display_name=path.name)
     except PlanError as exc:   # nothing else can be read
-        skip(["plan"], "")
-        stages[-1] = Stage("plan", "failed", "the file cannot be read as YAML")
+        stages.append(Stage("plan", "failed", "the file cannot be read as YAML"))
         skip([s for s in STAGES if s != "plan"], "the plan file cannot be read")
         raise _invalid(exc.issues, stages, True) from None
     plan_issues: list[Issue] = []     # plan, paths, dictionaries, names

@@ -110,7 +110,7 @@ def test_a_schema_error_still_checks_dictionaries_and_data(tmp_path):
                               "detail": "the plan does not match the schema"}
     assert found["derivations"]["status"] == "skipped"
     text = cli("validate", str(plan)).stderr
-    assert "names skipped: the plan does not match the schema" in text
+    assert "names, subjects skipped: the plan does not match the schema" in text
 
 
 def test_entries_with_schema_errors_are_left_out_and_the_rest_is_checked(tmp_path):

@@ -49,9 +49,12 @@ def _print_stages(stages) -> None:
     console = _console()
     console.print("stages: " + ", ".join(f"{stage.name} {stage.status}" for stage in stages), markup=False,
                   soft_wrap=True)
+    grouped: dict[tuple[str, str], list[str]] = {}   # stages with the same outcome and reason on one line
     for stage in stages:
         if stage.status != "passed" and stage.detail:
-            console.print(f"  {stage.name} {stage.status}: {stage.detail}", markup=False, soft_wrap=True)
+            grouped.setdefault((stage.status, stage.detail), []).append(stage.name)
+    for (status, detail), names in grouped.items():
+        console.print(f"  {', '.join(names)} {status}: {detail}", markup=False, soft_wrap=True)
 
 
 @contextmanager
