@@ -70,6 +70,7 @@ def draw(spec: Spec, ctx: FigureContext):
     last = max(max(c["time"]) for c in curves.values() if len(c["time"]))
     x_max = spec.x_max or max([last, *risk_times])
     groups = list(curves)
+    unit = getattr(ctx.analysis.columns.get(extras["time"]), "unit", None)
     height = spec.height_mm or (72 + 7 * len(groups))
     figure = new_figure(spec.preset, height)
     points = height / 25.4 * 72
@@ -88,7 +89,8 @@ def draw(spec: Spec, ctx: FigureContext):
         name = spec.level_labels.get(level) or (ctx.level_text(column, level) if column else level)
         row = medians.iloc[k] if k < len(medians) else None
         median = row["estimate"] if row is not None else None
-        median_text = "not reached" if median is None or median != median else f"{median:g}"
+        median_text = "not reached" if median is None or median != median else \
+            f"{median:g}" + (f" {unit}" if unit else "")
         n = int(row["n"]) if row is not None else int(curve["n_risk"][0])
         xs, ys = _steps(curve["time"], curve["surv"])
         xs.append(x_max)
@@ -122,7 +124,6 @@ def draw(spec: Spec, ctx: FigureContext):
     # axes, where it can cover no curve, band or censoring mark
     ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), borderaxespad=0.2, handlelength=1.5, frameon=False)
     # the times of the columns above the numbers: they need not be at the axis's round ticks
-    unit = getattr(ctx.analysis.columns.get(extras["time"]), "unit", None)
     for t in risk_times:
         text = table.text(t, len(groups), f"{t:g}", ha="center", va="center", color="#555555", fontsize=6)
         text.set_gid(f"risk-time-{t:g}")

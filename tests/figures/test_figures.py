@@ -191,7 +191,10 @@ def test_kaplan_meier_numbers_at_risk_equal_the_km_table(rct):
     assert len(at_risk) == 2 * 5
     ax = by_gid(figure, "curve-placebo")[0].axes
     assert ax.get_xlabel() == rct.results["relapse_km"].columns["time"].display_name("time")
-    assert [t.get_text() for t in ax.get_legend().get_texts()][0].startswith("Saline (n = 10; median 29")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()][0]
+    assert legend.startswith("Saline (n = 10; median 29")
+    unit = rct.results["relapse_km"].columns["time"].unit
+    assert unit and legend.endswith(f" {unit})")   # the median in the time's unit
 
 
 # --- forest ---------------------------------------------------------------------------------------
