@@ -21,6 +21,7 @@ import numpy as np
 
 from ketastats.errors import Issue, KetastatsError, Location, Problem, did_you_mean
 from ketastats.figures import (
+    consort,
     diagnostics,
     forest,
     group_bars,
@@ -33,7 +34,8 @@ from ketastats.figures import (
 from ketastats.figures.base import FigureContext, FigureSpec
 from ketastats.results import RenderedFigure
 
-REGISTRY = [trajectory, paired_change, group_bars, scatter, kaplan_meier, forest, diagnostics, subgroup_forest]
+REGISTRY = [trajectory, paired_change, group_bars, scatter, kaplan_meier, forest, diagnostics, subgroup_forest,
+            consort]
 BY_TYPE = {module.Spec.model_fields["type"].annotation.__args__[0]: module for module in REGISTRY}
 
 EXPECTED_FAILURES = (KetastatsError, np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError)
