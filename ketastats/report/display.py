@@ -511,13 +511,19 @@ def analysis_table(analysis) -> DisplayTable:
 
     Level names: the analysed table's dictionary ``level_labels`` (``analysis.columns``) and any the
     analysis recorded for another table (``extras["level_labels"]``, e.g. flow's visits table).
-    A ``baseline_table`` is shown wide (:func:`ketastats.report.table1.table1_display`).
+    A ``baseline_table`` is shown wide (:func:`ketastats.report.table1.table1_display`), and so is a
+    ``flow`` (:func:`ketastats.report.flow_table.flow_display`).
     """
     if getattr(analysis, "type", None) == "baseline_table":   # Table 1: characteristic x arm, as papers print it
         from ketastats.report.table1 import table1_display  # (table1 builds on this module)
         wide = table1_display(analysis)
         if wide is not None:
             return wide
+    if getattr(analysis, "type", None) == "flow":   # participant flow: stage x arm, n (%)
+        from ketastats.report.flow_table import flow_display  # (flow_table builds on this module)
+        flow = flow_display(analysis)
+        if flow is not None:
+            return flow
     extras = analysis.extras if isinstance(analysis.extras, dict) else {}
     labels = extras.get("labels")
     columns = getattr(analysis, "columns", None)

@@ -67,5 +67,6 @@ def test_example_plan_tables_use_the_labels():
 
     result = ketastats.run_plan(ROOT / "analysis_plans" / "ketamine_vs_ect.yaml", write=False)
     flow = analysis_table(result.results["participant_flow"])
-    assert ["assessed", "After treatment 3", "", "ECT"] in [row[:4] for row in flow.rows]
+    assert ["\u2003After treatment 3", "24 (80.0 %)"] in [row[:2] for row in flow.rows]   # wide: stage x arm
+    assert flow.columns[1] == "ECT (n = 30)"
     assert "ect" in set(result.tables["participant_flow"]["group"])
