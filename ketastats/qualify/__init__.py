@@ -29,7 +29,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from ketastats.qualify import checks_basic, checks_mixed, checks_mmrm, checks_survival, checks_trials
+from ketastats.qualify import (
+    checks_basic,
+    checks_comparisons,
+    checks_mixed,
+    checks_mmrm,
+    checks_survival,
+    checks_trials,
+)
 from ketastats.qualify.record import Recorder
 from ketastats.qualify.sources import (
     current_hashes,
@@ -58,6 +65,8 @@ TOLERANCE_BOUNDS: dict[str, float] = {
     "MMRM_ESTIMATE_RTOL": 1e-6, "MMRM_SE_RTOL": 1e-5, "MMRM_DF_RTOL": 1e-3, "MMRM_LOGLIK_RTOL": 1e-8,
     "MMRM_THETA_ATOL": 1e-5, "MMRM_P_RTOL": 1e-4, "MMRM_P_ATOL": 1e-10,
     "MMRM_SAS_ESTIMATE_RTOL": 1e-4, "MMRM_SAS_SE_RTOL": 5e-4, "MMRM_SAS_DF_RTOL": 1e-3,
+    "RISK_RATIO_RTOL": 1e-12, "RISK_RATIO_PROPCIS_RTOL": 1e-9, "RISK_RATIO_PROPCIS_STEP_RTOL": 2e-4,
+    "SUBGROUP_RTOL": 1e-9, "SUBGROUP_ATOL": 1e-10, "SUBGROUP_GLM_RTOL": 1e-8, "SUBGROUP_INTERACTION_RTOL": 1e-7,
 }
 
 
@@ -110,16 +119,21 @@ REQUIREMENTS: list[Requirement] = [
     Requirement("mmrm", "MMRM fits, Kenward-Roger / Satterthwaite / residual / between-within tests, type-III F, "
                 "LS-means and contrasts equal R mmrm + emmeans; KR(linear) equals SAS PROC MIXED", "mmrm",
                 checks_mmrm.mmrm),
+    Requirement("risk_ratio", "risk ratios with Katz log and Koopman score intervals equal R (DescTools katz.log "
+                "zero-cell rules, exact score roots; PropCIs riskscoreci)", "risk_ratio",
+                checks_comparisons.risk_ratio),
+    Requirement("subgroups", "treatment effects within subgroups and treatment x subgroup interaction tests equal R "
+                "(lm / anova F, glm binomial / LRT, Newcombe and Wald risk differences)", "subgroups",
+                checks_comparisons.subgroups),
+    Requirement("descriptives", "descriptive summaries counted against the randomised participants "
+                "(denominator: participants) equal base R", "descriptives", checks_trials.descriptives),
 ]
 
 NOT_YET_COVERED: dict[str, str] = {
     # Reference folders added by work in progress (issue 17 ran beside it); each needs a Requirement above.
-    "risk_ratio": "issue 16: checked by tests/stats/test_risk_ratio.py; a Requirement is to come",
     "contrast_adjust": "issue 16: checked by tests/analyses/test_contrast_adjust.py; a Requirement is to come",
-    "subgroups": "issue 16: checked by tests/analyses/test_subgroups.py; a Requirement is to come",
     "siegel2021_paper": "issue 16: not R values but the numbers Siegel et al. 2021 print, checked against the "
                         "committed reports/siegel2021 by tests/test_siegel2021_paper.py",
-    "descriptives": "issue 16: checked by tests/analyses/test_descriptives.py; a Requirement is to come",
 }
 
 

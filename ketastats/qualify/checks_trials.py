@@ -8,7 +8,9 @@ tables are compared with what R computed from the same CSV files:
   and ``coxph`` on relapse, ``cor.test`` of IL-6 change against HDRS change;
 * ``baseline_table/``: Table 1 (n, missing, mean, SD, median, quartiles, counts and percentages,
   and the printed cells) against base R;
-* ``flow/``: the participant flow (CONSORT-style counts and percentages) against base R.
+* ``flow/``: the participant flow (CONSORT-style counts and percentages) against base R;
+* ``descriptives/``: HDRS-17 by visit and arm with ``denominator: participants`` (missing against the
+  randomised n) against base R, the analysis run on the trial's CSV files as the test suite runs it.
 """
 
 from __future__ import annotations
@@ -173,3 +175,44 @@ def flow(rec: Recorder, ctx: Context) -> None:
         labels.append(" ".join(str(v) for v in key if v is not None))
     rec.equal("counts, subjects and missing per stage, visit, level and arm", mine_counts, ref_counts)
     rec.compare("percentages", percent, ref_percent, rtol="BASELINE_TABLE_RTOL", labels=labels)
+
+
+def descriptives(rec: Recorder, ctx: Context) -> None:
+    """``descriptives`` with ``denominator: participants`` against base R: HDRS-17 by visit and arm on the trial.
+
+    A participant without a rating at a visit is missing against the randomised n of the arm
+    (``participants.csv``); counts are compared exactly, summaries (mean, SD, median, quartiles by
+    ``quantile(type = 7)``, min, max) within ``BASELINE_TABLE_RTOL``.
+    """
+    from importlib import resources
+    from pathlib import Path
+
+    from ketastats.analyses import descriptives as analysis
+    from ketastats.analyses.base import AnalysisInput
+
+    rec.reference = "descriptives/reference.json"
+    ref = read_json("descriptives", "reference.json", ctx.reference)["rows"]
+    folder = Path(str(resources.files("ketastats.datasets").joinpath("ketamine_vs_ect")))
+    ratings = pd.read_csv(folder / "ratings.csv")
+    arms = pd.read_csv(folder / "participants.csv").set_index("participant_id")["arm"]
+    ratings["randomized_arm"] = ratings["participant_id"].map(arms)
+    ratings["visit"] = pd.Categorical(ratings["visit"], categories=["baseline", "tx3", "eot", "m1", "m3", "m6"],
+                                      ordered=True)
+    ratings.index = range(1, len(ratings) + 1)
+    spec = analysis.Spec(id="d", type="descriptives", table="ratings", outcome="hdrs17",
+                         by=["visit", "randomized_arm"], denominator="participants")
+    tidy = analysis.run(spec, AnalysisInput("d", "ratings", ratings, "participant_id",
+                                            ["participant_id", "visit"])).tidy
+    rec.equal("rows (visit x arm)", len(tidy), len(ref))
+    if len(tidy) != len(ref):
+        return
+    rec.equal("row order: visit and arm", [[m["visit"], m["randomized_arm"]] for _, m in tidy.iterrows()],
+              [[r["visit"], r["randomized_arm"]] for r in ref])
+    rec.equal("counts: n rated, n randomised (n_subjects), n missing",
+              [[int(m[c]) for c in ("n", "n_subjects", "n_missing")] for _, m in tidy.iterrows()],
+              [[r[c] for c in ("n", "n_subjects", "n_missing")] for r in ref])
+    stats = ("mean", "sd", "median", "q1", "q3", "min", "max")
+    rec.compare("mean, SD, median, quartiles (quantile type 7), min, max",
+                [m[s] for _, m in tidy.iterrows() for s in stats], [r[s] for r in ref for s in stats],
+                rtol="BASELINE_TABLE_RTOL",
+                labels=[f"{r['visit']} {r['randomized_arm']} {s}" for r in ref for s in stats])
