@@ -169,10 +169,7 @@ def draw(spec: Spec, ctx: FigureContext):
     for k, (ax, level) in enumerate(zip(axes, groups)):
         part = frame if level is None else frame[frame["group"] == level]
         colour = PALETTE[k % len(PALETTE)]
-        for participant, row in part.iterrows():
-            (line,) = ax.plot([0, 1], [row["pre"], row["post"]], color=colour, lw=0.7, alpha=0.75, marker="o",
-                              ms=2.2)
-            line.set_gid(f"participant-{participant}")
+        _participant_lines(ax, part, colour, level)
         (mean,) = ax.plot([0, 1], [part["pre"].mean(), part["post"].mean()], color="black", lw=1.8, marker="o",
                           ms=3.5, zorder=3)
         mean.set_gid(f"mean-{level}")
@@ -211,6 +208,33 @@ def draw(spec: Spec, ctx: FigureContext):
     if ctx.synthetic:
         mark_synthetic(figure)
     return figure
+
+
+def _participant_lines(ax, part, colour: str, level) -> None:
+    """Each participant's pre → post line (one ``LineCollection``, one segment per participant, in
+    ``part``'s order) and its two values (one marker ``Line2D``): two artists per panel instead of one
+    per participant, which each backend (PNG, SVG, PDF) lays out and draws separately (issue 15).
+
+    Looks as one ``ax.plot`` line per participant did: the colour, width 0.7, alpha 0.75 and the
+    line caps / joins of ``lines.solid_*``, at Line2D's z-order 2 (a collection's default is 1);
+    the markers (○, 2.2 pt) are drawn after all the lines instead of after each one. Overlapping
+    segments still blend one by one. gids: ``participants-<level>`` (the lines) and
+    ``participants-<level>-values`` (the markers); the segments follow ``part``'s row order (the
+    participants sorted by their id's text)."""
+    import numpy as np
+    from matplotlib import rcParams
+    from matplotlib.collections import LineCollection
+
+    pre, post = part["pre"].to_numpy(float), part["post"].to_numpy(float)
+    segments = np.stack([np.column_stack([np.zeros(len(pre)), pre]), np.column_stack([np.ones(len(post)), post])],
+                        axis=1)
+    lines = LineCollection(segments, colors=colour, linewidths=0.7, alpha=0.75, zorder=2,
+                           capstyle=rcParams["lines.solid_capstyle"], joinstyle=rcParams["lines.solid_joinstyle"])
+    lines.set_gid(f"participants-{level}")
+    ax.add_collection(lines)
+    (values,) = ax.plot(segments[:, :, 0].ravel(), segments[:, :, 1].ravel(), linestyle="none", color=colour,
+                        alpha=0.75, marker="o", ms=2.2)
+    values.set_gid(f"participants-{level}-values")
 
 
 def _level_text(labels: dict[str, str], value) -> str:

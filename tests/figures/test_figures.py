@@ -84,11 +84,22 @@ def test_paired_change_lines_per_participant_and_model_p_values(siegel, figure_i
     outcome = analysis_id
     counts = used.dropna(subset=[outcome]).groupby("participant_id")["time_post"].nunique()
     both = set(counts.index[counts == 2])
-    lines = by_gid(figure, "participant-")
-    assert {line.get_gid().removeprefix("participant-") for line in lines} == both
-    for line in lines:  # each line joins the participant's pre and post values
-        rows = used[used["participant_id"] == line.get_gid().removeprefix("participant-")].sort_values("time_post")
-        np.testing.assert_allclose(np.asarray(line.get_ydata(), float), rows[outcome].to_numpy(float))
+    # one segment per participant (one LineCollection per group panel), in the participants' id order,
+    # each joining the participant's pre and post values; the markers are the same points
+    for level in (True, False):
+        (lines,) = [c for c in by_gid(figure, f"participants-{level}") if c.get_gid() == f"participants-{level}"]
+        (values,) = by_gid(figure, f"participants-{level}-values")
+        ids = sorted(used.loc[used["participant_id"].isin(both) & (used["responder_2wk"] == level),
+                              "participant_id"].unique(), key=str)
+        segments = lines.get_segments()
+        assert len(segments) == len(ids) > 0
+        for segment, participant in zip(segments, ids):
+            rows = used[used["participant_id"] == participant].sort_values("time_post")
+            np.testing.assert_allclose(segment[:, 1], rows[outcome].to_numpy(float))
+            np.testing.assert_allclose(segment[:, 0], [0, 1])
+        np.testing.assert_allclose(np.asarray(values.get_ydata(), float), np.concatenate(segments)[:, 1])
+    assert sum(len(c.get_segments()) for c in by_gid(figure, "participants-") if hasattr(c, "get_segments")) \
+        == len(both)
     titles = sorted(ax.get_title() for ax in figure.axes if "(n = " in ax.get_title())
     by_group = used[used["participant_id"].isin(both)].drop_duplicates("participant_id")["responder_2wk"]
     assert titles == sorted([f"Non-responders (n = {int((~by_group.astype(bool)).sum())})",
@@ -111,7 +122,8 @@ def test_paired_change_from_a_paired_ttest(siegel):
     with figure_style(spec.preset):
         figure = draw_figure(siegel, spec)
     row = siegel.results["madrs_day1_vs_baseline"].tidy.iloc[0]
-    assert len(by_gid(figure, "participant-")) == int(row["n"])
+    (lines,) = [c for c in by_gid(figure, "participants-") if hasattr(c, "get_segments")]
+    assert len(lines.get_segments()) == int(row["n"])                        # one segment per participant
     (annotation,) = by_gid(figure, "p-values")
     assert p_text(row["p_value"]) in annotation.get_text()
     (diamond,) = [c for c in figure.axes[-1].get_lines() if c.get_marker() == "D"]
