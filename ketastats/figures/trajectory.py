@@ -276,13 +276,13 @@ def draw(spec: Spec, ctx: FigureContext):
     if spec.individual:
         data = ctx.analysis.data_used
         data = data[data[outcome].notna() & data[x].notna()]
+        traces = []
         for participant, rows in sorted(data.groupby(subject, observed=True, sort=False), key=lambda kv: str(kv[0])):
             xs = [position[v] for v in rows[x] if v in position]
             ys = [float(v) for v, level in zip(rows[outcome], rows[x]) if level in position]
             order = np.argsort(xs, kind="mergesort")
-            (line,) = ax.plot(np.asarray(xs)[order], np.asarray(ys)[order], color=GREY, lw=0.45, alpha=0.6,
-                              marker="o", ms=1.2, zorder=1)
-            line.set_gid(f"individual-{participant}")
+            traces.append(np.column_stack([np.asarray(xs, float)[order], np.asarray(ys, float)[order]]))
+        individual_lines(ax, traces, [GREY] * len(traces), lw=0.45, alpha=0.6, marker_size=1.2)
     means = [float(summary.loc[summary[x] == level, "mean"].iloc[0]) for level in levels]
     sds = [float(summary.loc[summary[x] == level, "sd"].iloc[0]) for level in levels]
     container = ax.errorbar(at, means, yerr=sds, color="black", lw=1.4, marker="o", ms=3.5,
@@ -337,6 +337,32 @@ def draw(spec: Spec, ctx: FigureContext):
     if ctx.synthetic:
         mark_synthetic(figure)
     return figure
+
+
+def individual_lines(ax, traces: list, colours: list[str], lw: float, alpha: float, marker_size: float | None = None):
+    """The participants' lines as one ``LineCollection`` (gid ``individual``; one polyline per
+    participant, in ``traces``' order: the participants sorted by their id's text), and their values
+    as one marker ``Line2D`` per colour (gid ``individual-values``) when ``marker_size`` is given: two artists
+    instead of one per participant, which each backend (PNG, SVG, PDF) lays out and draws
+    separately (issue 15). Looks as one ``ax.plot`` per participant did (colour, width, alpha, the
+    caps / joins of ``lines.solid_*``, z-order 1); the markers are drawn after all the lines.
+    ``traces``: (n, 2) arrays of x, y; a participant without values is left out."""
+    import numpy as np
+    from matplotlib import rcParams
+    from matplotlib.collections import LineCollection
+
+    kept = [(trace, colour) for trace, colour in zip(traces, colours) if len(trace)]
+    lines = LineCollection([trace for trace, _ in kept], colors=[colour for _, colour in kept], linewidths=lw,
+                           alpha=alpha, zorder=1, capstyle=rcParams["lines.solid_capstyle"],
+                           joinstyle=rcParams["lines.solid_joinstyle"])
+    lines.set_gid("individual")
+    ax.add_collection(lines)
+    for colour in dict.fromkeys(colour for _, colour in kept) if marker_size is not None else []:
+        values = np.concatenate([trace for trace, c in kept if c == colour])
+        (markers,) = ax.plot(values[:, 0], values[:, 1], linestyle="none", color=colour, alpha=alpha,
+                             marker="o", ms=marker_size, zorder=1)
+        markers.set_gid("individual-values")
+    return lines
 
 
 def _xlim(spec: Spec, at: list) -> tuple[float, float]:
@@ -525,16 +551,16 @@ def _draw_lines(spec: Spec, ctx: FigureContext, table, outcome: str, x: str, lev
     if spec.individual and individual_data is not None:
         data = individual_data
         data = data[data[outcome].notna() & data[x].notna() & (data[group].notna() if group else True)]
+        traces, colours = [], []
         for participant, rows in sorted(data.groupby(subject, observed=True, sort=False), key=lambda kv: str(kv[0])):
             first = str(rows[group].iloc[0]) if group else ""
-            colour = PALETTE[[str(g) for g in groups].index(first) % len(PALETTE)] \
-                if first in [str(g) for g in groups] else "#999999"
+            colours.append(PALETTE[[str(g) for g in groups].index(first) % len(PALETTE)]
+                           if first in [str(g) for g in groups] else "#999999")
             xs = [by_text[str(v)] for v in rows[x] if str(v) in by_text]
             ys = [float(v) for v, level in zip(rows[outcome], rows[x]) if str(level) in by_text]
             order = np.argsort(xs, kind="mergesort")
-            (line,) = ax.plot(np.asarray(xs)[order], np.asarray(ys)[order], color=colour, lw=0.35, alpha=0.3,
-                              zorder=1)
-            line.set_gid(f"individual-{participant}")
+            traces.append(np.column_stack([np.asarray(xs, float)[order], np.asarray(ys, float)[order]]))
+        individual_lines(ax, traces, colours, lw=0.35, alpha=0.3)
     tops, counts = [], {}
     for k, level in enumerate(groups):
         rows = table[table["group"].astype(str) == str(level)]

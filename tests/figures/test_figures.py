@@ -28,7 +28,10 @@ def test_trajectory_participant_lines_means_panels_and_n(siegel):
     analysis = siegel.results["madrs_by_visit_per_protocol"]
     used = analysis.data_used
     participants = used.loc[used["madrs"].notna(), "participant_id"].nunique()
-    assert len(by_gid(figure, "individual-")) == participants == 22
+    (lines,) = [a for a in by_gid(figure, "individual") if a.get_gid() == "individual"]   # one LineCollection
+    assert len(lines.get_segments()) == participants == 22                  # one polyline per participant
+    (values,) = by_gid(figure, "individual-values")                          # their values, one marker line
+    assert len(values.get_xdata()) == sum(len(segment) for segment in lines.get_segments())
     tidy = analysis.tidy[analysis.tidy["outcome"] == "madrs"]
     (mean_line,) = by_gid(figure, "mean")
     np.testing.assert_allclose(np.asarray(mean_line.get_ydata(), float), tidy["mean"].to_numpy(float))
@@ -66,8 +69,8 @@ def test_trajectory_at_real_times_moves_means_participants_stars_and_n(siegel):
     assert by_gid(figure, f"n-{levels[3]}")[0].xy[0] == 7
     for mark in by_gid(figure, "significance-"):
         assert mark.get_position()[0] == times[mark.get_gid().split("-", 1)[1]]
-    lines = by_gid(figure, "individual-")
-    assert set(np.concatenate([line.get_xdata() for line in lines])) <= set(times.values())
+    (lines,) = [a for a in by_gid(figure, "individual") if a.get_gid() == "individual"]
+    assert set(np.concatenate([segment[:, 0] for segment in lines.get_segments()])) <= set(times.values())
     percent_axes = by_gid(figure, "percent-")[0].axes
     assert percent_axes.get_xlabel() == "Day"
     assert [t.get_text() for t in percent_axes.get_xticklabels()] == [str(v) for v in levels]
