@@ -99,6 +99,13 @@ def _cox(spec: Spec, ctx: FigureContext):
 
     ax.set_yticks(ys, [wrap(text, 22) for text in term_texts(ctx, [str(t) for t in rows["term"]])])
     ax.set_ylim(-0.7, len(rows) - 0.3)
+    # a long term label (e.g. a covariate's label with its unit) moves the axes right rather than leave the figure
+    renderer = figure.canvas.get_renderer()
+    leftmost = min(label.get_window_extent(renderer).x0 for label in ax.get_yticklabels())
+    if leftmost < 2.0:
+        box = ax.get_position()
+        shift = (2.0 - leftmost) / figure.bbox.width
+        ax.set_position((box.x0 + shift, box.y0, box.width - shift, box.height))
     ax.set_xlabel(f"Hazard ratio ({int(round(100 * float(rows['conf_level'].iloc[0])))} % CI, log scale)")
     ax.annotate("HR (95 % CI)", xy=(1.0, 1.0), xycoords="axes fraction", xytext=(6, 4),
                 textcoords="offset points", va="bottom", fontsize=6, fontweight="bold")

@@ -342,7 +342,7 @@ def test_plausible_magnitudes(tables):
 
 
 DICTIONARY_FIELDS = {
-    "type", "description", "label", "unit", "min", "max", "required", "levels", "ordered",
+    "type", "description", "label", "unit", "min", "max", "required", "levels", "ordered", "level_labels",
 }
 DICTIONARY_TYPES = {"string", "integer", "number", "boolean", "category", "date"}
 

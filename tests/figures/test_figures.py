@@ -179,7 +179,8 @@ def test_scatter_annotation_equals_the_correlation_table(siegel):
     assert len(points.get_offsets()) == row["n"] == 19
     ax = figure.axes[0]
     assert ax.get_xlabel() == "Right hippocampus volume / ICV"             # the figure's labels: key
-    assert ax.get_ylabel() == "Change in MADRS total score (points)"       # derived column: label and unit
+    # derived columns: the source's label, the row it is taken at (dictionary level label) and the unit
+    assert ax.get_ylabel() == "Change in MADRS total score at Week 2 (points)"
     (fit,) = by_gid(figure, "fit")
     slope = np.diff(fit.get_ydata())[0] / np.diff(fit.get_xdata())[0]
     assert math.copysign(1, slope) == math.copysign(1, row["estimate"])
