@@ -12,11 +12,11 @@ Matches R
   Tukey intervals can be ~1e-6 from the exact quantile used here.
 * :func:`mvt_probability`, :func:`dunnett_p`, :func:`dunnett_quantile` — the two-sided
   multivariate t probability ``P(max_i |T_i| ≤ c)``, T ~ t_ν(0, R) with R the correlation of
-  the contrast estimates, as ``mvtnorm::pmvt(-c, c, df = as.integer(ν), corr = R)`` and
+  the contrast estimates, as ``mvtnorm::pmvt(-c, c, df = ν', corr = R)`` and
   ``mvtnorm::qmvt(level, tail = "both.tails", ...)``, which emmeans calls for ``adjust = "mvt"``
   (the exact Dunnett adjustment of ``trt.vs.ctrl`` contrasts; emmeans' ``dunnettx`` is an
-  approximation). Like emmeans, ν is truncated to an integer (``as.integer(df)``) and an
-  infinite ν gives the multivariate normal.
+  approximation). Like emmeans (``.fix.df``), each contrast's df ν becomes the integer
+  ν' = ⌊max(ν, 1) + 0.25⌋, and a df above 9999 (or infinite) gives the multivariate normal.
 
 The multivariate t integral
 ---------------------------
@@ -78,10 +78,15 @@ def tukey_quantile(level: float, n_means: int, df: float) -> float:
 
 
 def _mvt_df(df: float) -> float:
-    """The df emmeans hands to mvtnorm: ``as.integer(df)`` (truncated), ∞ for a missing or infinite df."""
-    if df is None or not math.isfinite(df):
+    """The df emmeans hands to mvtnorm (``emmeans:::.fix.df``): ⌊max(df, 1) + 0.25⌋, ∞ (the normal) for
+    a missing, infinite or > 9999 df.
+
+    >>> _mvt_df(4.8835), _mvt_df(4.6), _mvt_df(0.3), _mvt_df(12000.0)
+    (5.0, 4.0, 1.0, inf)
+    """
+    if df is None or not math.isfinite(df) or df > 9999:
         return math.inf
-    return float(int(df))
+    return float(math.floor(max(df, 1.0) + 0.25))
 
 
 @lru_cache(maxsize=4)
@@ -147,7 +152,7 @@ def mvt_probability(c, corr, df: float, shifts: int | None = None) -> tuple[np.n
 
 
 def dunnett_p(t: float, corr, df: float) -> float:
-    """Dunnett-adjusted two-sided p of one contrast of the family: 1 − P(max |T_i| ≤ |t|), ν = as.integer(df)."""
+    """Dunnett-adjusted two-sided p of one contrast of the family: 1 − P(max |T_i| ≤ |t|), ν as emmeans."""
     if np.asarray(corr).shape[0] == 1:
         return _one_contrast_p(t, df)
     probability, _ = mvt_probability(abs(t), corr, _mvt_df(df))
