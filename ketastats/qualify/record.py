@@ -66,9 +66,15 @@ class Recorder:
     used: set[str] = field(default_factory=set)     # the tolerances this requirement relies on
 
     def value(self, name: str) -> float:
-        """A tolerance from tolerances.py by name (recorded as used)."""
-        self.used.add(name)
-        return float(getattr(self.tol, name))
+        """A tolerance from tolerances.py by name (recorded as used); ``NAME[key]`` is one entry of a dict tolerance.
+
+        A dict tolerance holds one value per method (e.g. ``CONTRAST_ADJUST_P_ATOL["tukey"]``); the
+        name recorded as used is the dict's (its documented bounds are per entry).
+        """
+        base, _, key = name.partition("[")
+        self.used.add(base)
+        value = getattr(self.tol, base)
+        return float(value[key.rstrip("]")] if key else value)
 
     def compare(self, what: str, ours: Any, theirs: Any, rtol: str | None = None, atol: str | None = None,
                 scale: Any = None, atol_value: float | None = None, reference: str | None = None,
