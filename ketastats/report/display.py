@@ -138,7 +138,8 @@ def row_decimals(columns: list[pd.Series], groups: pd.Series | None) -> list[int
     if groups is None:
         return [column_decimals(pd.concat(columns, ignore_index=True))] * n
     keys = ["" if _missing(g) else str(g) for g in groups]
-    by_group = {key: column_decimals(pd.concat([c[[k == key for k in keys]] for c in columns], ignore_index=True))
+    cells = [list(zip(keys, column)) for column in columns]   # plain lists: no pandas selection per group
+    by_group = {key: column_decimals([v for column in cells for k, v in column if k == key])
                 for key in sorted(set(keys))}
     return [by_group[key] for key in keys]
 
@@ -551,8 +552,11 @@ def _references(analysis) -> dict[str, str]:
     the analysis used (in its data, else the dictionary's levels) that no ``col[T.level]`` names."""
     data = getattr(analysis, "data_used", None)
     columns = getattr(analysis, "columns", None) or {}
+    terms = "\n".join(term for term in analysis.tidy["term"] if isinstance(term, str))
     levels: dict[str, list[str]] = {}
     for name, spec in (columns.items() if isinstance(columns, dict) else []):
+        if f"{name}[T." not in terms:   # only a column that a treatment term names has a reference
+            continue
         if data is not None and name in data.columns:
             series = data[name].dropna()
             if isinstance(series.dtype, pd.CategoricalDtype):
