@@ -33,3 +33,23 @@ def test_every_id_and_reference_prefixed_once():
 def test_same_as_the_per_id_replacement():
     plain = SVG.replace(' xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"', "")
     assert inline_svg(plain, "fig") == _per_id(plain.replace("xlink:href=", "href="), "fig")
+
+
+def _alternation(text: str, prefix: str) -> str:
+    """The one-pass algorithm before issue 15's second round: one alternation of every id, longest first."""
+    import re
+
+    ids = set(re.findall(r"\sid=\"([^\"]+)\"", text))
+    names = "|".join(re.escape(name) for name in sorted(ids, key=len, reverse=True))
+    return re.sub(f'( id="|url\\(#|href="#)({names})(?=["\\)])', lambda m: m.group(1) + prefix + "-" + m.group(2)
+                  if (m.group(1) == "url(#") == (text[m.end()] == ")") else m.group(0), text)
+
+
+def test_generic_reference_pattern_matches_the_alternation_of_ids():
+    """Without compiling the ids into one pattern (ids with " ( ) still take the alternation)."""
+    cases = [SVG.replace(' xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"', ""),
+             '<svg><g id="a"/><g id="ab"/><use href="#ab"/><x href="#abc"/><y href="#a)"/><z id="url(#a"/></svg>',
+             '<svg><g id="p1"/><x href="#zzurl(#p1)"/><x href="#p1"/><a style="url(#p1"/><b href="#"/></svg>',
+             '<svg><g id="a(b)"/><g id="a"/><use href="#a(b)"/><path clip-path="url(#a(b))"/></svg>']
+    for text in cases:
+        assert inline_svg(text, "P") == _alternation(text.replace("xlink:href=", "href="), "P").strip()
