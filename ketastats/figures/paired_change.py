@@ -228,7 +228,7 @@ def _participant_lines(ax, part, colour: str, level) -> None:
     pre, post = part["pre"].to_numpy(float), part["post"].to_numpy(float)
     segments = np.stack([np.column_stack([np.zeros(len(pre)), pre]), np.column_stack([np.ones(len(post)), post])],
                         axis=1)
-    lines = LineCollection(segments, colors=colour, linewidths=0.7, alpha=0.75, zorder=2,
+    lines = LineCollection(list(segments), colors=colour, linewidths=0.7, alpha=0.75, zorder=2,
                            capstyle=rcParams["lines.solid_capstyle"], joinstyle=rcParams["lines.solid_joinstyle"])
     lines.set_gid(f"participants-{level}")
     ax.add_collection(lines)

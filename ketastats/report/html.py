@@ -200,15 +200,15 @@ def inline_svg(text: str, prefix: str) -> str:
     if ids:   # one pass over the text for all ids (a figure has hundreds: glyphs, clip paths, artists)
         if any(set(name) & set('"()') for name in ids):
             names = "|".join(re.escape(name) for name in sorted(ids, key=len, reverse=True))
-            pattern = re.compile(f'( id="|url\\(#|href="#)({names})(?=["\\)])')
+            reference = re.compile(f'( id="|url\\(#|href="#)({names})(?=["\\)])')
         else:
             # the same matches without compiling an alternation of hundreds of ids per figure (issue 15):
             # an id without " ( ) is the whole run of such characters after the reference's opening and
             # before its closing " or ), and a run that is not an id holds no other reference
-            pattern = _REFERENCE
-        text = pattern.sub(lambda m: m.group(1) + prefix + "-" + m.group(2)
-                           if m.group(2) in ids and (m.group(1) == "url(#") == (text[m.end()] == ")")
-                           else m.group(0), text)
+            reference = _REFERENCE
+        text = reference.sub(lambda m: m.group(1) + prefix + "-" + m.group(2)
+                             if m.group(2) in ids and (m.group(1) == "url(#") == (text[m.end()] == ")")
+                             else m.group(0), text)
     return text.strip()
 
 
