@@ -105,8 +105,10 @@ def format_number(value: Any, decimals: int, fixed: bool = False) -> str:
     digits gets three (plain down to 1e-4, then two in scientific form), unless ``fixed`` (a summary
     table whose columns are read down: every cell keeps the column's decimals).
 
-    >>> format_number(-0.967, 1), format_number(-0.967, 1, fixed=True), format_number(0.00004, 1, fixed=True)
-    ('−0.967', '−1.0', '0.0')
+    >>> format_number(-0.967, 1), format_number(-0.967, 1, fixed=True)
+    ('−0.967', '−1.0')
+    >>> format_number(0.00004, 1, fixed=True)
+    '0.0'
     """
     if _missing(value):
         return ""
@@ -115,7 +117,8 @@ def format_number(value: Any, decimals: int, fixed: bool = False) -> str:
     value = float(value)
     if math.isinf(value):
         return "∞" if value > 0 else MINUS + "∞"
-    if not fixed and value != 0 and abs(value) < 10.0 ** (1 - decimals) and abs(value - round(value, decimals)) > 1e-12 * abs(value):
+    rounded_away = abs(value - round(value, decimals)) > 1e-12 * abs(value)
+    if not fixed and value != 0 and abs(value) < 10.0 ** (1 - decimals) and rounded_away:
         if abs(value) < 1e-4:
             mantissa, exponent = f"{value:.1e}".split("e")
             return _minus(mantissa) + " × 10" + _superscript(int(exponent))
