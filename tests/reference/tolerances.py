@@ -209,3 +209,26 @@ SUBGROUP_GLM_RTOL = 1e-8
 # here give observed absolute differences < 1e-9 in the statistic and 1e-10 relative in p.
 # 1e-7 (relative, with SUBGROUP_ATOL for statistics near 0) bounds both with room for platforms.
 SUBGROUP_INTERACTION_RTOL = 1e-7
+
+# --- Tukey / Dunnett adjustment of contrasts (tests/reference/contrast_adjust: emmeans on lmer / mmrm) ---
+# Estimates, SEs and df as the model tests (LMM_DESIGN_*, MMRM_*). Adjusted p-values and the critical value
+# c of the simultaneous interval estimate ± c·SE are compared with R's precise values and with emmeans' printout.
+# Tukey: scipy's studentized range and R's ptukey integrate the same density; the gap comes from the df
+# (our Satterthwaite df vs lmerTest's numerical-Hessian df: up to 8.5e-5 relative on these designs, 1e-3
+# allowed by LMM_DESIGN_SATTERTHWAITE_DF_RTOL): observed 1.5e-5 (p) and 5e-6 (c, against an exact uniroot
+# qtukey and against emmeans' qtukey alike). Bounds: 1e-4 (p, absolute) and 5e-5 (c, relative).
+# Dunnett: both sides are randomized integrals. Ours (2^14 lattice points x 12 shifts, fixed seed) has a
+# 3-sigma error of about 1e-5; R's precise values (pmvt with 4e5 points, abseps 5e-6, set.seed(1); quantile by
+# uniroot at tol 1e-6) about 5e-6 in p and, divided by the density of max|T| at c, up to ~1e-4 in c:
+# observed 1.5e-5 (p) and 6.3e-5 (c, relative). Bounds: 5e-5 (p) and 2e-4 (c), below any decision-relevant
+# difference. emmeans' printout uses pmvt / qmvt defaults (25,000 points, abseps 1e-3): observed 3.1e-4
+# (p) and 2.1e-3 (c); compared at 2e-3 and 5e-3.
+# The fits behind these rows are lmer's at its default optimizer stopping rule (not the tight fits of
+# tests/reference/lmm_designs, where the fit itself is checked at 1e-5): estimates, SEs and df here agree to
+# 3e-5 / 8.5e-5 relative (observed), and the mmrm us fit of the shipped data (21 covariance parameters,
+# R built with an older TMB) to 1.2e-5: the fit columns are compared at 1e-4 (CONTRAST_ADJUST_FIT_RTOL).
+CONTRAST_ADJUST_FIT_RTOL = 1e-4
+CONTRAST_ADJUST_P_ATOL = {"tukey": 1e-4, "dunnett": 5e-5}
+CONTRAST_ADJUST_CRITICAL_RTOL = {"tukey": 5e-5, "dunnett": 2e-4}
+CONTRAST_ADJUST_EMMEANS_P_ATOL = {"tukey": 1e-4, "dunnett": 2e-3}
+CONTRAST_ADJUST_EMMEANS_CRITICAL_RTOL = {"tukey": 5e-5, "dunnett": 5e-3}
