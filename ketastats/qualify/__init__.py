@@ -68,6 +68,11 @@ TOLERANCE_BOUNDS: dict[str, float | dict[str, float]] = {
     "MMRM_SAS_ESTIMATE_RTOL": 1e-4, "MMRM_SAS_SE_RTOL": 5e-4, "MMRM_SAS_DF_RTOL": 1e-3,
     "RISK_RATIO_RTOL": 1e-12, "RISK_RATIO_PROPCIS_RTOL": 1e-9, "RISK_RATIO_PROPCIS_STEP_RTOL": 2e-4,
     "SUBGROUP_RTOL": 1e-9, "SUBGROUP_ATOL": 1e-10, "SUBGROUP_GLM_RTOL": 1e-8, "SUBGROUP_INTERACTION_RTOL": 1e-7,
+    "CONTRAST_ADJUST_FIT_RTOL": 1e-4,
+    "CONTRAST_ADJUST_P_ATOL": {"tukey": 1e-4, "dunnett": 5e-5},
+    "CONTRAST_ADJUST_CRITICAL_RTOL": {"tukey": 5e-5, "dunnett": 2e-4},
+    "CONTRAST_ADJUST_EMMEANS_P_ATOL": {"tukey": 1e-4, "dunnett": 2e-3},
+    "CONTRAST_ADJUST_EMMEANS_CRITICAL_RTOL": {"tukey": 5e-5, "dunnett": 5e-3},
 }
 
 
@@ -126,13 +131,15 @@ REQUIREMENTS: list[Requirement] = [
     Requirement("subgroups", "treatment effects within subgroups and treatment x subgroup interaction tests equal R "
                 "(lm / anova F, glm binomial / LRT, Newcombe and Wald risk differences)", "subgroups",
                 checks_comparisons.subgroups),
+    Requirement("contrast_adjust", "Tukey and Dunnett adjusted contrasts (p-values and simultaneous intervals) of "
+                "mixed_model and mmrm equal emmeans (ptukey / qtukey, mvtnorm) on lmerTest / pbkrtest and mmrm fits",
+                "contrast_adjust", checks_comparisons.contrast_adjust),
     Requirement("descriptives", "descriptive summaries counted against the randomised participants "
                 "(denominator: participants) equal base R", "descriptives", checks_trials.descriptives),
 ]
 
 NOT_YET_COVERED: dict[str, str] = {
     # Reference folders added by work in progress (issue 17 ran beside it); each needs a Requirement above.
-    "contrast_adjust": "issue 16: checked by tests/analyses/test_contrast_adjust.py; a Requirement is to come",
     "siegel2021_paper": "issue 16: not R values but the numbers Siegel et al. 2021 print, checked against the "
                         "committed reports/siegel2021 by tests/test_siegel2021_paper.py",
 }

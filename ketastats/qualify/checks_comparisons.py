@@ -252,3 +252,165 @@ def subgroups(rec: Recorder, ctx: Context) -> None:
                                                                    _collect(example, tidy, case, name)],
                      [case["n"], len(case["rows"]) * (2 if case["binary"] else 1)])
     _record(rec, example, "ketamine vs ECT example (sex, age < 50, baseline HDRS < 25)")
+
+
+# --- contrast_adjust ----------------------------------------------------------------------------
+
+CONTRAST_KEYS = ["design", "df_method", "adjust", "by", "contrast"]
+
+
+def _contrast_reference(ctx: Context, name: str) -> pd.DataFrame:
+    """R's rows (written with ``format(digits = 17)``: padded text, read back as numbers)."""
+    frame = pd.read_csv(ctx.reference / "contrast_adjust" / name, dtype=str, keep_default_na=False)
+    frame = frame.apply(lambda column: column.str.strip())
+    for column in frame.columns:
+        if column not in CONTRAST_KEYS:
+            frame[column] = pd.to_numeric(frame[column])
+    return frame
+
+
+def _contrast_entries(by: list[str], first) -> list[dict]:
+    """All pairwise comparisons with Tukey's adjustment, and each level against the first with Dunnett's."""
+    return [{"emmeans": "g" if first is None else first[0], "by": by, "pairwise": True, "adjust": "tukey"},
+            {"emmeans": "g" if first is None else first[0], "by": by,
+             "versus": "g1" if first is None else first[1], "adjust": "dunnett"}]
+
+
+def _trial_frame() -> pd.DataFrame:
+    """HDRS-17 ratings of the ketamine vs ECT trial with arm (h) and visit (g), as the R script reads them."""
+    folder = Path(str(resources.files("ketastats.datasets").joinpath("ketamine_vs_ect")))
+    ratings = pd.read_csv(folder / "ratings.csv")
+    arms = pd.read_csv(folder / "participants.csv").set_index("participant_id")["arm"]
+    frame = pd.DataFrame({"pid": ratings["participant_id"], "visit_id": ratings["visit"],
+                         "y": ratings["hdrs17"].astype(float),
+                         "h": pd.Categorical(ratings["participant_id"].map(arms), categories=["ect", "ketamine"]),
+                         "g": pd.Categorical(ratings["visit"],
+                                             categories=["baseline", "tx3", "eot", "m1", "m3", "m6"])})
+    frame.index = range(1, len(frame) + 1)   # after building: the columns are aligned on the CSV's row order
+    return frame
+
+
+def _mixed_model_contrasts(design: str, designs: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:
+    """The mixed_model contrast rows of one design (the shipped trial, or a generated design), keyed as R's."""
+    from ketastats.analyses import mixed_model
+    from ketastats.analyses.base import AnalysisInput
+
+    if design == "ketamine_vs_ect":
+        frame = _trial_frame().drop(columns="visit_id")
+        spec = mixed_model.Spec(id="m", type="mixed_model", table="t", formula="y ~ h * g", random="1 | pid",
+                                df_method=["satterthwaite", "kenward_roger"], reference={"h": "ect", "g": "baseline"},
+                                contrasts=_contrast_entries(["h"], ("g", "baseline")))
+    else:
+        info = designs.loc[int(design)]
+        rows = data[data["design"] == int(design)]
+        frame = pd.DataFrame({"pid": rows["id"], "y": rows["y"].astype(float),
+                              "g": pd.Categorical(rows["g"], categories=[f"g{i}" for i in range(1, info["levels"] + 1)
+                                                                           ]),
+                              "h": pd.Categorical(rows["h"])})
+        frame.index = range(1, len(frame) + 1)
+        by = info["kind"] == "by"
+        spec = mixed_model.Spec(id="m", type="mixed_model", table="t", formula="y ~ g * h" if by else "y ~ g",
+                                random="1 | pid", df_method=info["df_methods"].split(";"),
+                                contrasts=_contrast_entries(["h"] if by else [], None))
+    tidy = mixed_model.run(spec, AnalysisInput("m", "t", frame, "pid", ["pid"])).tidy
+    rows = tidy[tidy["effect"] == "contrast"].copy()
+    rows["design"], rows["adjust"] = design, rows["adjust_method"]
+    rows["by"] = rows["h"].fillna("") if "h" in rows else ""
+    return rows
+
+
+class _Contrasts:
+    """Our contrast rows and R's, gathered over designs, compared per quantity with the test suite's tolerances."""
+
+    def __init__(self) -> None:
+        self.ours: list[pd.DataFrame] = []
+        self.theirs: list[pd.DataFrame] = []
+
+    def add(self, rec: Recorder, ours: pd.DataFrame, theirs: pd.DataFrame, where: str) -> None:
+        """One design's rows, matched to R's by design, df method, adjustment, by level and contrast."""
+        got, want = ours.set_index(CONTRAST_KEYS), theirs.set_index(CONTRAST_KEYS)
+        if sorted(got.index) != sorted(want.index):
+            rec.fail(f"{where}: the contrasts R computed", f"ketastats gives {len(got)} rows, R {len(want)} "
+                     f"({len(set(want.index) - set(got.index))} of R's missing)")
+            return
+        self.ours.append(got.loc[want.index])
+        self.theirs.append(want)
+
+    def record(self, rec: Recorder, source: str, estimate_rtol: str, se_rtol: str, df_rtol: dict[str, str]) -> None:
+        """Estimates, SEs, df as the model tests; adjusted p and critical values against R's precise values and
+        against emmeans' printout, each with its tolerance (``CONTRAST_ADJUST_*``, one value per adjustment)."""
+        if not self.theirs:
+            return
+        got, want = pd.concat(self.ours), pd.concat(self.theirs)
+        labels = [" ".join(map(str, key)) for key in want.index]
+        rec.equal(f"{source}: contrasts (rows) as R", len(got), len(want))
+        rec.compare(f"{source}: contrast estimates (emmeans; scale max(|estimate|, SE))", got["estimate"],
+                    want["estimate"], rtol=estimate_rtol, scale=np.maximum(np.abs(want["estimate"]), want["std_error"]),
+                    labels=labels)
+        rec.compare(f"{source}: contrast SEs (emmeans)", got["std_error"], want["std_error"], rtol=se_rtol,
+                    labels=labels)
+        methods = want.index.get_level_values("df_method")
+        for method, tolerance in df_rtol.items():
+            mask = np.asarray(methods == method)
+            if mask.any():
+                rec.compare(f"{source}: {method} df", got["df"][mask], want["df"][mask], rtol=tolerance,
+                            labels=np.asarray(labels, dtype=object)[mask])
+        critical = (got["conf_high_adjusted"] - got["estimate"]) / got["std_error"]
+        critical_emmeans = (want["conf_high_emmeans"] - want["estimate"]) / want["std_error"]
+        adjusts = want.index.get_level_values("adjust")
+        for adjust, r_name in (("tukey", "ptukey / qtukey"), ("dunnett", "mvtnorm, 4e5 points")):
+            mask = np.asarray(adjusts == adjust)
+            if not mask.any():
+                continue
+            where = np.asarray(labels, dtype=object)[mask]
+            rec.compare(f"{source}: {adjust} adjusted p vs R's precise values ({r_name})", got["p_adjusted"][mask],
+                        want["p_adjusted_precise"][mask], atol=f"CONTRAST_ADJUST_P_ATOL[{adjust}]", labels=where)
+            rec.compare(f"{source}: {adjust} simultaneous critical values vs R's precise values ({r_name})",
+                        critical[mask], want["crit_precise"][mask], rtol=f"CONTRAST_ADJUST_CRITICAL_RTOL[{adjust}]",
+                        labels=where)
+            rec.compare(f"{source}: {adjust} adjusted p vs emmeans' printout", got["p_adjusted"][mask],
+                        want["p_adjusted_emmeans"][mask], atol=f"CONTRAST_ADJUST_EMMEANS_P_ATOL[{adjust}]",
+                        labels=where)
+            rec.compare(f"{source}: {adjust} simultaneous critical values vs emmeans' printout", critical[mask],
+                        critical_emmeans[mask], rtol=f"CONTRAST_ADJUST_EMMEANS_CRITICAL_RTOL[{adjust}]", labels=where)
+
+
+def contrast_adjust(rec: Recorder, ctx: Context) -> None:
+    """Tukey and Dunnett adjusted contrasts of mixed_model and mmrm against emmeans (lmerTest / pbkrtest, mmrm).
+
+    R: ``pairs(adjust = "tukey")`` and ``contrast("trt.vs.ctrl", adjust = "mvt")`` (the exact Dunnett)
+    on the ketamine vs ECT model (visits pairwise and against baseline, by arm; Satterthwaite and
+    Kenward-Roger df), on 120 generated designs and on the trial's MMRM. Adjusted p-values and
+    simultaneous critical values are compared with R's precise values and with emmeans' printout.
+    """
+    from ketastats.analyses import mmrm
+    from ketastats.analyses.base import AnalysisInput
+
+    rec.reference = "contrast_adjust/contrasts.csv.gz"
+    reference = _contrast_reference(ctx, "contrasts.csv.gz")
+    designs = pd.read_csv(ctx.reference / "contrast_adjust" / "designs.csv").set_index("design")
+    data = pd.read_csv(ctx.reference / "contrast_adjust" / "data.csv.gz")
+    df_rtol = {"satterthwaite": "LMM_DESIGN_SATTERTHWAITE_DF_RTOL", "kenward_roger": "LMM_DESIGN_KENWARD_ROGER_DF_RTOL"}
+    for name, cases in (("ketamine vs ECT mixed model", ["ketamine_vs_ect"]),
+                        (f"{len(designs)} generated designs", [str(d) for d in designs.index])):
+        gathered = _Contrasts()
+        for design in cases:
+            gathered.add(rec, _mixed_model_contrasts(design, designs, data),
+                         reference[reference["design"] == design], f"design {design}")
+        # as the test suite: SEs within max(CONTRAST_ADJUST_FIT_RTOL, 1e-5) = CONTRAST_ADJUST_FIT_RTOL, df within
+        # max(LMM_DESIGN_*_DF_RTOL, CONTRAST_ADJUST_FIT_RTOL) = LMM_DESIGN_*_DF_RTOL
+        gathered.record(rec, name, "CONTRAST_ADJUST_FIT_RTOL", "CONTRAST_ADJUST_FIT_RTOL", df_rtol)
+    frame = _trial_frame()
+    frame = frame[frame["y"].notna()]   # as the R script: rows without a rating are left out
+    frame.index = range(1, len(frame) + 1)
+    spec = mmrm.Spec(id="m", type="mmrm", table="t", formula="y ~ h * g", visit="g", subject="pid", covariance="us",
+                     reference={"h": "ect", "g": "baseline"}, contrasts=_contrast_entries(["h"], ("g", "baseline")))
+    tidy = mmrm.run(spec, AnalysisInput("m", "t", frame, "pid", ["pid", "visit_id"])).tidy
+    rows = tidy[tidy["effect"] == "contrast"].copy()
+    rows["design"], rows["adjust"], rows["by"] = "ketamine_vs_ect_mmrm", rows["adjust_method"], rows["h"]
+    rec.reference = "contrast_adjust/mmrm_contrasts.csv.gz"
+    gathered = _Contrasts()
+    gathered.add(rec, rows, _contrast_reference(ctx, "mmrm_contrasts.csv.gz"), "ketamine vs ECT MMRM")
+    # R's us fit (21 covariance parameters) and ours agree to ~1e-5: CONTRAST_ADJUST_FIT_RTOL, as the test suite
+    gathered.record(rec, "ketamine vs ECT MMRM (unstructured)", "CONTRAST_ADJUST_FIT_RTOL", "CONTRAST_ADJUST_FIT_RTOL",
+                    {"kenward_roger": "MMRM_DF_RTOL"})
