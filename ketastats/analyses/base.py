@@ -282,6 +282,18 @@ def reference_level_problems(reference: dict, columns) -> list[Problem]:
     return problems
 
 
+def model_column_problems(response: str | None, reference: dict, columns) -> list[Problem]:
+    """A model's checks before it runs: a numeric outcome (located at ``formula``) and declared reference levels.
+
+    >>> model_column_problems("y", {}, {"y": Column(type="category", levels=["a"])})[0].message
+    "the outcome 'y' is category, not numeric"
+    """
+    problems = []
+    if response in columns and columns[response].type not in ("integer", "number"):
+        problems.append(Problem("formula", f"the outcome '{response}' is {columns[response].type}, not numeric"))
+    return problems + reference_level_problems(reference, columns)
+
+
 def analysis_error(code: str, message: str, spec) -> AnalysisError:
     """An :class:`AnalysisError` with one issue located at ``analyses[<id>]`` (the analysis fails with it)."""
     return AnalysisError(Issue(code, message, Location(path=f"analyses[{spec.id}]")))

@@ -59,7 +59,7 @@ from ketastats.analyses._emmeans import (
     t_interval,
 )
 from ketastats.analyses._factors import prepare_factors
-from ketastats.analyses.base import AnalysisInput, AnalysisSpec, plain, reference_level_problems, select_rows
+from ketastats.analyses.base import AnalysisInput, AnalysisSpec, model_column_problems, plain, select_rows
 from ketastats.errors import AnalysisError, Issue, Location, Problem
 from ketastats.language.fields import ConfLevel, Strict, as_list
 from ketastats.language.formulas import FormulaError, design_matrices, parse_formula, parse_random
@@ -154,12 +154,7 @@ class Spec(AnalysisSpec):
 
     def check_columns(self, columns) -> list[Problem]:
         """A numeric response and declared reference levels (random slopes are checked at run time)."""
-        problems = []
-        response = parse_formula(self.formula).response
-        if response in columns and columns[response].type not in ("integer", "number"):
-            problems.append(Problem("formula", f"the outcome '{response}' is {columns[response].type}, not numeric"))
-        problems += reference_level_problems(self.reference, columns)
-        return problems
+        return model_column_problems(parse_formula(self.formula).response, self.reference, columns)
 
 
 # --- running -----------------------------------------------------------------------------------

@@ -62,8 +62,8 @@ from ketastats.analyses.base import (
     AnalysisSpec,
     analysis_error,
     exclusion_record,
+    model_column_problems,
     plain,
-    reference_level_problems,
     select_rows,
 )
 from ketastats.errors import AnalysisError, Issue, Location, Problem
@@ -191,12 +191,7 @@ class Spec(AnalysisSpec):
 
     def check_columns(self, columns) -> list[Problem]:
         """A numeric outcome and declared reference levels."""
-        problems = []
-        response = parse_formula(self.formula).response
-        if response in columns and columns[response].type not in ("integer", "number"):
-            problems.append(Problem("formula", f"the outcome '{response}' is {columns[response].type}, not numeric"))
-        problems += reference_level_problems(self.reference, columns)
-        return problems
+        return model_column_problems(parse_formula(self.formula).response, self.reference, columns)
 
 
 #: Column order of the tidy table; a column that no row fills is dropped.
