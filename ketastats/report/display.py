@@ -518,16 +518,9 @@ def analysis_table(analysis) -> DisplayTable:
     A ``baseline_table`` is shown wide (:func:`ketastats.report.table1.table1_display`), and so is a
     ``flow`` (:func:`ketastats.report.flow_table.flow_display`).
     """
-    if getattr(analysis, "type", None) == "baseline_table":   # Table 1: characteristic x arm, as papers print it
-        from ketastats.report.table1 import table1_display  # (table1 builds on this module)
-        wide = table1_display(analysis)
-        if wide is not None:
-            return wide
-    if getattr(analysis, "type", None) == "flow":   # participant flow: stage x arm, n (%)
-        from ketastats.report.flow_table import flow_display  # (flow_table builds on this module)
-        flow = flow_display(analysis)
-        if flow is not None:
-            return flow
+    wide = _wide_display(analysis)
+    if wide is not None:
+        return wide
     extras = analysis.extras if isinstance(analysis.extras, dict) else {}
     labels = extras.get("labels")
     columns = getattr(analysis, "columns", None)
@@ -540,6 +533,15 @@ def analysis_table(analysis) -> DisplayTable:
     return display_table(frame, labels or None, id=analysis.analysis_id,
                          title=analysis.title or analysis.analysis_id, notes=cut + list(analysis.notes),
                          level_labels=level_labels, references=references)
+
+
+def _wide_display(analysis) -> DisplayTable | None:
+    """The wide form of the analysis types papers print wide (Table 1, participant flow), else ``None``."""
+    from ketastats.report import flow_table, table1  # (both build on this module)
+
+    build = {"baseline_table": table1.table1_display, "flow": flow_table.flow_display}.get(
+        str(getattr(analysis, "type", "")))
+    return build(analysis) if build is not None else None
 
 
 def _dictionary_labels(columns: Any) -> dict[str, str]:
